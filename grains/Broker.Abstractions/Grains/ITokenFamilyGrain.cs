@@ -1,0 +1,21 @@
+using Broker.Abstractions.Tokens;
+
+namespace Broker.Abstractions.Grains;
+
+/// <summary>
+/// The one place in the cluster that holds a token family (provider + subject). Key: <see cref="Identity.FamilyKey.ToGrainKey"/>.
+/// All refreshes of the family go through it, one at a time.
+/// </summary>
+public interface ITokenFamilyGrain : IGrainWithStringKey
+{
+    /// <summary>An access token valid for at least <paramref name="minTimeToLive"/>, refreshing when needed.</summary>
+    Task<AccessTokenResult> GetAccessToken(TimeSpan minTimeToLive, bool forceRefresh);
+
+    /// <summary>Replaces the family's tokens with those of a completed authorization.</summary>
+    Task StoreAuthorizedTokens(TokenSet tokens);
+
+    /// <summary>Revokes the family upstream (RFC 7009) where the provider can, and forgets it.</summary>
+    Task Revoke();
+
+    Task<FamilyDescription> Describe();
+}

@@ -1,0 +1,37 @@
+using Broker.Abstractions.Identity;
+
+namespace Broker.Abstractions.Tokens;
+
+/// <summary>Where a token handed to a caller came from.</summary>
+public enum TokenSource
+{
+    Cache,
+    Refresh,
+    ClientCredentials,
+}
+
+/// <summary>An access token handed to a caller, with what it needs to use it.</summary>
+[GenerateSerializer, Immutable]
+public sealed record AccessTokenResult(
+    [property: Id(0)] string AccessToken,
+    [property: Id(1)] string TokenType,
+    [property: Id(2)] DateTimeOffset ExpiresAt,
+    [property: Id(3)] ScopeSet Scopes,
+    [property: Id(4)] TokenSource Source)
+{
+    // Keep tokens out of anything that prints records.
+    public override string ToString() => $"AccessTokenResult {{ TokenType = {TokenType}, ExpiresAt = {ExpiresAt:O}, Scopes = {Scopes}, Source = {Source} }}";
+}
+
+/// <summary>The tokens a token endpoint returned (RFC 6749 §5.1), in memory only.</summary>
+[GenerateSerializer, Immutable]
+public sealed record TokenSet(
+    [property: Id(0)] string AccessToken,
+    [property: Id(1)] string TokenType,
+    [property: Id(2)] DateTimeOffset ExpiresAt,
+    [property: Id(3)] string? RefreshToken,
+    [property: Id(4)] string? IdToken,
+    [property: Id(5)] ScopeSet Scopes)
+{
+    public override string ToString() => $"TokenSet {{ TokenType = {TokenType}, ExpiresAt = {ExpiresAt:O}, HasRefreshToken = {RefreshToken is not null}, Scopes = {Scopes} }}";
+}

@@ -1,0 +1,123 @@
+using Broker.Abstractions;
+using Broker.Abstractions.Grains;
+using Broker.Abstractions.Identity;
+using Broker.Abstractions.Tokens;
+using Broker.Grains.Protection;
+using Broker.Grains.Storage;
+using Broker.OAuth.Authorization;
+using Broker.OAuth.Discovery;
+using Broker.OAuth.Providers;
+using Broker.OAuth.Tokens;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Broker.Grains.Authorizations;
+
+/// <summary>
+/// One authorization request between its start and its callback. Keyed by a hash of the state, it keeps the
+/// PKCE verifier and nonce encrypted, accepts exactly one response, and hands the tokens to the family.
+/// </summary>
+public sealed partial class PendingAuthorizationGrain(
+    [PersistentState("pending-authorization", BrokerStorage.Name)] IPersistentState<PendingAuthorizationState> stored,
+    ProviderRegistry providers,
+    MetadataStore metadataStore,
+    TokenEndpointClient tokenEndpoint,
+    SecretProtector protector,
+    TimeProvider time,
+    IOptions<AuthorizationOptions> options,
+    ILogger<PendingAuthorizationGrain> logger) : Grain, IPendingAuthorizationGrain
+{
+    public async Task<AuthorizationStart> Begin(FamilyKey family, ScopeSet scopes, string state)
+    {
+        if (OneTimeValue.KeyOf(state) != this.GetPrimaryKeyString())
+            throw new BrokerException(BrokerErrorReason.InvalidArgument, "state does not match this pending authorization.");
+        if (stored.RecordExists)
+            throw new BrokerException(BrokerErrorReason.InvalidState, "this state is already in use.");
+
+        var provider = providers.Get(family.Provider);
+        var metadata = await metadataStore.GetAsync(provider);
+        // RFC 9700 §2.1.1: use PKCE, and check the server supports it rather than hoping it does.
+        if (!metadata.CodeChallengeMethods.Contains(Pkce.Method, StringComparer.Ordinal))
+        {
+            throw new BrokerException(BrokerErrorReason.ProviderRejected,
+                $"provider '{provider.Name}' does not advertise PKCE with S256 (code_challenge_methods_supported).");
+        }
+
+        var request = AuthorizationRequest.Create(provider, scopes, state);
+        var expiresAt = time.GetUtcNow() + options.Value.PendingLifetime;
+        stored.State = new PendingAuthorizationState
+        {
+            Family = family,
+            Scopes = request.Scopes,
+            CodeVerifier = protector.Protect(request.CodeVerifier, Context("code_verifier")),
+            Nonce = request.Nonce is null ? null : protector.Protect(request.Nonce, Context("nonce")),
+            ExpiresAt = expiresAt,
+        };
+        await stored.WriteStateAsync();
+        // Nothing to keep once it expires; the timer clears it if the activation is still alive by then.
+        this.RegisterGrainTimer(ForgetIfExpired, options.Value.PendingLifetime + TimeSpan.FromSeconds(1), Timeout.InfiniteTimeSpan);
+        return new AuthorizationStart(request.ToUrl(metadata), state, expiresAt);
+    }
+
+    public async Task<AuthorizationCompleted> Complete(ProviderName provider, AuthorizationResponse response)
+    {
+        var pending = stored.State;
+        if (!stored.RecordExists || pending.CodeVerifier is null)
+            throw InvalidState("the state is unknown or has expired.");
+        if (pending.Used)
+            throw InvalidState("the state has already been used.");
+
+        // Any response burns the state, even an invalid one: a state is good for one try.
+        pending.Used = true;
+        await stored.WriteStateAsync();
+
+        if (time.GetUtcNow() >= pending.ExpiresAt)
+            throw InvalidState("the state has expired.");
+        if (pending.Family.Provider != provider)
+        {
+            // A response for one provider's request arriving at another's redirect URI: the mix-up signature.
+            LogProviderMismatch(logger, provider.Value, pending.Family.Provider.Value);
+            throw InvalidState("the state belongs to another provider.");
+        }
+
+        var configured = providers.Get(provider);
+        var metadata = await metadataStore.GetAsync(configured);
+        AuthorizationResponseValidator.Validate(response, metadata);
+
+        var verifier = protector.Unprotect(pending.CodeVerifier, Context("code_verifier"));
+        var outcome = await tokenEndpoint.RedeemCodeAsync(configured, metadata, response.Code!, verifier, pending.Scopes);
+        LogRedeemed(logger, provider.Value, outcome.Kind);
+        var tokens = outcome switch
+        {
+            TokenEndpointOutcome.Issued issued => issued.Tokens,
+            TokenEndpointOutcome.Rejected rejected => throw new BrokerException(BrokerErrorReason.ProviderRejected,
+                $"the provider rejected the authorization code with '{rejected.Error}'.") { Detail = rejected.Error },
+            TokenEndpointOutcome.Throttled throttled => throw new BrokerException(BrokerErrorReason.Throttled,
+                "the provider asks the broker to slow down.", throttled.RetryAfter),
+            _ => throw new BrokerException(BrokerErrorReason.ProviderUnavailable,
+                $"the authorization code could not be redeemed ({outcome.Kind}); begin a new authorization."),
+        };
+
+        if (pending.Nonce is not null)
+            IdTokenCheck.Validate(tokens.IdToken, metadata.Issuer, configured.ClientId, protector.Unprotect(pending.Nonce, Context("nonce")));
+
+        await GrainFactory.GetGrain<ITokenFamilyGrain>(pending.Family.ToGrainKey()).StoreAuthorizedTokens(tokens);
+        await stored.ClearStateAsync();
+        return new AuthorizationCompleted(pending.Family, tokens.Scopes);
+    }
+
+    private async Task ForgetIfExpired(CancellationToken cancellationToken)
+    {
+        if (stored.RecordExists && time.GetUtcNow() >= stored.State.ExpiresAt) await stored.ClearStateAsync();
+    }
+
+    private string Context(string field) => $"pending-authorization/{this.GetPrimaryKeyString()}/{field}";
+
+    private static BrokerException InvalidState(string why) => new(BrokerErrorReason.InvalidState, why);
+
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Warning, Message = "Authorization response at the redirect URI of {Provider} carried the state of a request to {Expected}: rejected (possible mix-up attack).")]
+    private static partial void LogProviderMismatch(ILogger logger, string provider, string expected);
+
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "Authorization code for {Provider}: redemption ended {Outcome}.")]
+    private static partial void LogRedeemed(ILogger logger, string provider, string outcome);
+}

@@ -1,0 +1,99 @@
+using Broker.Abstractions;
+using Broker.Abstractions.Grains;
+using Broker.Abstractions.Identity;
+using Broker.Abstractions.Tokens;
+using Broker.Grains.Protection;
+using Broker.Grains.Storage;
+using Broker.OAuth.Discovery;
+using Broker.OAuth.Providers;
+using Broker.OAuth.Tokens;
+using Microsoft.Extensions.Logging;
+
+namespace Broker.Grains.ClientTokens;
+
+/// <summary>
+/// One client-credentials token. Not reentrant: concurrent callers queue behind the one that acquires, and
+/// then find the token in memory, so one expiry causes one token request.
+/// </summary>
+public sealed partial class ClientTokenGrain(
+    [PersistentState("client-token", BrokerStorage.Name)] IPersistentState<ClientTokenState> stored,
+    ProviderRegistry providers,
+    MetadataStore metadataStore,
+    TokenEndpointClient tokenEndpoint,
+    SecretProtector protector,
+    TimeProvider time,
+    ILogger<ClientTokenGrain> logger) : Grain, IClientTokenGrain
+{
+    private ClientTokenKey _key = null!;
+    private (long Generation, string Token)? _plain;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _key = ClientTokenKey.FromGrainKey(this.GetPrimaryKeyString());
+        return Task.CompletedTask;
+    }
+
+    public async Task<AccessTokenResult> GetAccessToken(TimeSpan minTimeToLive)
+    {
+        if (TryServe(minTimeToLive, TokenSource.Cache) is { } cached) return cached;
+
+        var provider = providers.Get(_key.Provider);
+        var metadata = await metadataStore.GetAsync(provider);
+        var started = time.GetTimestamp();
+        var outcome = await tokenEndpoint.ClientCredentialsAsync(provider, metadata, _key.Scopes, _key.Resource);
+        LogAcquired(logger, _key.Provider.Value, outcome.Kind, time.GetElapsedTime(started).TotalMilliseconds);
+        switch (outcome)
+        {
+            case TokenEndpointOutcome.Issued issued:
+                var state = stored.State;
+                state.Generation++;
+                state.AccessToken = protector.Protect(issued.Tokens.AccessToken, Context);
+                state.TokenType = issued.Tokens.TokenType;
+                state.IssuedAt = time.GetUtcNow();
+                state.ExpiresAt = issued.Tokens.ExpiresAt;
+                state.Scopes = issued.Tokens.Scopes;
+                _plain = (state.Generation, issued.Tokens.AccessToken);
+                try
+                {
+                    await stored.WriteStateAsync();
+                }
+                catch (Exception ex) when (ex is not BrokerException)
+                {
+                    // A client-credentials token can always be acquired again: serve it, storing is an optimisation.
+                    LogNotStored(logger, _key.Provider.Value, ex.GetType().Name);
+                }
+                return TryServe(TimeSpan.Zero, TokenSource.ClientCredentials)!;
+            case TokenEndpointOutcome.Rejected rejected:
+                throw new BrokerException(BrokerErrorReason.ProviderRejected,
+                    $"the provider rejected the client credentials request with '{rejected.Error}'.") { Detail = rejected.Error };
+            case TokenEndpointOutcome.Throttled throttled:
+                throw new BrokerException(BrokerErrorReason.Throttled, "the provider asks the broker to slow down.", throttled.RetryAfter);
+            default:
+                throw new BrokerException(BrokerErrorReason.ProviderUnavailable,
+                    $"the provider could not issue a client token ({outcome.Kind}).", TimeSpan.FromSeconds(5));
+        }
+    }
+
+    private string Context => $"client-token/{this.GetPrimaryKeyString()}/access_token";
+
+    private AccessTokenResult? TryServe(TimeSpan minTimeToLive, TokenSource source)
+    {
+        var state = stored.State;
+        if (state.AccessToken is null) return null;
+        var lifetime = state.ExpiresAt - state.IssuedAt;
+        var needed = minTimeToLive < lifetime / 2 ? minTimeToLive : lifetime / 2;
+        if (state.ExpiresAt - time.GetUtcNow() <= needed) return null;
+        if (_plain is not { } plain || plain.Generation != state.Generation)
+        {
+            plain = (state.Generation, protector.Unprotect(state.AccessToken, Context));
+            _plain = plain;
+        }
+        return new AccessTokenResult(plain.Token, state.TokenType, state.ExpiresAt, state.Scopes, source);
+    }
+
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Client token at {Provider}: request ended {Outcome} in {ElapsedMs} ms.")]
+    private static partial void LogAcquired(ILogger logger, string provider, string outcome, double elapsedMs);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "Client token at {Provider} could not be stored ({Error}); serving it from memory.")]
+    private static partial void LogNotStored(ILogger logger, string provider, string error);
+}

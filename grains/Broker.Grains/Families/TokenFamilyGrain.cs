@@ -1,0 +1,494 @@
+using Broker.Abstractions;
+using Broker.Abstractions.Grains;
+using Broker.Abstractions.Identity;
+using Broker.Abstractions.Tokens;
+using Broker.Grains.Protection;
+using Broker.Grains.Storage;
+using Broker.OAuth.Discovery;
+using Broker.OAuth.Providers;
+using Broker.OAuth.Tokens;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Concurrency;
+using Orleans.Storage;
+
+namespace Broker.Grains.Families;
+
+/// <summary>
+/// Holds one token family and is the only thing that refreshes it. Reentrant so that cache hits are served
+/// while a refresh awaits the server; every change of state goes through <see cref="_gate"/>, and concurrent
+/// callers that need a refresh join the one in flight.
+/// </summary>
+[Reentrant]
+public sealed partial class TokenFamilyGrain(
+    [PersistentState("family", BrokerStorage.Name)] IPersistentState<TokenFamilyState> stored,
+    ProviderRegistry providers,
+    MetadataStore metadataStore,
+    TokenEndpointClient tokenEndpoint,
+    SecretProtector protector,
+    TokenFingerprint fingerprints,
+    TimeProvider time,
+    IOptions<TokenFamilyOptions> options,
+    ILogger<TokenFamilyGrain> logger) : Grain, ITokenFamilyGrain
+{
+    private readonly Guid _activation = Guid.NewGuid();
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly TokenFamilyOptions _options = options.Value;
+    private FamilyKey _key;
+    private string _logId = "";
+    private Task? _refreshInFlight;
+    private (long Generation, string Token)? _plainAccessToken;
+    private bool _unpersisted;
+
+    private TokenFamilyState State => stored.State;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _key = FamilyKey.FromGrainKey(this.GetPrimaryKeyString());
+        _logId = FamilyLogId.Of(_key);
+        return Task.CompletedTask;
+    }
+
+    public async Task<AccessTokenResult> GetAccessToken(TimeSpan minTimeToLive, bool forceRefresh)
+    {
+        if (!_unpersisted && !forceRefresh && TryServe(minTimeToLive, TokenSource.Cache) is { } cached) return cached;
+
+        var provider = providers.Get(_key.Provider);
+        var generationBefore = State.Generation;
+        if (forceRefresh && State.LastRefreshAt is { } last && time.GetUtcNow() - last < _options.MinForcedRefreshInterval
+            && TryServe(TimeSpan.Zero, TokenSource.Cache) is { } recent)
+        {
+            // A forced refresh right after a refresh would only spend a refresh token: hand out the new token.
+            return recent;
+        }
+
+        var refresh = _refreshInFlight ??= RunRefresh(provider, forceRefresh);
+        await refresh;
+
+        var source = State.Generation != generationBefore ? TokenSource.Refresh : TokenSource.Cache;
+        return TryServe(TimeSpan.Zero, source) ?? throw NotServable();
+    }
+
+    public async Task StoreAuthorizedTokens(TokenSet tokens)
+    {
+        await _gate.WaitAsync();
+        try
+        {
+            await WriteFenced(state =>
+            {
+                var previous = state.RefreshToken;
+                Apply(state, tokens);
+                if (previous is not null && tokens.RefreshToken is not null)
+                    Supersede(state, Open(previous, "refresh_token"));
+                state.Status = FamilyStatus.Active;
+                state.StatusReason = null;
+                state.Intent = null;
+            });
+            LogAuthorized(logger, _logId, _key.Provider.Value);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async Task Revoke()
+    {
+        await _gate.WaitAsync();
+        try
+        {
+            var provider = providers.Get(_key.Provider);
+            if (State.RefreshToken is not null || State.AccessToken is not null)
+            {
+                var metadata = await metadataStore.GetAsync(provider);
+                // Revoking the refresh token revokes the grant at servers that support it (RFC 7009 §2.1).
+                var revoked = State.RefreshToken is { } refresh
+                    && await tokenEndpoint.RevokeAsync(provider, metadata, Open(refresh, "refresh_token"), "refresh_token");
+                if (State.AccessToken is { } access)
+                    await tokenEndpoint.RevokeAsync(provider, metadata, Open(access, "access_token"), "access_token");
+                LogRevoked(logger, _logId, _key.Provider.Value, revoked);
+            }
+            await WriteFenced(state =>
+            {
+                if (state.RefreshToken is { } refresh) Supersede(state, Open(refresh, "refresh_token"));
+                state.AccessToken = null;
+                state.RefreshToken = null;
+                state.IdToken = null;
+                state.Intent = null;
+                state.Status = FamilyStatus.Revoked;
+                state.StatusReason = "revoked";
+            });
+            _plainAccessToken = null;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public Task<FamilyDescription> Describe() => Task.FromResult(new FamilyDescription(
+        _key,
+        State.Status,
+        State.Scopes,
+        State.AccessToken is null ? null : State.AccessTokenExpiresAt,
+        State.RefreshToken is not null,
+        State.RefreshCount,
+        State.LastRefreshAt,
+        State.LastRefreshOutcome,
+        State.StatusReason,
+        ThrottledUntil: null));
+
+    /// <summary>Serves the held access token when it stays valid long enough; never touches I/O.</summary>
+    private AccessTokenResult? TryServe(TimeSpan minTimeToLive, TokenSource source)
+    {
+        var state = State;
+        if (state.AccessToken is null || state.Status == FamilyStatus.Revoked) return null;
+        var now = time.GetUtcNow();
+        // A token that lives shorter than the caller's buffer would be refreshed on every call: ask for at
+        // most half of its lifetime instead.
+        var lifetime = state.AccessTokenExpiresAt - state.AccessTokenIssuedAt;
+        var needed = minTimeToLive < lifetime / 2 ? minTimeToLive : lifetime / 2;
+        if (state.AccessTokenExpiresAt - now <= needed || state.AccessTokenExpiresAt <= now) return null;
+
+        if (_plainAccessToken is not { } plain || plain.Generation != state.Generation)
+        {
+            plain = (state.Generation, Open(state.AccessToken, "access_token"));
+            _plainAccessToken = plain;
+        }
+        return new AccessTokenResult(plain.Token, state.TokenType, state.AccessTokenExpiresAt, state.Scopes, source);
+    }
+
+    private BrokerException NotServable() => State.Status switch
+    {
+        FamilyStatus.None => new BrokerException(BrokerErrorReason.AuthorizationRequired,
+            $"no tokens are held for this subject at provider '{_key.Provider}': begin an authorization."),
+        FamilyStatus.Revoked => new BrokerException(BrokerErrorReason.ReauthorizationRequired,
+            "the family was revoked: begin a new authorization.") { Detail = State.StatusReason },
+        FamilyStatus.ReauthorizationRequired when State.StatusReason == RefreshOutcomeUnknownReason =>
+            new BrokerException(BrokerErrorReason.RefreshOutcomeUnknown,
+                "a refresh may have reached the provider but its answer was lost; replaying it would get the family revoked: begin a new authorization.")
+                { Detail = State.StatusReason },
+        FamilyStatus.ReauthorizationRequired => new BrokerException(BrokerErrorReason.ReauthorizationRequired,
+            "the provider no longer accepts this family's refresh token: begin a new authorization.") { Detail = State.StatusReason },
+        _ => new BrokerException(BrokerErrorReason.ReauthorizationRequired,
+            "the family holds no refresh token and its access token has expired: begin a new authorization."),
+    };
+
+    private const string RefreshOutcomeUnknownReason = "refresh_outcome_unknown";
+
+    private async Task RunRefresh(Provider provider, bool force)
+    {
+        try
+        {
+            await _gate.WaitAsync();
+            try
+            {
+                await RefreshFenced(provider, force);
+            }
+            finally
+            {
+                _gate.Release();
+            }
+        }
+        finally
+        {
+            _refreshInFlight = null;
+        }
+    }
+
+    /// <summary>The fenced refresh: see docs/architecture.md, "The refresh, fenced".</summary>
+    private async Task RefreshFenced(Provider provider, bool force)
+    {
+        if (_unpersisted)
+        {
+            await PersistRotation();
+            return;
+        }
+
+        var generationAtStart = State.Generation;
+        while (true)
+        {
+            var state = State;
+            // Another activation may have refreshed while this one waited: its token is the answer.
+            if (state.Generation != generationAtStart && TryServe(TimeSpan.Zero, TokenSource.Cache) is not null) return;
+            if (!force && TryServe(TimeSpan.FromSeconds(1), TokenSource.Cache) is not null && state.Generation != generationAtStart) return;
+            if (state.Status != FamilyStatus.Active || state.RefreshToken is null) return; // reported by NotServable
+
+            var now = time.GetUtcNow();
+            var replay = false;
+            if (state.Intent is { } intent && intent.Owner != _activation)
+            {
+                if (now - intent.StartedAt < _options.RefreshLease)
+                {
+                    // Another activation is refreshing right now: wait for its result instead of racing it.
+                    await Task.Delay(_options.IntentPollInterval, time);
+                    await stored.ReadStateAsync();
+                    continue;
+                }
+                // Its holder died mid-refresh: the server may or may not have rotated the token.
+                if (now - intent.StartedAt >= provider.Options.RefreshTokenReuseLeeway)
+                {
+                    await MarkOutcomeUnknown("an earlier refresh was interrupted and the provider allows no reuse of its refresh token");
+                    return;
+                }
+                replay = true;
+            }
+
+            state.Intent = new RefreshIntent(_activation, state.Generation + 1, replay ? state.Intent!.StartedAt : now);
+            try
+            {
+                await stored.WriteStateAsync();
+            }
+            catch (InconsistentStateException)
+            {
+                // Lost the race for the fence: someone else changed the family. Look again.
+                LogFenceLost(logger, _logId);
+                await stored.ReadStateAsync();
+                continue;
+            }
+
+            await SendRefresh(provider, state);
+            return;
+        }
+    }
+
+    private async Task SendRefresh(Provider provider, TokenFamilyState state)
+    {
+        var refreshToken = Open(state.RefreshToken!, "refresh_token");
+        var started = time.GetTimestamp();
+        TokenEndpointOutcome outcome;
+        try
+        {
+            var metadata = await metadataStore.GetAsync(provider);
+            outcome = await tokenEndpoint.RefreshAsync(provider, metadata, refreshToken, state.Scopes);
+            // Within the provider's reuse leeway, a lost answer may be retried with the same token.
+            if (outcome is TokenEndpointOutcome.OutcomeUnknown
+                && time.GetUtcNow() - state.Intent!.StartedAt < provider.Options.RefreshTokenReuseLeeway)
+            {
+                LogReplayWithinLeeway(logger, _logId);
+                outcome = await tokenEndpoint.RefreshAsync(provider, metadata, refreshToken, state.Scopes);
+            }
+        }
+        catch (BrokerException)
+        {
+            // Metadata unavailable: nothing was sent.
+            await ClearIntent("metadata_unavailable");
+            throw;
+        }
+        LogRefreshed(logger, _logId, _key.Provider.Value, outcome.Kind, time.GetElapsedTime(started).TotalMilliseconds);
+
+        switch (outcome)
+        {
+            case TokenEndpointOutcome.Issued issued:
+                Apply(state, issued.Tokens);
+                if (issued.Tokens.RefreshToken is not null) Supersede(state, refreshToken);
+                state.Intent = null;
+                state.RefreshCount++;
+                state.LastRefreshAt = time.GetUtcNow();
+                state.LastRefreshOutcome = "issued";
+                _unpersisted = true;
+                await PersistRotation();
+                return;
+
+            case TokenEndpointOutcome.Rejected { Error: "invalid_grant" }:
+                state.Status = FamilyStatus.ReauthorizationRequired;
+                state.StatusReason = "invalid_grant";
+                state.Intent = null;
+                state.LastRefreshOutcome = "invalid_grant";
+                // The broker never sent this token before now, so a rejection that is not expiry means someone
+                // else redeemed it (RFC 9700 §4.14.2). The server cannot tell us which; log it for a human.
+                LogRefreshTokenRejected(logger, _logId, _key.Provider.Value);
+                await WriteFenced(_ => { });
+                throw NotServable();
+
+            case TokenEndpointOutcome.Rejected rejected:
+                await ClearIntent(rejected.Error);
+                throw new BrokerException(BrokerErrorReason.ProviderRejected,
+                    $"the provider rejected the refresh request with '{rejected.Error}'.") { Detail = rejected.Error };
+
+            case TokenEndpointOutcome.Throttled throttled:
+                await ClearIntent("throttled");
+                throw new BrokerException(BrokerErrorReason.Throttled,
+                    "the provider asks the broker to slow down.", throttled.RetryAfter);
+
+            case TokenEndpointOutcome.NotSent notSent:
+                await ClearIntent("not_sent");
+                throw new BrokerException(BrokerErrorReason.ProviderUnavailable,
+                    $"the provider could not be reached: {notSent.Why}", TimeSpan.FromSeconds(5));
+
+            case TokenEndpointOutcome.OutcomeUnknown unknown:
+                await MarkOutcomeUnknown(unknown.Why);
+                return;
+        }
+    }
+
+    /// <summary>
+    /// A refresh whose answer was lost may have rotated the token at the server; sending the old one again
+    /// would look like theft and revoke the family. So stop, keep any access token still valid, and ask for
+    /// a new authorization.
+    /// </summary>
+    private async Task MarkOutcomeUnknown(string why)
+    {
+        State.Status = FamilyStatus.ReauthorizationRequired;
+        State.StatusReason = RefreshOutcomeUnknownReason;
+        State.LastRefreshOutcome = RefreshOutcomeUnknownReason;
+        State.Intent = null;
+        LogOutcomeUnknown(logger, _logId, _key.Provider.Value, why);
+        await WriteFenced(_ => { });
+    }
+
+    private async Task ClearIntent(string outcome)
+    {
+        State.Intent = null;
+        State.LastRefreshOutcome = outcome;
+        await WriteFenced(_ => { });
+    }
+
+    /// <summary>
+    /// Makes rotated tokens durable before anyone sees them. On failure the new state stays in memory (the
+    /// old refresh token is spent and must never be sent again) and the write is retried, here and by a
+    /// timer, while the activation is kept alive.
+    /// </summary>
+    private async Task PersistRotation()
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await WriteFenced(_ => { });
+                _unpersisted = false;
+                return;
+            }
+            catch (Exception ex) when (ex is not BrokerException)
+            {
+                LogPersistFailed(logger, _logId, attempt, ex.GetType().Name);
+                DelayDeactivation(TimeSpan.FromMinutes(10));
+                if (attempt >= _options.PersistAttemptsPerCall)
+                {
+                    ScheduleBackgroundPersist();
+                    throw new BrokerException(BrokerErrorReason.ProviderUnavailable,
+                        "new tokens could not be stored yet; the broker keeps trying.", _options.PersistRetryDelay);
+                }
+                await Task.Delay(_options.PersistRetryDelay, time);
+            }
+        }
+    }
+
+    private IGrainTimer? _persistTimer;
+
+    private void ScheduleBackgroundPersist()
+    {
+        _persistTimer ??= this.RegisterGrainTimer(async _ =>
+        {
+            if (!_unpersisted) return;
+            await _gate.WaitAsync();
+            try
+            {
+                if (_unpersisted) await PersistRotation();
+            }
+            catch (BrokerException)
+            {
+                // Still failing; the next tick tries again.
+            }
+            finally
+            {
+                _gate.Release();
+            }
+        }, 0, _options.PersistRetryDelay, _options.PersistRetryDelay);
+    }
+
+    /// <summary>
+    /// Applies a change and writes it with the storage's compare-and-set. When the stored version moved on
+    /// (another activation wrote), re-read and apply the change again on top of what is stored.
+    /// </summary>
+    private async Task WriteFenced(Action<TokenFamilyState> change)
+    {
+        change(State);
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                await stored.WriteStateAsync();
+                return;
+            }
+            catch (InconsistentStateException) when (attempt < 3)
+            {
+                var mine = Snapshot(State);
+                await stored.ReadStateAsync();
+                Restore(State, mine);
+                change(State);
+            }
+        }
+    }
+
+    private static TokenFamilyState Snapshot(TokenFamilyState s) => new()
+    {
+        Status = s.Status, AccessToken = s.AccessToken, TokenType = s.TokenType, AccessTokenIssuedAt = s.AccessTokenIssuedAt,
+        AccessTokenExpiresAt = s.AccessTokenExpiresAt, RefreshToken = s.RefreshToken, IdToken = s.IdToken, Scopes = s.Scopes,
+        Generation = s.Generation, Intent = s.Intent, SupersededRefreshTokens = [.. s.SupersededRefreshTokens],
+        RefreshCount = s.RefreshCount, LastRefreshAt = s.LastRefreshAt, LastRefreshOutcome = s.LastRefreshOutcome,
+        StatusReason = s.StatusReason,
+    };
+
+    // Our view wins for what this activation decided; the stored generation is carried forward so it only grows.
+    private static void Restore(TokenFamilyState target, TokenFamilyState mine)
+    {
+        var generation = Math.Max(target.Generation, mine.Generation);
+        var superseded = target.SupersededRefreshTokens.Union(mine.SupersededRefreshTokens).ToList();
+        var refreshCount = Math.Max(target.RefreshCount, mine.RefreshCount);
+        target.Status = mine.Status; target.AccessToken = mine.AccessToken; target.TokenType = mine.TokenType;
+        target.AccessTokenIssuedAt = mine.AccessTokenIssuedAt; target.AccessTokenExpiresAt = mine.AccessTokenExpiresAt;
+        target.RefreshToken = mine.RefreshToken; target.IdToken = mine.IdToken; target.Scopes = mine.Scopes;
+        target.Generation = generation; target.Intent = mine.Intent; target.SupersededRefreshTokens = superseded;
+        target.RefreshCount = refreshCount; target.LastRefreshAt = mine.LastRefreshAt;
+        target.LastRefreshOutcome = mine.LastRefreshOutcome; target.StatusReason = mine.StatusReason;
+    }
+
+    private void Apply(TokenFamilyState state, TokenSet tokens)
+    {
+        state.Generation++;
+        state.AccessToken = Seal(tokens.AccessToken, "access_token");
+        state.TokenType = tokens.TokenType;
+        state.AccessTokenIssuedAt = time.GetUtcNow();
+        state.AccessTokenExpiresAt = tokens.ExpiresAt;
+        state.Scopes = tokens.Scopes;
+        // RFC 6749 §6: a refresh response without a refresh token leaves the old one in force.
+        if (tokens.RefreshToken is not null) state.RefreshToken = Seal(tokens.RefreshToken, "refresh_token");
+        if (tokens.IdToken is not null) state.IdToken = Seal(tokens.IdToken, "id_token");
+    }
+
+    private void Supersede(TokenFamilyState state, string refreshToken)
+    {
+        state.SupersededRefreshTokens.Add(fingerprints.Of(refreshToken));
+        var excess = state.SupersededRefreshTokens.Count - _options.SupersededTokenHistory;
+        if (excess > 0) state.SupersededRefreshTokens.RemoveRange(0, excess);
+    }
+
+    private string Context(string field) => $"family/{this.GetPrimaryKeyString()}/{field}";
+    private ProtectedSecret Seal(string secret, string field) => protector.Protect(secret, Context(field));
+    private string Open(ProtectedSecret secret, string field) => protector.Unprotect(secret, Context(field));
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Family {Family} at {Provider} stored tokens from an authorization.")]
+    private static partial void LogAuthorized(ILogger logger, string family, string provider);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Information, Message = "Family {Family} at {Provider}: refresh ended {Outcome} in {ElapsedMs} ms.")]
+    private static partial void LogRefreshed(ILogger logger, string family, string provider, string outcome, double elapsedMs);
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "Family {Family} at {Provider}: the provider rejected a refresh token the broker had never sent before (invalid_grant); it may have been used by someone else.")]
+    private static partial void LogRefreshTokenRejected(ILogger logger, string family, string provider);
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "Family {Family} at {Provider}: refresh outcome unknown ({Why}); reauthorization required.")]
+    private static partial void LogOutcomeUnknown(ILogger logger, string family, string provider, string why);
+
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Error, Message = "Family {Family}: rotated tokens could not be persisted (attempt {Attempt}, {Error}); holding them in memory.")]
+    private static partial void LogPersistFailed(ILogger logger, string family, int attempt, string error);
+
+    [LoggerMessage(EventId = 2006, Level = LogLevel.Debug, Message = "Family {Family}: another activation changed the family first; re-reading.")]
+    private static partial void LogFenceLost(ILogger logger, string family);
+
+    [LoggerMessage(EventId = 2007, Level = LogLevel.Information, Message = "Family {Family} at {Provider} revoked (upstream confirmed: {Confirmed}).")]
+    private static partial void LogRevoked(ILogger logger, string family, string provider, bool confirmed);
+
+    [LoggerMessage(EventId = 2008, Level = LogLevel.Warning, Message = "Family {Family}: refresh answer lost; retrying within the provider's reuse leeway.")]
+    private static partial void LogReplayWithinLeeway(ILogger logger, string family);
+}

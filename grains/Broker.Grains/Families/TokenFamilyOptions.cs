@@ -1,0 +1,28 @@
+namespace Broker.Grains.Families;
+
+/// <summary>How token families refresh: <c>Broker:Families</c>.</summary>
+public sealed class TokenFamilyOptions
+{
+    public const string Section = "Broker:Families";
+
+    /// <summary>
+    /// How long a recorded refresh intent fences off other activations. Longer than the token request's own
+    /// timeout, so an intent older than this belongs to an activation that died mid-refresh.
+    /// </summary>
+    public TimeSpan RefreshLease { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often an activation that found another's intent re-reads the state.</summary>
+    public TimeSpan IntentPollInterval { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>A forced refresh within this time of the last refresh is answered with the token that refresh got.</summary>
+    public TimeSpan MinForcedRefreshInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How many fingerprints of superseded refresh tokens a family keeps for reuse detection.</summary>
+    public int SupersededTokenHistory { get; set; } = 64;
+
+    /// <summary>Delay between attempts to persist rotated tokens when storage fails.</summary>
+    public TimeSpan PersistRetryDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How many times a caller waits on a failing write before it is answered UNAVAILABLE (the grain keeps trying).</summary>
+    public int PersistAttemptsPerCall { get; set; } = 5;
+}

@@ -1,0 +1,35 @@
+using Broker.Grains.Authorizations;
+using Broker.Grains.Families;
+using Broker.Grains.Protection;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Broker.Grains;
+
+public static class GrainsServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers what the grains need besides the protocol core: the key ring (validated at start, or an
+    /// ephemeral key when <paramref name="ephemeralKeys"/> is set and none is configured) and their options.
+    /// </summary>
+    public static IServiceCollection AddBrokerGrains(this IServiceCollection services, IConfiguration configuration, bool ephemeralKeys)
+    {
+        var encryption = configuration.GetSection(EncryptionOptions.Section);
+        if (ephemeralKeys && !encryption.GetSection("Keys").GetChildren().Any())
+        {
+            services.AddSingleton(KeyRing.Ephemeral());
+        }
+        else
+        {
+            services.AddOptions<EncryptionOptions>().Bind(encryption).ValidateOnStart();
+            services.AddSingleton<IValidateOptions<EncryptionOptions>, EncryptionOptionsValidator>();
+            services.AddSingleton<KeyRing>();
+        }
+        services.AddSingleton<SecretProtector>();
+        services.AddSingleton<TokenFingerprint>();
+        services.AddOptions<TokenFamilyOptions>().Bind(configuration.GetSection(TokenFamilyOptions.Section));
+        services.AddOptions<AuthorizationOptions>().Bind(configuration.GetSection(AuthorizationOptions.Section));
+        return services;
+    }
+}

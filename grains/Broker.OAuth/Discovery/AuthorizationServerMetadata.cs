@@ -1,0 +1,46 @@
+using System.Text.Json;
+
+namespace Broker.OAuth.Discovery;
+
+/// <summary>The parts of an RFC 8414 / OpenID Provider metadata document that the broker uses.</summary>
+public sealed record AuthorizationServerMetadata(
+    string Issuer,
+    Uri AuthorizationEndpoint,
+    Uri TokenEndpoint,
+    Uri? RevocationEndpoint,
+    IReadOnlyList<string> CodeChallengeMethods,
+    bool AuthorizationResponseIssParameterSupported)
+{
+    /// <summary>Parses a metadata document, or returns null with the reason when it is unusable.</summary>
+    public static AuthorizationServerMetadata? Parse(JsonElement document, out string? error)
+    {
+        error = null;
+        if (document.ValueKind != JsonValueKind.Object)
+        {
+            error = "the metadata document is not a JSON object.";
+            return null;
+        }
+
+        var issuer = GetString(document, "issuer");
+        var authorization = GetUri(document, "authorization_endpoint");
+        var token = GetUri(document, "token_endpoint");
+        if (issuer is null || authorization is null || token is null)
+        {
+            error = "the metadata document lacks issuer, authorization_endpoint or token_endpoint.";
+            return null;
+        }
+
+        var methods = document.TryGetProperty("code_challenge_methods_supported", out var m) && m.ValueKind == JsonValueKind.Array
+            ? m.EnumerateArray().Where(e => e.ValueKind == JsonValueKind.String).Select(e => e.GetString()!).ToArray()
+            : [];
+        var iss = document.TryGetProperty("authorization_response_iss_parameter_supported", out var i) && i.ValueKind == JsonValueKind.True;
+
+        return new AuthorizationServerMetadata(issuer, authorization, token, GetUri(document, "revocation_endpoint"), methods, iss);
+    }
+
+    private static string? GetString(JsonElement document, string name) =>
+        document.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    private static Uri? GetUri(JsonElement document, string name) =>
+        Uri.TryCreate(GetString(document, name), UriKind.Absolute, out var uri) ? uri : null;
+}

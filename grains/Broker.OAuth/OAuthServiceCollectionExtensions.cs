@@ -1,0 +1,61 @@
+using Broker.OAuth.Discovery;
+using Broker.OAuth.Http;
+using Broker.OAuth.Providers;
+using Broker.OAuth.Tokens;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Options;
+using Polly;
+
+namespace Broker.OAuth;
+
+public static class OAuthServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers the protocol core: providers bound from <c>Broker:Providers</c> and validated at start, and
+    /// per provider two HttpClients with their own resilience pipelines (and so their own circuit breakers).
+    /// </summary>
+    public static IServiceCollection AddBrokerOAuth(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddOptions<ProvidersOptions>()
+            .Configure(o => configuration.GetSection(ProvidersOptions.Section).Bind(o.Providers))
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ProvidersOptions>, ProvidersOptionsValidator>();
+        services.AddOptions<RedirectOptions>().Bind(configuration.GetSection(RedirectOptions.Section));
+
+        services.AddSingleton<ProviderRegistry>();
+        services.AddSingleton<OAuthHttpClients>();
+        services.AddSingleton<MetadataStore>();
+        services.AddSingleton<TokenEndpointClient>();
+
+        var providerNames = configuration.GetSection(ProvidersOptions.Section).GetChildren().Select(c => c.Key).ToArray();
+        foreach (var name in providerNames)
+        {
+            if (!Abstractions.Identity.ProviderName.TryParse(name, out var provider)) continue; // reported by validation
+
+            services.AddHttpClient(OAuthHttpClients.RetryableName(provider))
+                .AddStandardResilienceHandler(o =>
+                {
+                    o.AttemptTimeout.Timeout = TimeSpan.FromSeconds(10);
+                    o.TotalRequestTimeout.Timeout = TimeSpan.FromSeconds(30);
+                    o.CircuitBreaker.SamplingDuration = TimeSpan.FromSeconds(30);
+                });
+
+            // No retry strategy: a refresh token or a code must reach the server at most once.
+            services.AddHttpClient(OAuthHttpClients.SingleAttemptName(provider))
+                .AddResilienceHandler("single-attempt", builder => builder
+                    .AddTimeout(TimeSpan.FromSeconds(15))
+                    .AddCircuitBreaker(new HttpCircuitBreakerStrategyOptions
+                    {
+                        SamplingDuration = TimeSpan.FromSeconds(30),
+                        MinimumThroughput = 5,
+                        FailureRatio = 0.5,
+                        BreakDuration = TimeSpan.FromSeconds(10),
+                    }));
+        }
+        return services;
+    }
+}

@@ -1,0 +1,68 @@
+namespace Broker.OAuth.Providers;
+
+/// <summary>How the broker authenticates to a provider's token endpoint (RFC 6749 §2.3, RFC 7591 names).</summary>
+public enum ClientAuthenticationMethod
+{
+    ClientSecretBasic,
+    ClientSecretPost,
+}
+
+/// <summary>
+/// One authorization server, configured under <c>Broker:Providers:{name}</c>. Endpoints come from its
+/// metadata document (RFC 8414 / OpenID discovery) unless set explicitly here.
+/// </summary>
+public sealed class ProviderOptions
+{
+    /// <summary>The issuer identifier (RFC 8414 §2); the metadata document must name exactly this issuer.</summary>
+    public string? Issuer { get; set; }
+
+    /// <summary>Where to read the metadata; defaults to the OpenID and then the RFC 8414 well-known location of <see cref="Issuer"/>.</summary>
+    public string? MetadataAddress { get; set; }
+
+    /// <summary>Set to false only for providers that publish no metadata; then the endpoints below are required.</summary>
+    public bool UseDiscovery { get; set; } = true;
+
+    public string? AuthorizationEndpoint { get; set; }
+    public string? TokenEndpoint { get; set; }
+    public string? RevocationEndpoint { get; set; }
+
+    public string? ClientId { get; set; }
+
+    /// <summary>The client secret itself. Prefer <see cref="ClientSecretFile"/> outside development.</summary>
+    public string? ClientSecret { get; set; }
+
+    /// <summary>A file whose content (trimmed) is the client secret, e.g. a mounted Kubernetes secret.</summary>
+    public string? ClientSecretFile { get; set; }
+
+    public ClientAuthenticationMethod ClientAuthentication { get; set; } = ClientAuthenticationMethod.ClientSecretBasic;
+
+    /// <summary>Scopes requested in every authorization, beside those the caller asks for.</summary>
+    public string[] Scopes { get; set; } = [];
+
+    /// <summary>Lifetime assumed when a token response omits expires_in (never "valid forever").</summary>
+    public TimeSpan DefaultAccessTokenLifetime { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// How long the provider accepts an already-used refresh token again (Okta's grace period, Auth0's reuse
+    /// interval). Zero, the default, means any second use revokes the family: a refresh whose answer was
+    /// lost is then never replayed.
+    /// </summary>
+    public TimeSpan RefreshTokenReuseLeeway { get; set; } = TimeSpan.Zero;
+
+    /// <summary>Plain-HTTP endpoints are refused unless they are on a loopback address or this is false.</summary>
+    public bool RequireHttps { get; set; } = true;
+
+    /// <summary>How long a fetched metadata document is used before it is fetched again.</summary>
+    public TimeSpan MetadataRefreshInterval { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Whether to send an OIDC nonce and expect an ID token (set when "openid" is among the scopes).</summary>
+    public bool? OpenIdConnect { get; set; }
+}
+
+/// <summary>The providers section: <c>Broker:Providers</c>, keyed by provider name.</summary>
+public sealed class ProvidersOptions
+{
+    public const string Section = "Broker:Providers";
+
+    public Dictionary<string, ProviderOptions> Providers { get; } = new(StringComparer.Ordinal);
+}

@@ -1,0 +1,61 @@
+using Broker.Abstractions.Identity;
+using Microsoft.Extensions.Options;
+
+namespace Broker.OAuth.Providers;
+
+/// <summary>Validates every provider at start, naming the exact setting that is missing or malformed.</summary>
+public sealed class ProvidersOptionsValidator : IValidateOptions<ProvidersOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ProvidersOptions options)
+    {
+        var failures = new List<string>();
+        foreach (var (providerName, provider) in options.Providers)
+        {
+            var prefix = $"{ProvidersOptions.Section}:{providerName}";
+            if (!ProviderName.TryParse(providerName, out _))
+                failures.Add($"{prefix}: the provider name must be 1-64 characters of a-z, 0-9, '-' or '_'.");
+
+            if (!IsAbsoluteUri(provider.Issuer))
+                failures.Add($"{prefix}:Issuer is required and must be an absolute URL.");
+            else if (!Endpoint.IsTransportAllowed(new Uri(provider.Issuer!), provider.RequireHttps))
+                failures.Add($"{prefix}:Issuer must use https (or set {prefix}:RequireHttps=false).");
+
+            if (string.IsNullOrWhiteSpace(provider.ClientId))
+                failures.Add($"{prefix}:ClientId is required.");
+
+            if (string.IsNullOrEmpty(provider.ClientSecret) && string.IsNullOrEmpty(provider.ClientSecretFile))
+                failures.Add($"{prefix}:ClientSecret or {prefix}:ClientSecretFile is required.");
+            else if (!string.IsNullOrEmpty(provider.ClientSecretFile) && !File.Exists(provider.ClientSecretFile))
+                failures.Add($"{prefix}:ClientSecretFile names a file that does not exist.");
+
+            foreach (var (setting, value) in new[]
+                     {
+                         ("MetadataAddress", provider.MetadataAddress),
+                         ("AuthorizationEndpoint", provider.AuthorizationEndpoint),
+                         ("TokenEndpoint", provider.TokenEndpoint),
+                         ("RevocationEndpoint", provider.RevocationEndpoint),
+                     })
+            {
+                if (value is not null && !IsAbsoluteUri(value))
+                    failures.Add($"{prefix}:{setting} must be an absolute URL.");
+            }
+
+            if (!provider.UseDiscovery && (provider.AuthorizationEndpoint is null || provider.TokenEndpoint is null))
+                failures.Add($"{prefix}:AuthorizationEndpoint and {prefix}:TokenEndpoint are required when UseDiscovery is false.");
+
+            if (!ScopeSet.TryParse(provider.Scopes, out _, out var scopeError))
+                failures.Add($"{prefix}:Scopes: {scopeError}");
+
+            if (provider.DefaultAccessTokenLifetime <= TimeSpan.Zero)
+                failures.Add($"{prefix}:DefaultAccessTokenLifetime must be positive.");
+            if (provider.RefreshTokenReuseLeeway < TimeSpan.Zero)
+                failures.Add($"{prefix}:RefreshTokenReuseLeeway must not be negative.");
+            if (provider.MetadataRefreshInterval <= TimeSpan.Zero)
+                failures.Add($"{prefix}:MetadataRefreshInterval must be positive.");
+        }
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static bool IsAbsoluteUri(string? value) =>
+        Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeHttp);
+}

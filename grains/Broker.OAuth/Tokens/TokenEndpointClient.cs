@@ -1,0 +1,168 @@
+using System.Net;
+using Broker.Abstractions.Identity;
+using Broker.Abstractions.Tokens;
+using Broker.OAuth.Discovery;
+using Broker.OAuth.Http;
+using Broker.OAuth.Providers;
+using Duende.IdentityModel.Client;
+using Polly.CircuitBreaker;
+
+namespace Broker.OAuth.Tokens;
+
+/// <summary>
+/// Sends token requests (RFC 6749 §4.1.3, §4.4, §6) and revocations (RFC 7009) through Duende.IdentityModel,
+/// and turns every way they can end into a <see cref="TokenEndpointOutcome"/>.
+/// </summary>
+public sealed class TokenEndpointClient(OAuthHttpClients http, TimeProvider time)
+{
+    public Task<TokenEndpointOutcome> RedeemCodeAsync(Provider provider, AuthorizationServerMetadata metadata,
+        string code, string codeVerifier, ScopeSet requested, CancellationToken cancellationToken = default) =>
+        SendAsync(provider, requested, http.ForSingleAttemptRequests(provider.Name), client =>
+            client.RequestAuthorizationCodeTokenAsync(Authenticate(new AuthorizationCodeTokenRequest
+            {
+                Address = metadata.TokenEndpoint.AbsoluteUri,
+                Code = code,
+                CodeVerifier = codeVerifier,
+                RedirectUri = provider.RedirectUri.AbsoluteUri,
+            }, provider), cancellationToken));
+
+    /// <summary>Sends the refresh token once. Never retried here: see <see cref="OAuthHttpClients"/>.</summary>
+    public Task<TokenEndpointOutcome> RefreshAsync(Provider provider, AuthorizationServerMetadata metadata,
+        string refreshToken, ScopeSet held, CancellationToken cancellationToken = default) =>
+        SendAsync(provider, held, http.ForSingleAttemptRequests(provider.Name), client =>
+            client.RequestRefreshTokenAsync(Authenticate(new RefreshTokenRequest
+            {
+                Address = metadata.TokenEndpoint.AbsoluteUri,
+                RefreshToken = refreshToken,
+            }, provider), cancellationToken));
+
+    public Task<TokenEndpointOutcome> ClientCredentialsAsync(Provider provider, AuthorizationServerMetadata metadata,
+        ScopeSet scopes, string resource, CancellationToken cancellationToken = default)
+    {
+        var request = Authenticate(new ClientCredentialsTokenRequest
+        {
+            Address = metadata.TokenEndpoint.AbsoluteUri,
+            Scope = scopes.IsEmpty ? null : scopes.ToString(),
+        }, provider);
+        if (resource.Length > 0) request.Resource.Add(resource);
+        return SendAsync(provider, scopes, http.ForRetryableRequests(provider.Name),
+            client => client.RequestClientCredentialsTokenAsync(request, cancellationToken));
+    }
+
+    /// <summary>RFC 7009 revocation. True when the server confirmed it (200), false when it could not be done.</summary>
+    public async Task<bool> RevokeAsync(Provider provider, AuthorizationServerMetadata metadata, string token,
+        string tokenTypeHint, CancellationToken cancellationToken = default)
+    {
+        if (metadata.RevocationEndpoint is null) return false;
+        try
+        {
+            var response = await http.ForRetryableRequests(provider.Name).RevokeTokenAsync(Authenticate(new TokenRevocationRequest
+            {
+                Address = metadata.RevocationEndpoint.AbsoluteUri,
+                Token = token,
+                TokenTypeHint = tokenTypeHint,
+            }, provider), cancellationToken);
+            return !response.IsError;
+        }
+        catch (Exception ex) when (IsTransportFailure(ex))
+        {
+            return false;
+        }
+    }
+
+    private static T Authenticate<T>(T request, Provider provider) where T : ProtocolRequest
+    {
+        request.ClientId = provider.ClientId;
+        request.ClientSecret = provider.ClientSecret;
+        request.ClientCredentialStyle = provider.Options.ClientAuthentication == ClientAuthenticationMethod.ClientSecretPost
+            ? ClientCredentialStyle.PostBody
+            : ClientCredentialStyle.AuthorizationHeader;
+        // RFC 6749 §2.3.1: id and secret are form-encoded before they are base64-encoded.
+        request.AuthorizationHeaderStyle = BasicAuthenticationHeaderStyle.Rfc6749;
+        return request;
+    }
+
+    private async Task<TokenEndpointOutcome> SendAsync(Provider provider, ScopeSet requested, HttpClient client,
+        Func<HttpClient, Task<TokenResponse>> send)
+    {
+        TokenResponse response;
+        try
+        {
+            response = await send(client);
+        }
+        catch (Exception ex) when (IsTransportFailure(ex))
+        {
+            return Classify(ex);
+        }
+
+        if (!response.IsError)
+        {
+            return ToTokens(provider, requested, response) is { } tokens
+                ? new TokenEndpointOutcome.Issued(tokens)
+                : new TokenEndpointOutcome.OutcomeUnknown("the token response lacks access_token.");
+        }
+
+        if (response.ErrorType == ResponseErrorType.Exception && response.Exception is { } exception)
+            return Classify(exception);
+
+        var status = (int)response.HttpStatusCode;
+        var retryAfter = RetryAfterOf(response.HttpResponse);
+        if (response.HttpStatusCode == HttpStatusCode.TooManyRequests
+            || (response.HttpStatusCode == HttpStatusCode.ServiceUnavailable && retryAfter is not null))
+        {
+            return new TokenEndpointOutcome.Throttled(retryAfter ?? TimeSpan.FromSeconds(30), status);
+        }
+        if (response.ErrorType == ResponseErrorType.Protocol && !string.IsNullOrEmpty(response.Error) && status is >= 400 and < 500)
+            return new TokenEndpointOutcome.Rejected(Sanitize(response.Error), status);
+        // A 5xx (other than a 503 that says when to return) or an unreadable answer: the server may have
+        // processed the request before failing, so a spent refresh token cannot be ruled out.
+        return new TokenEndpointOutcome.OutcomeUnknown($"the token endpoint answered {status}.");
+    }
+
+    private TokenSet? ToTokens(Provider provider, ScopeSet requested, TokenResponse response)
+    {
+        if (string.IsNullOrEmpty(response.AccessToken)) return null;
+        // RFC 6749 §5.1: expires_in is only RECOMMENDED; a missing one gets the provider's default, never "forever".
+        var lifetime = response.ExpiresIn > 0
+            ? TimeSpan.FromSeconds(response.ExpiresIn)
+            : provider.Options.DefaultAccessTokenLifetime;
+        // §5.1: scope may be omitted when it equals what was requested.
+        var scopes = ScopeSet.TryParse(response.Scope?.Split(' ', StringSplitOptions.RemoveEmptyEntries), out var granted, out _)
+                     && !granted.IsEmpty ? granted : requested;
+        return new TokenSet(
+            response.AccessToken,
+            string.IsNullOrEmpty(response.TokenType) ? "Bearer" : response.TokenType,
+            time.GetUtcNow() + lifetime,
+            string.IsNullOrEmpty(response.RefreshToken) ? null : response.RefreshToken,
+            string.IsNullOrEmpty(response.IdentityToken) ? null : response.IdentityToken,
+            scopes);
+    }
+
+    private static bool IsTransportFailure(Exception ex) =>
+        ex is HttpRequestException or OperationCanceledException or Polly.ExecutionRejectedException or IOException;
+
+    /// <summary>Decides whether a failed request could have reached the server.</summary>
+    internal static TokenEndpointOutcome Classify(Exception ex) => ex switch
+    {
+        BrokenCircuitException => new TokenEndpointOutcome.NotSent("the circuit breaker for this provider is open."),
+        Polly.RateLimiting.RateLimiterRejectedException => new TokenEndpointOutcome.NotSent("the request was rate limited locally."),
+        HttpRequestException { HttpRequestError: HttpRequestError.NameResolutionError or HttpRequestError.ConnectionError or HttpRequestError.SecureConnectionError }
+            => new TokenEndpointOutcome.NotSent("no connection to the token endpoint could be made."),
+        _ => new TokenEndpointOutcome.OutcomeUnknown($"the request failed after it may have been sent ({ex.GetType().Name})."),
+    };
+
+    private TimeSpan? RetryAfterOf(HttpResponseMessage? response)
+    {
+        var header = response?.Headers.RetryAfter;
+        if (header?.Delta is { } delta) return delta;
+        if (header?.Date is { } date) return date - time.GetUtcNow() is var wait && wait > TimeSpan.Zero ? wait : TimeSpan.Zero;
+        return null;
+    }
+
+    // The error code is echoed into logs and statuses: keep it to the RFC 6749 §5.2 character set.
+    private static string Sanitize(string error)
+    {
+        var cut = error.Length > 64 ? error[..64] : error;
+        return new string(cut.Where(c => c is >= ' ' and <= '~' and not '"' and not '\\').ToArray());
+    }
+}

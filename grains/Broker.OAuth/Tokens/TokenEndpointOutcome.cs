@@ -1,0 +1,39 @@
+using Broker.Abstractions.Tokens;
+
+namespace Broker.OAuth.Tokens;
+
+/// <summary>
+/// What happened to one token request. The split that matters is between <see cref="NotSent"/> (the server
+/// never saw it: safe to try again) and <see cref="OutcomeUnknown"/> (it may have been processed: a refresh
+/// token may already be spent).
+/// </summary>
+public abstract record TokenEndpointOutcome
+{
+    private TokenEndpointOutcome() { }
+
+    /// <summary>The server issued tokens (RFC 6749 §5.1).</summary>
+    public sealed record Issued(TokenSet Tokens) : TokenEndpointOutcome;
+
+    /// <summary>The server answered with an OAuth error (RFC 6749 §5.2), e.g. invalid_grant.</summary>
+    public sealed record Rejected(string Error, int HttpStatus) : TokenEndpointOutcome;
+
+    /// <summary>The server asked us to slow down (429, or 503 with Retry-After); it did not process the request.</summary>
+    public sealed record Throttled(TimeSpan RetryAfter, int HttpStatus) : TokenEndpointOutcome;
+
+    /// <summary>The request certainly never reached the server (no connection, circuit open).</summary>
+    public sealed record NotSent(string Why) : TokenEndpointOutcome;
+
+    /// <summary>The request may have reached the server, but no usable answer came back (timeout, reset, 5xx).</summary>
+    public sealed record OutcomeUnknown(string Why) : TokenEndpointOutcome;
+
+    /// <summary>Name used in logs and metrics.</summary>
+    public string Kind => this switch
+    {
+        Issued => "issued",
+        Rejected r => r.Error,
+        Throttled => "throttled",
+        NotSent => "not_sent",
+        OutcomeUnknown => "outcome_unknown",
+        _ => "unknown",
+    };
+}

@@ -1,0 +1,126 @@
+using Broker.Abstractions;
+using Broker.Abstractions.Grains;
+using Broker.Abstractions.Identity;
+using Broker.Abstractions.Tokens;
+using Broker.OAuth.Authorization;
+using Broker.OAuth.Providers;
+using Broker.V1;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+
+namespace Broker.Silo.Api;
+
+/// <summary>
+/// The gRPC face of the broker: validates every field, then calls one grain. Failures are
+/// <see cref="BrokerException"/>s, which <see cref="BrokerExceptionInterceptor"/> turns into statuses.
+/// </summary>
+public sealed class TokenBrokerService(IGrainFactory grains, ProviderRegistry providers) : TokenBroker.TokenBrokerBase
+{
+    public static readonly TimeSpan DefaultMinTimeToLive = TimeSpan.FromSeconds(300);
+    private const int MaxResourceLength = 2048;
+
+    public override async Task<BeginAuthorizationResponse> BeginAuthorization(BeginAuthorizationRequest request, ServerCallContext context)
+    {
+        var family = FamilyOf(request.Provider, request.Subject);
+        var scopes = ScopeSet.Parse(request.Scopes);
+        var state = OneTimeValue.Create();
+        var start = await grains.GetGrain<IPendingAuthorizationGrain>(OneTimeValue.KeyOf(state)).Begin(family, scopes, state);
+        return new BeginAuthorizationResponse
+        {
+            AuthorizationUrl = start.AuthorizationUrl.AbsoluteUri,
+            State = start.State,
+            ExpiresAt = Timestamp.FromDateTimeOffset(start.ExpiresAt),
+        };
+    }
+
+    public override async Task<AccessToken> GetAccessToken(GetAccessTokenRequest request, ServerCallContext context)
+    {
+        var family = FamilyOf(request.Provider, request.Subject);
+        var token = await grains.GetGrain<ITokenFamilyGrain>(family.ToGrainKey())
+            .GetAccessToken(MinTimeToLive(request.MinTtlSeconds), request.ForceRefresh);
+        return ToMessage(token);
+    }
+
+    public override async Task<AccessToken> GetClientToken(GetClientTokenRequest request, ServerCallContext context)
+    {
+        var provider = providers.Get(ProviderName.Parse(request.Provider));
+        var scopes = ScopeSet.Parse(request.Scopes);
+        if (request.Resource.Length > 0 && (request.Resource.Length > MaxResourceLength
+            || !Uri.TryCreate(request.Resource, UriKind.Absolute, out var resource) || resource.Fragment.Length > 0))
+        {
+            // RFC 8707 §2: an absolute URI without a fragment.
+            throw new BrokerException(BrokerErrorReason.InvalidArgument, $"resource must be an absolute URI without fragment, at most {MaxResourceLength} characters.");
+        }
+        var key = new ClientTokenKey(provider.Name, provider.ClientId, scopes, request.Resource);
+        var token = await grains.GetGrain<IClientTokenGrain>(key.ToGrainKey()).GetAccessToken(MinTimeToLive(request.MinTtlSeconds));
+        return ToMessage(token);
+    }
+
+    public override async Task<RevokeFamilyResponse> RevokeFamily(RevokeFamilyRequest request, ServerCallContext context)
+    {
+        var family = FamilyOf(request.Provider, request.Subject);
+        await grains.GetGrain<ITokenFamilyGrain>(family.ToGrainKey()).Revoke();
+        return new RevokeFamilyResponse();
+    }
+
+    public override async Task<V1.FamilyDescription> DescribeFamily(DescribeFamilyRequest request, ServerCallContext context)
+    {
+        var family = FamilyOf(request.Provider, request.Subject);
+        var d = await grains.GetGrain<ITokenFamilyGrain>(family.ToGrainKey()).Describe();
+        var message = new V1.FamilyDescription
+        {
+            Provider = d.Key.Provider.Value,
+            Subject = d.Key.Subject.Value,
+            Status = StatusName(d.Status),
+            HasRefreshToken = d.HasRefreshToken,
+            RefreshCount = d.RefreshCount,
+            LastRefreshOutcome = d.LastRefreshOutcome ?? "",
+            StatusReason = d.StatusReason ?? "",
+            AccessTokenExpiresAt = d.AccessTokenExpiresAt is { } e ? Timestamp.FromDateTimeOffset(e) : null,
+            LastRefreshAt = d.LastRefreshAt is { } r ? Timestamp.FromDateTimeOffset(r) : null,
+        };
+        message.Scopes.AddRange(d.Scopes.Values);
+        return message;
+    }
+
+    /// <summary>Validates the pair and checks the provider exists before any grain is touched.</summary>
+    private FamilyKey FamilyOf(string provider, string subject)
+    {
+        var name = ProviderName.Parse(provider);
+        providers.Get(name);
+        return new FamilyKey(name, Subject.Parse(subject));
+    }
+
+    private static TimeSpan MinTimeToLive(uint seconds) => seconds switch
+    {
+        0 => DefaultMinTimeToLive,
+        > 86_400 => throw new BrokerException(BrokerErrorReason.InvalidArgument, "min_ttl_seconds must be at most 86400."),
+        _ => TimeSpan.FromSeconds(seconds),
+    };
+
+    private static AccessToken ToMessage(AccessTokenResult token)
+    {
+        var message = new AccessToken
+        {
+            AccessToken_ = token.AccessToken,
+            TokenType = token.TokenType,
+            ExpiresAt = Timestamp.FromDateTimeOffset(token.ExpiresAt),
+            Source = token.Source switch
+            {
+                TokenSource.Cache => "cache",
+                TokenSource.Refresh => "refresh",
+                _ => "client_credentials",
+            },
+        };
+        message.Scopes.AddRange(token.Scopes.Values);
+        return message;
+    }
+
+    private static string StatusName(FamilyStatus status) => status switch
+    {
+        FamilyStatus.Active => "active",
+        FamilyStatus.ReauthorizationRequired => "reauthorization_required",
+        FamilyStatus.Revoked => "revoked",
+        _ => "none",
+    };
+}

@@ -1,0 +1,79 @@
+using System.Net;
+using Broker.Abstractions;
+using Broker.Abstractions.Grains;
+using Broker.Abstractions.Identity;
+using Broker.Abstractions.Tokens;
+using Broker.OAuth.Authorization;
+using Broker.OAuth.Providers;
+using Broker.Silo.Api;
+
+namespace Broker.Silo.Callback;
+
+/// <summary>
+/// The redirect URI, <c>GET /oauth2/callback/{provider}</c>: receives the authorization response in the
+/// user's browser, hands it to the pending authorization, and answers with a small page that holds no token
+/// and echoes no input.
+/// </summary>
+public static partial class AuthorizationCallbackEndpoint
+{
+    private static readonly string[] SingleValued = ["code", "state", "iss", "error", "error_description", "error_uri"];
+
+    public static IEndpointConventionBuilder MapAuthorizationCallback(this IEndpointRouteBuilder routes) =>
+        routes.MapGet("/oauth2/callback/{provider}", HandleAsync);
+
+    private static async Task<IResult> HandleAsync(string provider, HttpContext http, IGrainFactory grains,
+        ProviderRegistry providers, ILoggerFactory loggers)
+    {
+        var logger = loggers.CreateLogger(typeof(AuthorizationCallbackEndpoint));
+        try
+        {
+            if (!ProviderName.TryParse(provider, out var name) || !providers.TryGet(name, out _))
+                throw new BrokerException(BrokerErrorReason.UnknownProvider, "unknown provider.");
+
+            var query = http.Request.Query;
+            foreach (var parameter in SingleValued)
+            {
+                // RFC 6749 §3.1: parameters must not be repeated; a second value could smuggle another code.
+                if (query[parameter].Count > 1)
+                    throw new BrokerException(BrokerErrorReason.InvalidAuthorizationResponse, $"the parameter '{parameter}' is repeated.");
+                if (query[parameter].ToString().Length > AuthorizationResponseValidator.MaxParameterLength)
+                    throw new BrokerException(BrokerErrorReason.InvalidAuthorizationResponse, $"the parameter '{parameter}' is too long.");
+            }
+            var state = query["state"].ToString();
+            if (state.Length == 0) throw new BrokerException(BrokerErrorReason.InvalidState, "the response has no state.");
+
+            var response = new AuthorizationResponse(
+                NullIfEmpty(query["code"]), NullIfEmpty(query["iss"]), NullIfEmpty(query["error"]), NullIfEmpty(query["error_description"]));
+            var completed = await grains.GetGrain<IPendingAuthorizationGrain>(OneTimeValue.KeyOf(state)).Complete(name, response);
+            LogCompleted(logger, name.Value);
+            return Page(HttpStatusCode.OK, "Authorization complete", "You can close this window.");
+        }
+        catch (BrokerException ex)
+        {
+            LogFailed(logger, BrokerErrors.ReasonOf(ex.Reason));
+            var status = ex.Reason switch
+            {
+                BrokerErrorReason.UnknownProvider => HttpStatusCode.NotFound,
+                BrokerErrorReason.ProviderUnavailable => HttpStatusCode.BadGateway,
+                BrokerErrorReason.Throttled => HttpStatusCode.ServiceUnavailable,
+                _ => HttpStatusCode.BadRequest,
+            };
+            // The reason is one of our own constants, the text our own words: nothing from the request is echoed.
+            return Page(status, "Authorization failed", $"Reason: {BrokerErrors.ReasonOf(ex.Reason)}. Return to the application and start again.");
+        }
+    }
+
+    private static string? NullIfEmpty(Microsoft.Extensions.Primitives.StringValues value) =>
+        value.Count == 0 || value[0] is null || value[0]!.Length == 0 ? null : value[0];
+
+    private static IResult Page(HttpStatusCode status, string title, string text) => Results.Content(
+        $"<!doctype html><html><head><meta charset=\"utf-8\"><title>{WebUtility.HtmlEncode(title)}</title></head>" +
+        $"<body><h1>{WebUtility.HtmlEncode(title)}</h1><p>{WebUtility.HtmlEncode(text)}</p></body></html>",
+        "text/html; charset=utf-8", System.Text.Encoding.UTF8, (int)status);
+
+    [LoggerMessage(EventId = 6001, Level = LogLevel.Information, Message = "Authorization callback for {Provider} completed.")]
+    private static partial void LogCompleted(ILogger logger, string provider);
+
+    [LoggerMessage(EventId = 6002, Level = LogLevel.Warning, Message = "Authorization callback rejected: {Reason}.")]
+    private static partial void LogFailed(ILogger logger, string reason);
+}

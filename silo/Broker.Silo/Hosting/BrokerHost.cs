@@ -1,0 +1,127 @@
+using System.Net;
+using Broker.Grains;
+using Broker.Grains.Storage;
+using Broker.OAuth;
+using Broker.OAuth.Providers;
+using Broker.Silo.Api;
+using Broker.Silo.Callback;
+using Broker.Silo.Storage;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+using Orleans.Storage;
+using StackExchange.Redis;
+
+namespace Broker.Silo.Hosting;
+
+/// <summary>
+/// Builds the broker's process: Orleans silo, gRPC API, callback and health on Kestrel. Tests build it the
+/// same way, with their own configuration, so what they run is what ships.
+/// </summary>
+public static class BrokerHost
+{
+    public static WebApplication Build(string[] args, Action<IConfigurationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args });
+        builder.Configuration.AddEnvironmentVariables(); // Broker__Mode, Broker__Providers__x__ClientId, ...
+        configure?.Invoke(builder.Configuration);
+        builder.Configuration.AddCommandLine(args);
+
+        var mode = builder.Configuration.GetSection(BrokerHostOptions.Section).Get<BrokerHostOptions>()?.Mode ?? BrokerMode.Embedded;
+        var validator = new BrokerHostOptionsValidator(mode);
+        var cluster = Validated(builder.Configuration.GetSection(ClusterModeOptions.Section).Get<ClusterModeOptions>() ?? new(), validator);
+        var http = Validated(builder.Configuration.GetSection(HttpEndpointOptions.Section).Get<HttpEndpointOptions>() ?? new(), validator);
+
+        builder.Services.AddSingleton(Options.Create(cluster));
+        builder.Services.AddSingleton(Options.Create(http));
+        builder.Services.AddSingleton(new BrokerHostOptions { Mode = mode });
+        builder.Services.PostConfigure<RedirectOptions>(o => o.PublicBaseUrl ??= $"http://{FormatHost(http.BindAddress)}:{http.HttpPort}");
+
+        builder.Services.AddBrokerOAuth(builder.Configuration);
+        builder.Services.AddBrokerGrains(builder.Configuration, ephemeralKeys: mode == BrokerMode.Embedded);
+        builder.Services.AddGrpc(o => o.Interceptors.Add<BrokerExceptionInterceptor>());
+        builder.Services.AddGrpcHealthChecks();
+        builder.Services.AddGrpcReflection();
+        builder.Services.AddHealthChecks();
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            var address = IPAddress.Parse(http.BindAddress);
+            kestrel.Listen(address, http.GrpcPort, l => l.Protocols = HttpProtocols.Http2);
+            kestrel.Listen(address, http.HttpPort, l => l.Protocols = HttpProtocols.Http1);
+        });
+
+        builder.UseOrleans(silo =>
+        {
+            if (mode == BrokerMode.Embedded)
+            {
+                silo.UseLocalhostClustering(cluster.SiloPort, cluster.GatewayPort);
+                silo.AddMemoryGrainStorage(BrokerStorage.Name);
+            }
+            else
+            {
+                silo.Configure<ClusterOptions>(o =>
+                {
+                    o.ClusterId = cluster.ClusterId;
+                    o.ServiceId = cluster.ServiceId;
+                });
+                silo.ConfigureEndpoints(IPAddress.Parse(cluster.AdvertisedAddress), cluster.SiloPort, cluster.GatewayPort);
+                silo.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(cluster.Redis!));
+                silo.AddAdoNetGrainStorage(BrokerStorage.Name, (AdoNetGrainStorageOptions o) =>
+                {
+                    o.Invariant = "Npgsql";
+                    o.ConnectionString = cluster.PostgreSql;
+                });
+                // Orleans' binary format with [Id]-numbered fields: version tolerant, and it never sees a
+                // token in clear because the grains encrypt every secret field before writing.
+                builder.Services.AddOptions<AdoNetGrainStorageOptions>(BrokerStorage.Name)
+                    .Configure<Orleans.Serialization.Serializer>((o, serializer) =>
+                        o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer));
+            }
+        });
+
+        var app = builder.Build();
+        var grpc = $"*:{http.GrpcPort}";
+        var web = $"*:{http.HttpPort}";
+        app.UseMiddleware<SecurityHeadersMiddleware>();
+        app.MapGrpcService<TokenBrokerService>().RequireHost(grpc);
+        app.MapGrpcHealthChecksService().RequireHost(grpc);
+        app.MapGrpcReflectionService().RequireHost(grpc);
+        app.MapAuthorizationCallback().RequireHost(web);
+        app.MapHealthChecks("/health/live").RequireHost(web);
+        app.MapHealthChecks("/health/ready").RequireHost(web);
+        return app;
+    }
+
+    /// <summary>Starts the host after the checks that must pass first (the schema, in cluster mode).</summary>
+    public static async Task StartAsync(WebApplication app, CancellationToken cancellationToken = default)
+    {
+        var mode = app.Services.GetRequiredService<BrokerHostOptions>().Mode;
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Broker.Silo");
+        if (mode == BrokerMode.Cluster)
+        {
+            var cluster = app.Services.GetRequiredService<IOptions<ClusterModeOptions>>().Value;
+            await SchemaMigrator.EnsureCurrentAsync(cluster.PostgreSql!, cancellationToken);
+        }
+        else
+        {
+            logger.LogWarning(
+                "Broker runs in EMBEDDED mode: one silo, in-memory storage and an ephemeral encryption key. NOTHING IS DURABLE: every token is lost when this process stops. Set Broker:Mode=Cluster for production.");
+        }
+        await app.StartAsync(cancellationToken);
+        var http = app.Services.GetRequiredService<IOptions<HttpEndpointOptions>>().Value;
+        logger.LogInformation("Broker listening: gRPC on {Address}:{GrpcPort}, HTTP on {Address}:{HttpPort}.",
+            http.BindAddress, http.GrpcPort, http.BindAddress, http.HttpPort);
+    }
+
+    private static T Validated<T>(T options, IValidateOptions<T> validator) where T : class
+    {
+        var result = validator.Validate(null, options);
+        if (result.Failed) throw new OptionsValidationException(typeof(T).Name, typeof(T), result.Failures);
+        return options;
+    }
+
+    private static string FormatHost(string address) =>
+        IPAddress.TryParse(address, out var ip) && ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6
+            ? $"[{address}]" : address;
+}

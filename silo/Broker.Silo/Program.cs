@@ -1,0 +1,37 @@
+using Broker.Silo.Hosting;
+using Broker.Silo.Storage;
+using Microsoft.Extensions.Options;
+
+// broker [--Broker:Mode=Cluster ...]     run a silo
+// broker migrate [--Broker:Cluster:PostgreSql=...]   create or update the database schema, then exit
+try
+{
+    if (args.Length > 0 && args[0] == "migrate")
+    {
+        var app = BrokerHost.Build(args[1..]);
+        var connectionString = app.Services.GetRequiredService<IOptions<ClusterModeOptions>>().Value.PostgreSql
+            ?? throw new OptionsValidationException(ClusterModeOptions.Section, typeof(ClusterModeOptions),
+                [$"{ClusterModeOptions.Section}:PostgreSql is required for migrate."]);
+        var applied = await SchemaMigrator.MigrateAsync(connectionString);
+        Console.WriteLine(applied.Count == 0
+            ? "Schema is up to date."
+            : $"Applied: {string.Join(", ", applied)}.");
+        return 0;
+    }
+
+    var host = BrokerHost.Build(args);
+    await BrokerHost.StartAsync(host);
+    await host.WaitForShutdownAsync();
+    return 0;
+}
+catch (OptionsValidationException ex)
+{
+    Console.Error.WriteLine("Broker cannot start, configuration is invalid:");
+    foreach (var failure in ex.Failures) Console.Error.WriteLine($"  - {failure}");
+    return 2;
+}
+catch (SchemaMissingException ex)
+{
+    Console.Error.WriteLine($"Broker cannot start: {ex.Message}");
+    return 3;
+}
