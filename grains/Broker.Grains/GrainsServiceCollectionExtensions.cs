@@ -28,6 +28,8 @@ public static class GrainsServiceCollectionExtensions
         }
         services.AddSingleton<SecretProtector>();
         services.AddSingleton<TokenFingerprint>();
+        services.AddMetrics();
+        services.AddSingleton<Telemetry.BrokerMetrics>();
         services.AddOptions<TokenFamilyOptions>().Bind(configuration.GetSection(TokenFamilyOptions.Section));
         services.AddOptions<AuthorizationOptions>().Bind(configuration.GetSection(AuthorizationOptions.Section));
         return services;

@@ -14,6 +14,13 @@ public interface ITokenFamilyGrain : IGrainWithStringKey
     /// <summary>Replaces the family's tokens with those of a completed authorization.</summary>
     Task StoreAuthorizedTokens(TokenSet tokens);
 
+    /// <summary>
+    /// Takes over tokens a service holds today. A refresh token this family has already rotated away from is
+    /// treated as stolen: the family is revoked upstream and locally, and the call fails with
+    /// <see cref="BrokerErrorReason.TokenReuseDetected"/>.
+    /// </summary>
+    Task ImportTokens(TokenSet tokens);
+
     /// <summary>Revokes the family upstream (RFC 7009) where the provider can, and forgets it.</summary>
     Task Revoke();
 

@@ -51,3 +51,16 @@ public sealed record ClientTokenKey(
         return new ClientTokenKey(ProviderName.Parse(parts[0]), parts[1], ScopeSet.ParseDelimited(parts[2]), parts[3]);
     }
 }
+
+/// <summary>One OAuth client at one provider: the unit that providers rate-limit.</summary>
+[GenerateSerializer, Immutable]
+public readonly record struct ClientKey([property: Id(0)] ProviderName Provider, [property: Id(1)] string ClientId)
+{
+    public string ToGrainKey() => GrainKey.Join(Provider.Value, ClientId);
+
+    public static ClientKey FromGrainKey(string key)
+    {
+        var parts = GrainKey.Split(key, 2);
+        return new ClientKey(ProviderName.Parse(parts[0]), parts[1]);
+    }
+}

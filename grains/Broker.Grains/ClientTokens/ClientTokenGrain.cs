@@ -4,6 +4,7 @@ using Broker.Abstractions.Identity;
 using Broker.Abstractions.Tokens;
 using Broker.Grains.Protection;
 using Broker.Grains.Storage;
+using Broker.Grains.Telemetry;
 using Broker.OAuth.Discovery;
 using Broker.OAuth.Providers;
 using Broker.OAuth.Tokens;
@@ -22,6 +23,7 @@ public sealed partial class ClientTokenGrain(
     TokenEndpointClient tokenEndpoint,
     SecretProtector protector,
     TimeProvider time,
+    BrokerMetrics metrics,
     ILogger<ClientTokenGrain> logger) : Grain, IClientTokenGrain
 {
     private ClientTokenKey _key = null!;
@@ -35,13 +37,25 @@ public sealed partial class ClientTokenGrain(
 
     public async Task<AccessTokenResult> GetAccessToken(TimeSpan minTimeToLive)
     {
-        if (TryServe(minTimeToLive, TokenSource.Cache) is { } cached) return cached;
+        if (TryServe(minTimeToLive, TokenSource.Cache) is { } cached)
+        {
+            metrics.TokenServed(_key.Provider.Value, "cache");
+            return cached;
+        }
 
         var provider = providers.Get(_key.Provider);
+        var throttle = GrainFactory.GetGrain<IClientThrottleGrain>(new ClientKey(provider.Name, provider.ClientId).ToGrainKey());
+        if (await throttle.TryAcquire() is { } wait)
+        {
+            throw new BrokerException(BrokerErrorReason.Throttled,
+                $"token requests of this client at provider '{provider.Name}' are over their budget.", wait);
+        }
         var metadata = await metadataStore.GetAsync(provider);
         var started = time.GetTimestamp();
         var outcome = await tokenEndpoint.ClientCredentialsAsync(provider, metadata, _key.Scopes, _key.Resource);
-        LogAcquired(logger, _key.Provider.Value, outcome.Kind, time.GetElapsedTime(started).TotalMilliseconds);
+        var elapsed = time.GetElapsedTime(started).TotalMilliseconds;
+        LogAcquired(logger, _key.Provider.Value, outcome.Kind, elapsed);
+        metrics.UpstreamRequest(_key.Provider.Value, "client_credentials", outcome.Kind, elapsed);
         switch (outcome)
         {
             case TokenEndpointOutcome.Issued issued:
@@ -62,11 +76,13 @@ public sealed partial class ClientTokenGrain(
                     // A client-credentials token can always be acquired again: serve it, storing is an optimisation.
                     LogNotStored(logger, _key.Provider.Value, ex.GetType().Name);
                 }
+                metrics.TokenServed(_key.Provider.Value, "client_credentials");
                 return TryServe(TimeSpan.Zero, TokenSource.ClientCredentials)!;
             case TokenEndpointOutcome.Rejected rejected:
                 throw new BrokerException(BrokerErrorReason.ProviderRejected,
                     $"the provider rejected the client credentials request with '{rejected.Error}'.") { Detail = rejected.Error };
             case TokenEndpointOutcome.Throttled throttled:
+                await throttle.Backoff(throttled.RetryAfter);
                 throw new BrokerException(BrokerErrorReason.Throttled, "the provider asks the broker to slow down.", throttled.RetryAfter);
             default:
                 throw new BrokerException(BrokerErrorReason.ProviderUnavailable,

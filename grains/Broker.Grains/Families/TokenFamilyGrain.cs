@@ -4,11 +4,14 @@ using Broker.Abstractions.Identity;
 using Broker.Abstractions.Tokens;
 using Broker.Grains.Protection;
 using Broker.Grains.Storage;
+using Broker.Grains.Telemetry;
 using Broker.OAuth.Discovery;
 using Broker.OAuth.Providers;
 using Broker.OAuth.Tokens;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using System.Security.Cryptography;
+using System.Text;
 using Orleans.Concurrency;
 using Orleans.Storage;
 
@@ -29,8 +32,11 @@ public sealed partial class TokenFamilyGrain(
     TokenFingerprint fingerprints,
     TimeProvider time,
     IOptions<TokenFamilyOptions> options,
-    ILogger<TokenFamilyGrain> logger) : Grain, ITokenFamilyGrain
+    BrokerMetrics metrics,
+    ILogger<TokenFamilyGrain> logger) : Grain, ITokenFamilyGrain, IRemindable
 {
+    private const string KeepAliveReminder = "keep-alive";
+    private readonly double _refreshAheadJitter = Random.Shared.NextDouble();
     private readonly Guid _activation = Guid.NewGuid();
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly TokenFamilyOptions _options = options.Value;
@@ -51,7 +57,11 @@ public sealed partial class TokenFamilyGrain(
 
     public async Task<AccessTokenResult> GetAccessToken(TimeSpan minTimeToLive, bool forceRefresh)
     {
-        if (!_unpersisted && !forceRefresh && TryServe(minTimeToLive, TokenSource.Cache) is { } cached) return cached;
+        if (!_unpersisted && !forceRefresh && TryServe(minTimeToLive, TokenSource.Cache) is { } cached)
+        {
+            RefreshAheadIfDue();
+            return Served(cached);
+        }
 
         var provider = providers.Get(_key.Provider);
         var generationBefore = State.Generation;
@@ -59,14 +69,48 @@ public sealed partial class TokenFamilyGrain(
             && TryServe(TimeSpan.Zero, TokenSource.Cache) is { } recent)
         {
             // A forced refresh right after a refresh would only spend a refresh token: hand out the new token.
-            return recent;
+            return Served(recent);
         }
 
-        var refresh = _refreshInFlight ??= RunRefresh(provider, forceRefresh);
-        await refresh;
+        await (_refreshInFlight ??= RunRefresh(provider, forceRefresh ? RefreshCause.Forced : RefreshCause.Expiring));
 
         var source = State.Generation != generationBefore ? TokenSource.Refresh : TokenSource.Cache;
-        return TryServe(TimeSpan.Zero, source) ?? throw NotServable();
+        return Served(TryServe(TimeSpan.Zero, source) ?? throw NotServable());
+    }
+
+    private AccessTokenResult Served(AccessTokenResult token)
+    {
+        metrics.TokenServed(_key.Provider.Value, token.Source == TokenSource.Cache ? "cache" : "refresh");
+        return token;
+    }
+
+    /// <summary>
+    /// Starts a refresh in the background when a family in use nears its callers' buffer, so they rarely wait
+    /// on the server. The current token keeps being served meanwhile.
+    /// </summary>
+    private void RefreshAheadIfDue()
+    {
+        var state = State;
+        if (!_options.RefreshAhead || _refreshInFlight is not null || state.Status != FamilyStatus.Active || state.RefreshToken is null) return;
+        var lifetime = state.AccessTokenExpiresAt - state.AccessTokenIssuedAt;
+        var buffer = _options.ExpiryBuffer < lifetime / 2 ? _options.ExpiryBuffer : lifetime / 2;
+        var threshold = buffer + lifetime * (_options.RefreshAheadJitter * _refreshAheadJitter);
+        if (state.AccessTokenExpiresAt - time.GetUtcNow() > threshold) return;
+        if (!providers.TryGet(_key.Provider, out var provider)) return;
+        _refreshInFlight = RunInBackground(provider, RefreshCause.Ahead);
+    }
+
+    private async Task RunInBackground(Provider provider, RefreshCause cause)
+    {
+        try
+        {
+            await RunRefresh(provider, cause);
+        }
+        catch (BrokerException ex)
+        {
+            // The token in hand is still valid; the next caller that needs a new one will see the failure.
+            LogBackgroundRefreshFailed(logger, _logId, cause.ToString(), ex.Reason.ToString());
+        }
     }
 
     public async Task StoreAuthorizedTokens(TokenSet tokens)
@@ -85,40 +129,69 @@ public sealed partial class TokenFamilyGrain(
                 state.Intent = null;
             });
             LogAuthorized(logger, _logId, _key.Provider.Value);
+            await ScheduleKeepAlive();
         }
         finally
         {
             _gate.Release();
         }
     }
+
+    public async Task ImportTokens(TokenSet tokens)
+    {
+        await _gate.WaitAsync();
+        try
+        {
+            if (tokens.RefreshToken is { } presented)
+            {
+                if (State.SupersededRefreshTokens.Any(f => fingerprints.Matches(presented, f)))
+                {
+                    await RevokeAfterTheft();
+                    throw new BrokerException(BrokerErrorReason.TokenReuseDetected,
+                        "this refresh token was already rotated away by the broker: someone kept a copy. The family has been revoked; begin a new authorization.");
+                }
+                if (State.RefreshToken is { } current && SameSecret(Open(current, "refresh_token"), presented))
+                    return; // Importing what the family already holds changes nothing.
+            }
+            await WriteFenced(state =>
+            {
+                var previous = state.RefreshToken;
+                Apply(state, tokens);
+                if (previous is not null && tokens.RefreshToken is not null)
+                    Supersede(state, Open(previous, "refresh_token"));
+                state.Status = FamilyStatus.Active;
+                state.StatusReason = null;
+                state.Intent = null;
+            });
+            LogImported(logger, _logId, _key.Provider.Value);
+            await ScheduleKeepAlive();
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// A superseded refresh token came back: whoever holds it can use the family (RFC 9700 §4.14.2). Revoke
+    /// what the family holds upstream, so the thief's copy dies with ours, and stop serving it.
+    /// </summary>
+    private async Task RevokeAfterTheft()
+    {
+        metrics.ReuseDetected(_key.Provider.Value);
+        LogReuseDetected(logger, _logId, _key.Provider.Value);
+        await RevokeUpstreamAndForget("token_reuse_detected");
+    }
+
+    private static bool SameSecret(string a, string b) =>
+        CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(a), Encoding.UTF8.GetBytes(b));
 
     public async Task Revoke()
     {
         await _gate.WaitAsync();
         try
         {
-            var provider = providers.Get(_key.Provider);
-            if (State.RefreshToken is not null || State.AccessToken is not null)
-            {
-                var metadata = await metadataStore.GetAsync(provider);
-                // Revoking the refresh token revokes the grant at servers that support it (RFC 7009 §2.1).
-                var revoked = State.RefreshToken is { } refresh
-                    && await tokenEndpoint.RevokeAsync(provider, metadata, Open(refresh, "refresh_token"), "refresh_token");
-                if (State.AccessToken is { } access)
-                    await tokenEndpoint.RevokeAsync(provider, metadata, Open(access, "access_token"), "access_token");
-                LogRevoked(logger, _logId, _key.Provider.Value, revoked);
-            }
-            await WriteFenced(state =>
-            {
-                if (state.RefreshToken is { } refresh) Supersede(state, Open(refresh, "refresh_token"));
-                state.AccessToken = null;
-                state.RefreshToken = null;
-                state.IdToken = null;
-                state.Intent = null;
-                state.Status = FamilyStatus.Revoked;
-                state.StatusReason = "revoked";
-            });
-            _plainAccessToken = null;
+            await RevokeUpstreamAndForget("revoked");
         }
         finally
         {
@@ -126,17 +199,77 @@ public sealed partial class TokenFamilyGrain(
         }
     }
 
-    public Task<FamilyDescription> Describe() => Task.FromResult(new FamilyDescription(
-        _key,
-        State.Status,
-        State.Scopes,
-        State.AccessToken is null ? null : State.AccessTokenExpiresAt,
-        State.RefreshToken is not null,
-        State.RefreshCount,
-        State.LastRefreshAt,
-        State.LastRefreshOutcome,
-        State.StatusReason,
-        ThrottledUntil: null));
+    private async Task RevokeUpstreamAndForget(string reason)
+    {
+        var provider = providers.Get(_key.Provider);
+        if (State.RefreshToken is not null || State.AccessToken is not null)
+        {
+            var metadata = await metadataStore.GetAsync(provider);
+            // Revoking the refresh token revokes the grant at servers that support it (RFC 7009 §2.1).
+            var revoked = State.RefreshToken is { } refresh
+                && await tokenEndpoint.RevokeAsync(provider, metadata, Open(refresh, "refresh_token"), "refresh_token");
+            if (State.AccessToken is { } access)
+                await tokenEndpoint.RevokeAsync(provider, metadata, Open(access, "access_token"), "access_token");
+            LogRevoked(logger, _logId, _key.Provider.Value, revoked);
+        }
+        await WriteFenced(state =>
+        {
+            if (state.RefreshToken is { } refresh) Supersede(state, Open(refresh, "refresh_token"));
+            state.AccessToken = null;
+            state.RefreshToken = null;
+            state.IdToken = null;
+            state.Intent = null;
+            state.Status = FamilyStatus.Revoked;
+            state.StatusReason = reason;
+        });
+        _plainAccessToken = null;
+        await this.UnregisterReminderIfAny(KeepAliveReminder);
+    }
+
+    public async Task<FamilyDescription> Describe()
+    {
+        var throttledUntil = providers.TryGet(_key.Provider, out var provider)
+            ? await Throttle(provider).BlockedUntil()
+            : null;
+        return new FamilyDescription(
+            _key,
+            State.Status,
+            State.Scopes,
+            State.AccessToken is null ? null : State.AccessTokenExpiresAt,
+            State.RefreshToken is not null,
+            State.RefreshCount,
+            State.LastRefreshAt,
+            State.LastRefreshOutcome,
+            State.StatusReason,
+            throttledUntil);
+    }
+
+    private IClientThrottleGrain Throttle(Provider provider) =>
+        GrainFactory.GetGrain<IClientThrottleGrain>(new ClientKey(provider.Name, provider.ClientId).ToGrainKey());
+
+    async Task IRemindable.ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName != KeepAliveReminder) return;
+        if (!providers.TryGet(_key.Provider, out var provider) || provider.Options.KeepAliveInterval is not { } interval
+            || State.Status != FamilyStatus.Active || State.RefreshToken is null)
+        {
+            await this.UnregisterReminderIfAny(KeepAliveReminder);
+            return;
+        }
+        var lastUse = State.LastRefreshAt ?? State.RefreshTokenReceivedAt ?? DateTimeOffset.MinValue;
+        if (time.GetUtcNow() - lastUse < interval || _refreshInFlight is not null) return;
+        await (_refreshInFlight = RunInBackground(provider, RefreshCause.KeepAlive));
+    }
+
+    /// <summary>Providers that revoke idle refresh tokens get a durable reminder that refreshes idle families.</summary>
+    private async Task ScheduleKeepAlive()
+    {
+        if (providers.TryGet(_key.Provider, out var provider) && provider.Options.KeepAliveInterval is { } interval)
+        {
+            var period = interval / 2;
+            await this.RegisterOrUpdateReminder(KeepAliveReminder, period, period);
+        }
+    }
 
     /// <summary>Serves the held access token when it stays valid long enough; never touches I/O.</summary>
     private AccessTokenResult? TryServe(TimeSpan minTimeToLive, TokenSource source)
@@ -175,15 +308,28 @@ public sealed partial class TokenFamilyGrain(
     };
 
     private const string RefreshOutcomeUnknownReason = "refresh_outcome_unknown";
+    private const string PossibleTheftReason = "invalid_grant_possible_theft";
 
-    private async Task RunRefresh(Provider provider, bool force)
+    /// <summary>Why the provider refused a refresh token, as far as the broker can tell.</summary>
+    private string RejectionReason(Provider provider, TokenFamilyState state, bool replay)
+    {
+        if (replay) return "invalid_grant_after_replay";
+        if (provider.Options.RefreshTokenLifetime is { } lifetime && state.RefreshTokenReceivedAt is { } received
+            && time.GetUtcNow() - received >= lifetime)
+            return "refresh_token_expired";
+        return PossibleTheftReason;
+    }
+
+    private enum RefreshCause { Expiring, Forced, Ahead, KeepAlive }
+
+    private async Task RunRefresh(Provider provider, RefreshCause cause)
     {
         try
         {
             await _gate.WaitAsync();
             try
             {
-                await RefreshFenced(provider, force);
+                await RefreshFenced(provider, cause);
             }
             finally
             {
@@ -197,7 +343,7 @@ public sealed partial class TokenFamilyGrain(
     }
 
     /// <summary>The fenced refresh: see docs/architecture.md, "The refresh, fenced".</summary>
-    private async Task RefreshFenced(Provider provider, bool force)
+    private async Task RefreshFenced(Provider provider, RefreshCause cause)
     {
         if (_unpersisted)
         {
@@ -211,7 +357,6 @@ public sealed partial class TokenFamilyGrain(
             var state = State;
             // Another activation may have refreshed while this one waited: its token is the answer.
             if (state.Generation != generationAtStart && TryServe(TimeSpan.Zero, TokenSource.Cache) is not null) return;
-            if (!force && TryServe(TimeSpan.FromSeconds(1), TokenSource.Cache) is not null && state.Generation != generationAtStart) return;
             if (state.Status != FamilyStatus.Active || state.RefreshToken is null) return; // reported by NotServable
 
             var now = time.GetUtcNow();
@@ -234,6 +379,12 @@ public sealed partial class TokenFamilyGrain(
                 replay = true;
             }
 
+            if (await Throttle(provider).TryAcquire() is { } wait)
+            {
+                throw new BrokerException(BrokerErrorReason.Throttled,
+                    $"token requests of this client at provider '{provider.Name}' are over their budget.", wait);
+            }
+
             state.Intent = new RefreshIntent(_activation, state.Generation + 1, replay ? state.Intent!.StartedAt : now);
             try
             {
@@ -247,12 +398,12 @@ public sealed partial class TokenFamilyGrain(
                 continue;
             }
 
-            await SendRefresh(provider, state);
+            await SendRefresh(provider, state, replay);
             return;
         }
     }
 
-    private async Task SendRefresh(Provider provider, TokenFamilyState state)
+    private async Task SendRefresh(Provider provider, TokenFamilyState state, bool replay)
     {
         var refreshToken = Open(state.RefreshToken!, "refresh_token");
         var started = time.GetTimestamp();
@@ -266,6 +417,7 @@ public sealed partial class TokenFamilyGrain(
                 && time.GetUtcNow() - state.Intent!.StartedAt < provider.Options.RefreshTokenReuseLeeway)
             {
                 LogReplayWithinLeeway(logger, _logId);
+                replay = true;
                 outcome = await tokenEndpoint.RefreshAsync(provider, metadata, refreshToken, state.Scopes);
             }
         }
@@ -275,7 +427,9 @@ public sealed partial class TokenFamilyGrain(
             await ClearIntent("metadata_unavailable");
             throw;
         }
-        LogRefreshed(logger, _logId, _key.Provider.Value, outcome.Kind, time.GetElapsedTime(started).TotalMilliseconds);
+        var elapsed = time.GetElapsedTime(started).TotalMilliseconds;
+        LogRefreshed(logger, _logId, _key.Provider.Value, outcome.Kind, elapsed);
+        metrics.UpstreamRequest(_key.Provider.Value, "refresh_token", outcome.Kind, elapsed);
 
         switch (outcome)
         {
@@ -287,17 +441,22 @@ public sealed partial class TokenFamilyGrain(
                 state.LastRefreshAt = time.GetUtcNow();
                 state.LastRefreshOutcome = "issued";
                 _unpersisted = true;
+                metrics.PersistencePending(+1);
                 await PersistRotation();
                 return;
 
             case TokenEndpointOutcome.Rejected { Error: "invalid_grant" }:
                 state.Status = FamilyStatus.ReauthorizationRequired;
-                state.StatusReason = "invalid_grant";
+                state.StatusReason = RejectionReason(provider, state, replay);
                 state.Intent = null;
                 state.LastRefreshOutcome = "invalid_grant";
-                // The broker never sent this token before now, so a rejection that is not expiry means someone
-                // else redeemed it (RFC 9700 §4.14.2). The server cannot tell us which; log it for a human.
-                LogRefreshTokenRejected(logger, _logId, _key.Provider.Value);
+                metrics.ReauthorizationRequired(_key.Provider.Value, state.StatusReason);
+                if (state.StatusReason == PossibleTheftReason)
+                {
+                    // The broker had never sent this token, so a rejection that is not expiry means someone
+                    // else redeemed it (RFC 9700 §4.14.2). The server cannot tell us who: a human must look.
+                    LogRefreshTokenRejected(logger, _logId, _key.Provider.Value);
+                }
                 await WriteFenced(_ => { });
                 throw NotServable();
 
@@ -307,6 +466,7 @@ public sealed partial class TokenFamilyGrain(
                     $"the provider rejected the refresh request with '{rejected.Error}'.") { Detail = rejected.Error };
 
             case TokenEndpointOutcome.Throttled throttled:
+                await Throttle(provider).Backoff(throttled.RetryAfter);
                 await ClearIntent("throttled");
                 throw new BrokerException(BrokerErrorReason.Throttled,
                     "the provider asks the broker to slow down.", throttled.RetryAfter);
@@ -333,6 +493,7 @@ public sealed partial class TokenFamilyGrain(
         State.StatusReason = RefreshOutcomeUnknownReason;
         State.LastRefreshOutcome = RefreshOutcomeUnknownReason;
         State.Intent = null;
+        metrics.ReauthorizationRequired(_key.Provider.Value, RefreshOutcomeUnknownReason);
         LogOutcomeUnknown(logger, _logId, _key.Provider.Value, why);
         await WriteFenced(_ => { });
     }
@@ -357,6 +518,7 @@ public sealed partial class TokenFamilyGrain(
             {
                 await WriteFenced(_ => { });
                 _unpersisted = false;
+                metrics.PersistencePending(-1);
                 return;
             }
             catch (Exception ex) when (ex is not BrokerException)
@@ -427,7 +589,7 @@ public sealed partial class TokenFamilyGrain(
         AccessTokenExpiresAt = s.AccessTokenExpiresAt, RefreshToken = s.RefreshToken, IdToken = s.IdToken, Scopes = s.Scopes,
         Generation = s.Generation, Intent = s.Intent, SupersededRefreshTokens = [.. s.SupersededRefreshTokens],
         RefreshCount = s.RefreshCount, LastRefreshAt = s.LastRefreshAt, LastRefreshOutcome = s.LastRefreshOutcome,
-        StatusReason = s.StatusReason,
+        StatusReason = s.StatusReason, RefreshTokenReceivedAt = s.RefreshTokenReceivedAt,
     };
 
     // Our view wins for what this activation decided; the stored generation is carried forward so it only grows.
@@ -442,6 +604,7 @@ public sealed partial class TokenFamilyGrain(
         target.Generation = generation; target.Intent = mine.Intent; target.SupersededRefreshTokens = superseded;
         target.RefreshCount = refreshCount; target.LastRefreshAt = mine.LastRefreshAt;
         target.LastRefreshOutcome = mine.LastRefreshOutcome; target.StatusReason = mine.StatusReason;
+        target.RefreshTokenReceivedAt = mine.RefreshTokenReceivedAt;
     }
 
     private void Apply(TokenFamilyState state, TokenSet tokens)
@@ -453,7 +616,11 @@ public sealed partial class TokenFamilyGrain(
         state.AccessTokenExpiresAt = tokens.ExpiresAt;
         state.Scopes = tokens.Scopes;
         // RFC 6749 §6: a refresh response without a refresh token leaves the old one in force.
-        if (tokens.RefreshToken is not null) state.RefreshToken = Seal(tokens.RefreshToken, "refresh_token");
+        if (tokens.RefreshToken is not null)
+        {
+            state.RefreshToken = Seal(tokens.RefreshToken, "refresh_token");
+            state.RefreshTokenReceivedAt = time.GetUtcNow();
+        }
         if (tokens.IdToken is not null) state.IdToken = Seal(tokens.IdToken, "id_token");
     }
 
@@ -474,7 +641,7 @@ public sealed partial class TokenFamilyGrain(
     [LoggerMessage(EventId = 2002, Level = LogLevel.Information, Message = "Family {Family} at {Provider}: refresh ended {Outcome} in {ElapsedMs} ms.")]
     private static partial void LogRefreshed(ILogger logger, string family, string provider, string outcome, double elapsedMs);
 
-    [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "Family {Family} at {Provider}: the provider rejected a refresh token the broker had never sent before (invalid_grant); it may have been used by someone else.")]
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Error, Message = "SECURITY: family {Family} at {Provider}: the provider rejected a refresh token the broker had never sent before (invalid_grant); someone else may have used it.")]
     private static partial void LogRefreshTokenRejected(ILogger logger, string family, string provider);
 
     [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "Family {Family} at {Provider}: refresh outcome unknown ({Why}); reauthorization required.")]
@@ -488,6 +655,15 @@ public sealed partial class TokenFamilyGrain(
 
     [LoggerMessage(EventId = 2007, Level = LogLevel.Information, Message = "Family {Family} at {Provider} revoked (upstream confirmed: {Confirmed}).")]
     private static partial void LogRevoked(ILogger logger, string family, string provider, bool confirmed);
+
+    [LoggerMessage(EventId = 2009, Level = LogLevel.Information, Message = "Family {Family} at {Provider} imported tokens.")]
+    private static partial void LogImported(ILogger logger, string family, string provider);
+
+    [LoggerMessage(EventId = 2100, Level = LogLevel.Critical, Message = "SECURITY: family {Family} at {Provider}: a refresh token the broker had already rotated away was presented; the family is revoked upstream and locally.")]
+    private static partial void LogReuseDetected(ILogger logger, string family, string provider);
+
+    [LoggerMessage(EventId = 2010, Level = LogLevel.Warning, Message = "Family {Family}: background refresh ({Cause}) failed: {Reason}.")]
+    private static partial void LogBackgroundRefreshFailed(ILogger logger, string family, string cause, string reason);
 
     [LoggerMessage(EventId = 2008, Level = LogLevel.Warning, Message = "Family {Family}: refresh answer lost; retrying within the provider's reuse leeway.")]
     private static partial void LogReplayWithinLeeway(ILogger logger, string family);

@@ -20,6 +20,18 @@ public sealed class TokenFamilyOptions
     /// <summary>How many fingerprints of superseded refresh tokens a family keeps for reuse detection.</summary>
     public int SupersededTokenHistory { get; set; } = 64;
 
+    /// <summary>Refresh a family that is in use before callers find its token inside their expiry buffer.</summary>
+    public bool RefreshAhead { get; set; } = true;
+
+    /// <summary>
+    /// The buffer callers ask for by default (the gRPC default min_ttl); refresh-ahead starts before the
+    /// token enters it, plus up to <see cref="RefreshAheadJitter"/> of the token's lifetime, chosen at random
+    /// per activation so that families issued together do not all refresh together.
+    /// </summary>
+    public TimeSpan ExpiryBuffer { get; set; } = TimeSpan.FromMinutes(5);
+
+    public double RefreshAheadJitter { get; set; } = 0.1;
+
     /// <summary>Delay between attempts to persist rotated tokens when storage fails.</summary>
     public TimeSpan PersistRetryDelay { get; set; } = TimeSpan.FromSeconds(1);
 

@@ -32,6 +32,9 @@ public sealed class TokenFamilyState
 
     /// <summary>Why the family is not active (invalid_grant, refresh_outcome_unknown, revoked).</summary>
     [Id(14)] public string? StatusReason { get; set; }
+
+    /// <summary>When the current refresh token arrived: tells a provider's expiry from someone else's use.</summary>
+    [Id(15)] public DateTimeOffset? RefreshTokenReceivedAt { get; set; }
 }
 
 /// <summary>A refresh in progress: who started it, when, and which generation it will produce.</summary>

@@ -49,6 +49,24 @@ public sealed class ProviderOptions
     /// </summary>
     public TimeSpan RefreshTokenReuseLeeway { get; set; } = TimeSpan.Zero;
 
+    /// <summary>
+    /// How long the provider keeps an unused refresh token valid, when known. A refresh token younger than
+    /// this that the provider rejects with invalid_grant was most likely used by someone else.
+    /// </summary>
+    public TimeSpan? RefreshTokenLifetime { get; set; }
+
+    /// <summary>
+    /// Refresh a family that has not been refreshed for this long even if nobody asks for a token, for
+    /// providers that revoke idle refresh tokens. Null (the default) turns keep-alive off.
+    /// </summary>
+    public TimeSpan? KeepAliveInterval { get; set; }
+
+    /// <summary>Token requests per minute this client may send to the provider, across the cluster.</summary>
+    public int TokenRequestsPerMinute { get; set; } = 600;
+
+    /// <summary>How many token requests may go at once before <see cref="TokenRequestsPerMinute"/> paces them.</summary>
+    public int TokenRequestBurst { get; set; } = 60;
+
     /// <summary>Plain-HTTP endpoints are refused unless they are on a loopback address or this is false.</summary>
     public bool RequireHttps { get; set; } = true;
 

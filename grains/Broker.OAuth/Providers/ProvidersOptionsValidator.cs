@@ -50,6 +50,14 @@ public sealed class ProvidersOptionsValidator : IValidateOptions<ProvidersOption
                 failures.Add($"{prefix}:DefaultAccessTokenLifetime must be positive.");
             if (provider.RefreshTokenReuseLeeway < TimeSpan.Zero)
                 failures.Add($"{prefix}:RefreshTokenReuseLeeway must not be negative.");
+            if (provider.TokenRequestsPerMinute <= 0)
+                failures.Add($"{prefix}:TokenRequestsPerMinute must be positive.");
+            if (provider.TokenRequestBurst <= 0)
+                failures.Add($"{prefix}:TokenRequestBurst must be positive.");
+            if (provider.KeepAliveInterval is { } keepAlive && keepAlive < TimeSpan.FromMinutes(1))
+                failures.Add($"{prefix}:KeepAliveInterval must be at least one minute.");
+            if (provider.RefreshTokenLifetime is { } lifetime && lifetime <= TimeSpan.Zero)
+                failures.Add($"{prefix}:RefreshTokenLifetime must be positive.");
             if (provider.MetadataRefreshInterval <= TimeSpan.Zero)
                 failures.Add($"{prefix}:MetadataRefreshInterval must be positive.");
         }

@@ -14,7 +14,7 @@ namespace Broker.Silo.Api;
 /// The gRPC face of the broker: validates every field, then calls one grain. Failures are
 /// <see cref="BrokerException"/>s, which <see cref="BrokerExceptionInterceptor"/> turns into statuses.
 /// </summary>
-public sealed class TokenBrokerService(IGrainFactory grains, ProviderRegistry providers) : TokenBroker.TokenBrokerBase
+public sealed class TokenBrokerService(IGrainFactory grains, ProviderRegistry providers, TimeProvider time) : TokenBroker.TokenBrokerBase
 {
     public static readonly TimeSpan DefaultMinTimeToLive = TimeSpan.FromSeconds(300);
     private const int MaxResourceLength = 2048;
@@ -56,6 +56,35 @@ public sealed class TokenBrokerService(IGrainFactory grains, ProviderRegistry pr
         return ToMessage(token);
     }
 
+    public override async Task<ImportTokensResponse> ImportTokens(ImportTokensRequest request, ServerCallContext context)
+    {
+        var family = FamilyOf(request.Provider, request.Subject);
+        var provider = providers.Get(family.Provider);
+        if (!IsTokenValue(request.AccessToken))
+            throw new BrokerException(BrokerErrorReason.InvalidArgument, $"access_token must be 1-{MaxTokenLength} visible ASCII characters.");
+        if (request.RefreshToken.Length > 0 && !IsTokenValue(request.RefreshToken))
+            throw new BrokerException(BrokerErrorReason.InvalidArgument, $"refresh_token must be at most {MaxTokenLength} visible ASCII characters.");
+        if (request.TokenType.Length > 32 || request.TokenType.Any(c => !char.IsAsciiLetterOrDigit(c) && c != '-' && c != '_'))
+            throw new BrokerException(BrokerErrorReason.InvalidArgument, "token_type must be a short token such as Bearer.");
+        var expiresAt = request.AccessTokenExpiresAt?.ToDateTimeOffset()
+            ?? time.GetUtcNow() + provider.Options.DefaultAccessTokenLifetime;
+        var tokens = new TokenSet(
+            request.AccessToken,
+            request.TokenType.Length == 0 ? "Bearer" : request.TokenType,
+            expiresAt,
+            request.RefreshToken.Length == 0 ? null : request.RefreshToken,
+            IdToken: null,
+            ScopeSet.Parse(request.Scopes));
+        await grains.GetGrain<ITokenFamilyGrain>(family.ToGrainKey()).ImportTokens(tokens);
+        return new ImportTokensResponse();
+    }
+
+    private const int MaxTokenLength = 16 * 1024;
+
+    // RFC 6749 Appendix A: access and refresh tokens are VSCHAR (%x20-7E); we also refuse space.
+    private static bool IsTokenValue(string value) =>
+        value.Length is > 0 and <= MaxTokenLength && value.All(c => c is > ' ' and <= '~');
+
     public override async Task<RevokeFamilyResponse> RevokeFamily(RevokeFamilyRequest request, ServerCallContext context)
     {
         var family = FamilyOf(request.Provider, request.Subject);
@@ -78,6 +107,7 @@ public sealed class TokenBrokerService(IGrainFactory grains, ProviderRegistry pr
             StatusReason = d.StatusReason ?? "",
             AccessTokenExpiresAt = d.AccessTokenExpiresAt is { } e ? Timestamp.FromDateTimeOffset(e) : null,
             LastRefreshAt = d.LastRefreshAt is { } r ? Timestamp.FromDateTimeOffset(r) : null,
+            ThrottledUntil = d.ThrottledUntil is { } t ? Timestamp.FromDateTimeOffset(t) : null,
         };
         message.Scopes.AddRange(d.Scopes.Values);
         return message;

@@ -57,6 +57,7 @@ public static class BrokerHost
             {
                 silo.UseLocalhostClustering(cluster.SiloPort, cluster.GatewayPort);
                 silo.AddMemoryGrainStorage(BrokerStorage.Name);
+                silo.UseInMemoryReminderService();
             }
             else
             {
@@ -67,6 +68,8 @@ public static class BrokerHost
                 });
                 silo.ConfigureEndpoints(IPAddress.Parse(cluster.AdvertisedAddress), cluster.SiloPort, cluster.GatewayPort);
                 silo.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(cluster.Redis!));
+                // Keep-alive reminders must outlive any one silo.
+                silo.UseRedisReminderService(o => o.ConfigurationOptions = ConfigurationOptions.Parse(cluster.Redis!));
                 silo.AddAdoNetGrainStorage(BrokerStorage.Name, (AdoNetGrainStorageOptions o) =>
                 {
                     o.Invariant = "Npgsql";
