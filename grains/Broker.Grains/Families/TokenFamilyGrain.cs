@@ -324,12 +324,14 @@ public sealed partial class TokenFamilyGrain(
 
     private async Task RunRefresh(Provider provider, RefreshCause cause)
     {
+        // Taken before the gate: if anything changed the tokens while this waited, that change is the answer.
+        var generation = State.Generation;
         try
         {
             await _gate.WaitAsync();
             try
             {
-                await RefreshFenced(provider, cause);
+                await RefreshFenced(provider, cause, generation);
             }
             finally
             {
@@ -343,7 +345,7 @@ public sealed partial class TokenFamilyGrain(
     }
 
     /// <summary>The fenced refresh: see docs/architecture.md, "The refresh, fenced".</summary>
-    private async Task RefreshFenced(Provider provider, RefreshCause cause)
+    private async Task RefreshFenced(Provider provider, RefreshCause cause, long generationAtStart)
     {
         if (_unpersisted)
         {
@@ -351,7 +353,6 @@ public sealed partial class TokenFamilyGrain(
             return;
         }
 
-        var generationAtStart = State.Generation;
         while (true)
         {
             var state = State;

@@ -54,8 +54,8 @@ public sealed class ProvidersOptionsValidator : IValidateOptions<ProvidersOption
                 failures.Add($"{prefix}:TokenRequestsPerMinute must be positive.");
             if (provider.TokenRequestBurst <= 0)
                 failures.Add($"{prefix}:TokenRequestBurst must be positive.");
-            if (provider.KeepAliveInterval is { } keepAlive && keepAlive < TimeSpan.FromMinutes(1))
-                failures.Add($"{prefix}:KeepAliveInterval must be at least one minute.");
+            if (provider.KeepAliveInterval is { } keepAlive && keepAlive <= TimeSpan.Zero)
+                failures.Add($"{prefix}:KeepAliveInterval must be positive.");
             if (provider.RefreshTokenLifetime is { } lifetime && lifetime <= TimeSpan.Zero)
                 failures.Add($"{prefix}:RefreshTokenLifetime must be positive.");
             if (provider.MetadataRefreshInterval <= TimeSpan.Zero)

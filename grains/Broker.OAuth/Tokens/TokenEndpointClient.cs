@@ -107,14 +107,14 @@ public sealed class TokenEndpointClient(OAuthHttpClients http, TimeProvider time
 
         var status = (int)response.HttpStatusCode;
         var retryAfter = RetryAfterOf(response.HttpResponse);
-        if (response.HttpStatusCode == HttpStatusCode.TooManyRequests
-            || (response.HttpStatusCode == HttpStatusCode.ServiceUnavailable && retryAfter is not null))
+        // 429 and 503 say the server did not take the request on (RFC 6585 §4, RFC 9110 §15.6.4).
+        if (response.HttpStatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable)
         {
-            return new TokenEndpointOutcome.Throttled(retryAfter ?? TimeSpan.FromSeconds(30), status);
+            return new TokenEndpointOutcome.Throttled(retryAfter ?? TimeSpan.FromSeconds(5), status);
         }
         if (response.ErrorType == ResponseErrorType.Protocol && !string.IsNullOrEmpty(response.Error) && status is >= 400 and < 500)
             return new TokenEndpointOutcome.Rejected(Sanitize(response.Error), status);
-        // A 5xx (other than a 503 that says when to return) or an unreadable answer: the server may have
+        // Any other 5xx, or an unreadable answer: the server may have
         // processed the request before failing, so a spent refresh token cannot be ruled out.
         return new TokenEndpointOutcome.OutcomeUnknown($"the token endpoint answered {status}.");
     }

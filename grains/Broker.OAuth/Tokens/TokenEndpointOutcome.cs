@@ -17,7 +17,7 @@ public abstract record TokenEndpointOutcome
     /// <summary>The server answered with an OAuth error (RFC 6749 §5.2), e.g. invalid_grant.</summary>
     public sealed record Rejected(string Error, int HttpStatus) : TokenEndpointOutcome;
 
-    /// <summary>The server asked us to slow down (429, or 503 with Retry-After); it did not process the request.</summary>
+    /// <summary>The server asked us to slow down (429 or 503); it did not process the request.</summary>
     public sealed record Throttled(TimeSpan RetryAfter, int HttpStatus) : TokenEndpointOutcome;
 
     /// <summary>The request certainly never reached the server (no connection, circuit open).</summary>

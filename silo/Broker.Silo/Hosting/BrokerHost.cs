@@ -53,6 +53,8 @@ public static class BrokerHost
 
         builder.UseOrleans(silo =>
         {
+            // Orleans' own reminder options (MinimumReminderPeriod, ...) under Broker:Reminders.
+            silo.Services.Configure<ReminderOptions>(builder.Configuration.GetSection("Broker:Reminders"));
             if (mode == BrokerMode.Embedded)
             {
                 silo.UseLocalhostClustering(cluster.SiloPort, cluster.GatewayPort);

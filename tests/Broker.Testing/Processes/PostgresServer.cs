@@ -13,8 +13,11 @@ public sealed class PostgresServer : IAsyncDisposable
     private readonly string? _runAs;
     private readonly string? _binaries;
 
-    private PostgresServer(string adminConnectionString, string? dataDirectory, string? runAs, string? binaries)
+    private readonly int _port;
+
+    private PostgresServer(string adminConnectionString, string? dataDirectory, string? runAs, string? binaries, int port = 0)
     {
+        _port = port;
         AdminConnectionString = adminConnectionString;
         _dataDirectory = dataDirectory;
         _runAs = runAs;
@@ -44,12 +47,21 @@ public sealed class PostgresServer : IAsyncDisposable
         await ExternalProcess.RunAsync(Path.Combine(binaries, "initdb"),
             ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"], runAs);
         var port = FreePort.Next();
+        var server = new PostgresServer($"Host=127.0.0.1;Port={port};Username=postgres;Database=postgres", root, runAs, binaries, port);
+        await server.StartAgainAsync();
+        return server;
+    }
+
+    /// <summary>Starts the server (again, after <see cref="StopAsync"/>) on the same port and data.</summary>
+    public async Task StartAgainAsync()
+    {
+        if (_dataDirectory is null) throw new InvalidOperationException("cannot start a server this fixture did not start.");
+        var sockets = Path.Combine(_dataDirectory, "run");
         // fsync off: test data need not survive a power cut, and it keeps a 2-core CI machine fast.
-        await ExternalProcess.RunAsync(Path.Combine(binaries, "pg_ctl"),
-            ["-D", data, "-l", Path.Combine(sockets, "pg.log"), "-w", "-t", "60",
-             "-o", $"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
-             "start"], runAs);
-        return new PostgresServer($"Host=127.0.0.1;Port={port};Username=postgres;Database=postgres", root, runAs, binaries);
+        await ExternalProcess.RunAsync(Path.Combine(_binaries!, "pg_ctl"),
+            ["-D", Path.Combine(_dataDirectory, "data"), "-l", Path.Combine(sockets, "pg.log"), "-w", "-t", "60",
+             "-o", $"-p {_port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
+             "start"], _runAs);
     }
 
     /// <summary>Creates a fresh database and returns its connection string.</summary>
