@@ -37,6 +37,8 @@ public static class OAuthServiceCollectionExtensions
             if (!Abstractions.Identity.ProviderName.TryParse(name, out var provider)) continue; // reported by validation
 
             services.AddHttpClient(OAuthHttpClients.RetryableName(provider))
+                // Credentials go in these requests: never follow a redirect with them.
+                .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false })
                 .AddStandardResilienceHandler(o =>
                 {
                     o.AttemptTimeout.Timeout = TimeSpan.FromSeconds(10);
@@ -44,8 +46,15 @@ public static class OAuthServiceCollectionExtensions
                     o.CircuitBreaker.SamplingDuration = TimeSpan.FromSeconds(30);
                 });
 
-            // No retry strategy: a refresh token or a code must reach the server at most once.
+            // No retry strategy: a refresh token or a code must reach the server at most once. As a precaution
+            // against SocketsHttpHandler's own transparent resend on a reused pooled connection that the server
+            // closed, these requests get a connection each (lifetime zero): refreshes are rare, a handshake is cheap.
             services.AddHttpClient(OAuthHttpClients.SingleAttemptName(provider))
+                .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
+                {
+                    AllowAutoRedirect = false,
+                    PooledConnectionLifetime = TimeSpan.Zero,
+                })
                 .AddResilienceHandler("single-attempt", builder => builder
                     .AddTimeout(TimeSpan.FromSeconds(15))
                     .AddCircuitBreaker(new HttpCircuitBreakerStrategyOptions

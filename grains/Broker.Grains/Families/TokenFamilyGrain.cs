@@ -485,8 +485,8 @@ public sealed partial class TokenFamilyGrain(
 
     /// <summary>
     /// A refresh whose answer was lost may have rotated the token at the server; sending the old one again
-    /// would look like theft and revoke the family. So stop, keep any access token still valid, and ask for
-    /// a new authorization.
+    /// would look like theft and revoke the family. So stop, keep any access token still valid for later
+    /// callers whose buffer it meets, and fail this refresh: its caller asked for a new token.
     /// </summary>
     private async Task MarkOutcomeUnknown(string why)
     {
@@ -497,6 +497,7 @@ public sealed partial class TokenFamilyGrain(
         metrics.ReauthorizationRequired(_key.Provider.Value, RefreshOutcomeUnknownReason);
         LogOutcomeUnknown(logger, _logId, _key.Provider.Value, why);
         await WriteFenced(_ => { });
+        throw NotServable();
     }
 
     private async Task ClearIntent(string outcome)
