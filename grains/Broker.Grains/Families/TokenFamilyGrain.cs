@@ -63,6 +63,13 @@ public sealed partial class TokenFamilyGrain(
             return Served(cached);
         }
 
+        if (_unpersisted)
+        {
+            // Rotated tokens wait to be stored: store them, never refresh again meanwhile.
+            await (_refreshInFlight ??= RunPersist());
+            return Served(TryServe(TimeSpan.Zero, TokenSource.Cache) ?? throw NotServable());
+        }
+
         var provider = providers.Get(_key.Provider);
         var generationBefore = State.Generation;
         if (forceRefresh && State.LastRefreshAt is { } last && time.GetUtcNow() - last < _options.MinForcedRefreshInterval
@@ -321,6 +328,26 @@ public sealed partial class TokenFamilyGrain(
     }
 
     private enum RefreshCause { Expiring, Forced, Ahead, KeepAlive }
+
+    private async Task RunPersist()
+    {
+        try
+        {
+            await _gate.WaitAsync();
+            try
+            {
+                if (_unpersisted) await PersistRotation();
+            }
+            finally
+            {
+                _gate.Release();
+            }
+        }
+        finally
+        {
+            _refreshInFlight = null;
+        }
+    }
 
     private async Task RunRefresh(Provider provider, RefreshCause cause)
     {
