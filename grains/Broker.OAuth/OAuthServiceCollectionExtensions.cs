@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
+using System.Net;
 using Polly;
 
 namespace Broker.OAuth;
@@ -44,6 +45,11 @@ public static class OAuthServiceCollectionExtensions
                     o.AttemptTimeout.Timeout = TimeSpan.FromSeconds(10);
                     o.TotalRequestTimeout.Timeout = TimeSpan.FromSeconds(30);
                     o.CircuitBreaker.SamplingDuration = TimeSpan.FromSeconds(30);
+                    // 429 and 503 are the server asking the whole cluster to wait (Retry-After): surface them so
+                    // the client's throttle stops every silo, instead of retrying them here.
+                    o.Retry.ShouldHandle = args => ValueTask.FromResult(
+                        HttpClientResiliencePredicates.IsTransient(args.Outcome)
+                        && args.Outcome.Result?.StatusCode is not (HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable));
                 });
 
             // No retry strategy: a refresh token or a code must reach the server at most once. As a precaution
