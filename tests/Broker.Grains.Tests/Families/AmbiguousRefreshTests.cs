@@ -1,3 +1,4 @@
+using Broker.Testing;
 using Broker.Testing.AuthorizationServer;
 using Broker.Testing.Faults;
 using Broker.Testing.Hosting;
@@ -30,7 +31,7 @@ public sealed class AmbiguousRefreshTests(ProxiedBroker broker) : IClassFixture<
         Assert.Equal("refresh_outcome_unknown", description.StatusReason);
         // The access token it holds is still valid, so it is still served.
         var still = await broker.Silo.Client.GetAccessTokenAsync(request);
-        Assert.Equal(held.AccessToken_, still.AccessToken_);
+        TokenAssert.Same(held.AccessToken_, still.AccessToken_);
         Assert.Equal(refreshes + 1, broker.Server.Stats.RefreshTokenGrants);
     }
 

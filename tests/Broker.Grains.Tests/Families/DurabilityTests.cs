@@ -1,3 +1,4 @@
+using Broker.Testing;
 using Broker.Silo.Storage;
 using Broker.Testing.AuthorizationServer;
 using Broker.Testing.Faults;
@@ -75,14 +76,14 @@ public sealed class DurabilityTests(Infrastructure infrastructure) : IAsyncLifet
         }
         Assert.NotNull(after);
         Assert.Equal(refreshes + 1, _server.Stats.RefreshTokenGrants);
-        Assert.NotEqual(before.AccessToken_, after!.AccessToken_);
+        TokenAssert.Different(before.AccessToken_, after!.AccessToken_);
         Assert.True(await _server.IsActiveAsync(after.AccessToken_));
 
         // It is durable: a fresh activation reads it back from PostgreSQL, and the refresh token it holds is
         // the rotated one (the server accepts it; the spent one was never sent again).
         await _silo.Grains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
         var reread = await _silo.Client.GetAccessTokenAsync(request);
-        Assert.Equal(after.AccessToken_, reread.AccessToken_);
+        TokenAssert.Same(after.AccessToken_, reread.AccessToken_);
         Assert.Equal(refreshes + 1, _server.Stats.RefreshTokenGrants);
         var next = await _silo.Client.GetAccessTokenAsync(new GetAccessTokenRequest { Provider = "test", Subject = "durable", ForceRefresh = true });
         Assert.True(await _server.IsActiveAsync(next.AccessToken_));

@@ -1,3 +1,4 @@
+using Broker.Testing;
 using Broker.Testing.AuthorizationServer;
 using Broker.Testing.Hosting;
 using Broker.V1;
@@ -36,7 +37,7 @@ public sealed class FencingTests(Infrastructure infrastructure) : IAsyncLifetime
         var request = new GetAccessTokenRequest { Provider = "test", Subject = "fenced-user", MinTtlSeconds = 1 };
         var current = await _left.Client.GetAccessTokenAsync(request);
         var fromRight = await _right.Client.GetAccessTokenAsync(request); // activates the family in the second cluster
-        Assert.Equal(current.AccessToken_, fromRight.AccessToken_);
+        TokenAssert.Same(current.AccessToken_, fromRight.AccessToken_);
         var refreshes = _server.Stats.RefreshTokenGrants;
         var rejections = _server.Stats.RefreshTokenRejections;
 
@@ -55,7 +56,7 @@ public sealed class FencingTests(Infrastructure infrastructure) : IAsyncLifetime
             start.SetResult();
             var results = await Task.WhenAll(calls);
 
-            Assert.Single(results.Select(r => r.AccessToken_).Distinct());
+            TokenAssert.AllSame(results.Select(r => r.AccessToken_));
             Assert.Equal(refreshes + round, _server.Stats.RefreshTokenGrants);
             current = results[0];
         }

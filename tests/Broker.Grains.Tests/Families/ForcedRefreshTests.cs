@@ -1,3 +1,4 @@
+using Broker.Testing;
 using Broker.Testing.AuthorizationServer;
 using Broker.Testing.Hosting;
 using Broker.V1;
@@ -24,6 +25,6 @@ public sealed class ForcedRefreshTests(DefaultIntervalBroker broker) : IClassFix
         results.AddRange(await Task.WhenAll(Enumerable.Range(0, 100).Select(_ => broker.Silo.Client.GetAccessTokenAsync(request).ResponseAsync)));
 
         Assert.Equal(refreshes + 1, broker.Server.Stats.RefreshTokenGrants);
-        Assert.Single(results.Select(r => r.AccessToken_).Distinct());
+        TokenAssert.AllSame(results.Select(r => r.AccessToken_));
     }
 }

@@ -1,3 +1,4 @@
+using Broker.Testing;
 using Broker.Testing.AuthorizationServer;
 using Broker.Testing.Faults;
 using Broker.Testing.Hosting;
@@ -44,7 +45,7 @@ public sealed class ProviderQuirkTests(QuirkyProviderBroker broker) : IClassFixt
         var second = await broker.Silo.Client.GetAccessTokenAsync(request);
         var third = await broker.Silo.Client.GetAccessTokenAsync(request);
 
-        Assert.Equal(3, new[] { first.AccessToken_, second.AccessToken_, third.AccessToken_ }.Distinct().Count());
+        TokenAssert.DistinctCount(3, new[] { first.AccessToken_, second.AccessToken_, third.AccessToken_ });
         Assert.True(await broker.Server.IsActiveAsync(third.AccessToken_));
         var description = await broker.Silo.Client.DescribeFamilyAsync(new DescribeFamilyRequest { Provider = "test", Subject = "no-rotation" });
         Assert.True(description.HasRefreshToken);

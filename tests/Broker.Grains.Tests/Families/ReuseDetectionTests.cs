@@ -1,3 +1,4 @@
+using Broker.Testing;
 using Broker.Testing.Hosting;
 using Broker.V1;
 using Google.Protobuf.WellKnownTypes;
@@ -26,7 +27,7 @@ public sealed class ReuseDetectionTests(ProxiedBroker broker) : IClassFixture<Pr
         await broker.Silo.Client.ImportTokensAsync(Import("import-user", held)); // the same tokens again: no change
 
         var served = await broker.Silo.Client.GetAccessTokenAsync(new GetAccessTokenRequest { Provider = "test", Subject = "import-user" });
-        Assert.Equal(held.AccessToken, served.AccessToken_);
+        TokenAssert.Same(held.AccessToken, served.AccessToken_);
         var refreshed = await broker.Silo.Client.GetAccessTokenAsync(new GetAccessTokenRequest { Provider = "test", Subject = "import-user", ForceRefresh = true });
         Assert.True(await broker.Server.IsActiveAsync(refreshed.AccessToken_));
     }

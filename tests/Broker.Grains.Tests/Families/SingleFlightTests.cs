@@ -1,3 +1,4 @@
+using Broker.Testing;
 using Broker.Testing.AuthorizationServer;
 using Broker.Testing.Hosting;
 using Broker.V1;
@@ -68,10 +69,8 @@ public sealed class SingleFlightTests(ThreeSiloCluster cluster) : IClassFixture<
             start.SetResult();
             var results = await Task.WhenAll(calls);
 
-            var distinct = results.Select(r => r.AccessToken_).Distinct().ToList();
-            Assert.Single(distinct);
-            Assert.DoesNotContain(distinct[0], seen);
-            seen.Add(distinct[0]);
+            TokenAssert.AllSame(results.Select(r => r.AccessToken_));
+            Assert.True(seen.Add(results[0].AccessToken_), "a round was answered with an earlier round's token");
             Assert.Equal(refreshesBefore + round, cluster.Server.Stats.RefreshTokenGrants);
             Assert.Contains(results, r => r.Source == "refresh");
             current = results[0];
@@ -97,7 +96,7 @@ public sealed class SingleFlightTests(ThreeSiloCluster cluster) : IClassFixture<
         start.SetResult();
         var results = await Task.WhenAll(calls);
 
-        Assert.Single(results.Select(r => r.AccessToken_).Distinct());
+        TokenAssert.AllSame(results.Select(r => r.AccessToken_));
         Assert.Equal(before + 1, cluster.Server.Stats.ClientCredentialsGrants);
     }
 }

@@ -1,3 +1,4 @@
+using Broker.Testing;
 using Broker.Testing.Hosting;
 using Broker.V1;
 using Grpc.Core;
@@ -40,7 +41,7 @@ public sealed class TokenBrokerServiceTests(EmbeddedBroker broker) : IClassFixtu
             tokens.Add(refreshed.AccessToken_);
         }
 
-        Assert.Equal(4, tokens.Distinct().Count());
+        TokenAssert.DistinctCount(4, tokens);
         Assert.Equal(rejectionsBefore, broker.Server.Stats.RefreshTokenRejections);
         Assert.True(await broker.Server.IsActiveAsync(tokens[^1]));
         var description = await Client.DescribeFamilyAsync(new DescribeFamilyRequest { Provider = "test", Subject = "user-rotation" });
@@ -56,10 +57,10 @@ public sealed class TokenBrokerServiceTests(EmbeddedBroker broker) : IClassFixtu
         var again = await Client.GetClientTokenAsync(new GetClientTokenRequest { Provider = "test", Scopes = { "api.read", "api.read" } });
         var write = await Client.GetClientTokenAsync(new GetClientTokenRequest { Provider = "test", Scopes = { "api.write" } });
 
-        Assert.Equal(read.AccessToken_, again.AccessToken_);
+        TokenAssert.Same(read.AccessToken_, again.AccessToken_);
         Assert.Equal("client_credentials", read.Source);
         Assert.Equal("cache", again.Source);
-        Assert.NotEqual(read.AccessToken_, write.AccessToken_);
+        TokenAssert.Different(read.AccessToken_, write.AccessToken_);
         Assert.Equal(before + 2, broker.Server.Stats.ClientCredentialsGrants);
         Assert.True(await broker.Server.IsActiveAsync(read.AccessToken_));
     }

@@ -1,3 +1,4 @@
+using Broker.Testing;
 using System.Text;
 using Broker.Testing.Hosting;
 using Broker.V1;
@@ -24,21 +25,21 @@ public sealed class ClusterPersistenceTests(ClusterInfrastructure infrastructure
         // Deactivate every grain: the next call must read the family back from PostgreSQL.
         await a.Grains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
         var afterDeactivation = await b.Client.GetAccessTokenAsync(request);
-        Assert.Equal(original.AccessToken_, afterDeactivation.AccessToken_);
+        TokenAssert.Same(original.AccessToken_, afterDeactivation.AccessToken_);
 
         await a.StopAsync();
         await b.StopAsync();
         await using var c = await startSilo();
 
         var afterRestart = await c.Client.GetAccessTokenAsync(request);
-        Assert.Equal(original.AccessToken_, afterRestart.AccessToken_);
+        TokenAssert.Same(original.AccessToken_, afterRestart.AccessToken_);
         Assert.Equal("cache", afterRestart.Source);
 
         // The refresh token survived too, and it is the current one: the server accepts it without reuse.
         var rejections = infrastructure.Server.Stats.RefreshTokenRejections;
         var refreshed = await c.Client.GetAccessTokenAsync(new GetAccessTokenRequest { Provider = "test", Subject = "durable-user", ForceRefresh = true });
         Assert.Equal("refresh", refreshed.Source);
-        Assert.NotEqual(original.AccessToken_, refreshed.AccessToken_);
+        TokenAssert.Different(original.AccessToken_, refreshed.AccessToken_);
         Assert.Equal(rejections, infrastructure.Server.Stats.RefreshTokenRejections);
         Assert.True(await infrastructure.Server.IsActiveAsync(refreshed.AccessToken_));
     }
@@ -54,7 +55,7 @@ public sealed class ClusterPersistenceTests(ClusterInfrastructure infrastructure
         var fromA = await a.Client.GetClientTokenAsync(request);
         var fromB = await b.Client.GetClientTokenAsync(request);
 
-        Assert.Equal(fromA.AccessToken_, fromB.AccessToken_);
+        TokenAssert.Same(fromA.AccessToken_, fromB.AccessToken_);
     }
 
     [Fact]

@@ -1,0 +1,80 @@
+using Broker.Testing;
+using Broker.Testing.AuthorizationServer;
+using Broker.Testing.Hosting;
+using Broker.V1;
+
+namespace Broker.Grains.Tests.Families;
+
+/// <summary>Access tokens live 6 s; refresh-ahead starts 3 s before expiry (half the lifetime), callers want 1 s.</summary>
+public sealed class RefreshAheadBroker : ProxiedBroker
+{
+    protected override TestAuthorizationServerOptions ServerOptions => new() { AccessTokenLifetime = TimeSpan.FromSeconds(6) };
+
+    protected override Dictionary<string, string?> Settings => new()
+    {
+        ["Broker:Families:ExpiryBuffer"] = "00:00:04",
+        ["Broker:Families:RefreshAheadJitter"] = "0",
+    };
+}
+
+public sealed class RefreshAheadTests(RefreshAheadBroker broker) : IClassFixture<RefreshAheadBroker>
+{
+    [Fact]
+    public async Task Family_in_use_is_refreshed_before_callers_need_it()
+    {
+        await AuthorizationFlow.AuthorizeAsync(broker.Silo, "test", "ahead", "api.read");
+        var request = new GetAccessTokenRequest { Provider = "test", Subject = "ahead", MinTtlSeconds = 1 };
+        var first = await broker.Silo.Client.GetAccessTokenAsync(request);
+        var refreshes = broker.Server.Stats.RefreshTokenGrants;
+
+        // Past the refresh-ahead point, still outside the callers' 1 s buffer.
+        var wait = first.ExpiresAt.ToDateTimeOffset() - TimeSpan.FromSeconds(2.8) - DateTimeOffset.UtcNow;
+        if (wait > TimeSpan.Zero) await Task.Delay(wait);
+
+        var seen = new List<AccessToken>();
+        for (var i = 0; i < 40 && (seen.Count == 0 || seen[^1].AccessToken_ == first.AccessToken_); i++)
+        {
+            seen.Add(await broker.Silo.Client.GetAccessTokenAsync(request));
+            await Task.Delay(25);
+        }
+
+        TokenAssert.Different(first.AccessToken_, seen[^1].AccessToken_);
+        Assert.All(seen.Select(token => token.Source), source => Assert.Equal("cache", source)); // no caller waited on the server
+        Assert.Equal(refreshes + 1, broker.Server.Stats.RefreshTokenGrants);
+    }
+}
+
+/// <summary>A provider that revokes idle refresh tokens: families are refreshed every 2 s even when nobody asks.</summary>
+public sealed class KeepAliveBroker : ProxiedBroker
+{
+    protected override Dictionary<string, string?> Settings => new()
+    {
+        ["Broker:Providers:test:KeepAliveInterval"] = "00:00:02",
+        ["Broker:Reminders:MinimumReminderPeriod"] = "00:00:01",
+    };
+}
+
+public sealed class KeepAliveTests(KeepAliveBroker broker) : IClassFixture<KeepAliveBroker>
+{
+    [Fact]
+    public async Task Idle_family_is_refreshed_to_keep_its_refresh_token_alive()
+    {
+        await AuthorizationFlow.AuthorizeAsync(broker.Silo, "test", "idle", "api.read");
+        var describe = new DescribeFamilyRequest { Provider = "test", Subject = "idle" };
+
+        FamilyDescription description;
+        var deadline = DateTimeOffset.UtcNow.AddSeconds(30);
+        do
+        {
+            await Task.Delay(250);
+            description = await broker.Silo.Client.DescribeFamilyAsync(describe);
+        }
+        while (description.RefreshCount == 0 && DateTimeOffset.UtcNow < deadline);
+
+        Assert.True(description.RefreshCount >= 1, "no keep-alive refresh within 30 s");
+        Assert.Equal("active", description.Status);
+        Assert.Equal(0, broker.Server.Stats.RefreshTokenRejections);
+        var token = await broker.Silo.Client.GetAccessTokenAsync(new GetAccessTokenRequest { Provider = "test", Subject = "idle" });
+        Assert.True(await broker.Server.IsActiveAsync(token.AccessToken_));
+    }
+}
