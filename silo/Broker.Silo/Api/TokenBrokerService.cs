@@ -36,8 +36,9 @@ public sealed class TokenBrokerService(IGrainFactory grains, ProviderRegistry pr
     public override async Task<AccessToken> GetAccessToken(GetAccessTokenRequest request, ServerCallContext context)
     {
         var family = FamilyOf(request.Provider, request.Subject);
-        var token = await grains.GetGrain<ITokenFamilyGrain>(family.ToGrainKey())
-            .GetAccessToken(MinTimeToLive(request.MinTtlSeconds), request.ForceRefresh);
+        var minTimeToLive = MinTimeToLive(request.MinTtlSeconds);
+        var grain = grains.GetGrain<ITokenFamilyGrain>(family.ToGrainKey());
+        var token = await ClusterRetry.RunAsync(() => grain.GetAccessToken(minTimeToLive, request.ForceRefresh), context.CancellationToken);
         return ToMessage(token);
     }
 
@@ -52,7 +53,9 @@ public sealed class TokenBrokerService(IGrainFactory grains, ProviderRegistry pr
             throw new BrokerException(BrokerErrorReason.InvalidArgument, $"resource must be an absolute URI without fragment, at most {MaxResourceLength} characters.");
         }
         var key = new ClientTokenKey(provider.Name, provider.ClientId, scopes, request.Resource);
-        var token = await grains.GetGrain<IClientTokenGrain>(key.ToGrainKey()).GetAccessToken(MinTimeToLive(request.MinTtlSeconds));
+        var minTimeToLive = MinTimeToLive(request.MinTtlSeconds);
+        var grain = grains.GetGrain<IClientTokenGrain>(key.ToGrainKey());
+        var token = await ClusterRetry.RunAsync(() => grain.GetAccessToken(minTimeToLive), context.CancellationToken);
         return ToMessage(token);
     }
 
@@ -95,7 +98,8 @@ public sealed class TokenBrokerService(IGrainFactory grains, ProviderRegistry pr
     public override async Task<V1.FamilyDescription> DescribeFamily(DescribeFamilyRequest request, ServerCallContext context)
     {
         var family = FamilyOf(request.Provider, request.Subject);
-        var d = await grains.GetGrain<ITokenFamilyGrain>(family.ToGrainKey()).Describe();
+        var grain = grains.GetGrain<ITokenFamilyGrain>(family.ToGrainKey());
+        var d = await ClusterRetry.RunAsync(grain.Describe, context.CancellationToken);
         var message = new V1.FamilyDescription
         {
             Provider = d.Key.Provider.Value,

@@ -55,6 +55,8 @@ public static class BrokerHost
         {
             // Orleans' own reminder options (MinimumReminderPeriod, ...) under Broker:Reminders.
             silo.Services.Configure<ReminderOptions>(builder.Configuration.GetSection("Broker:Reminders"));
+            // And its failure detection (ProbeTimeout, NumMissedProbesLimit, ...) under Broker:Membership.
+            silo.Services.Configure<ClusterMembershipOptions>(builder.Configuration.GetSection("Broker:Membership"));
             if (mode == BrokerMode.Embedded)
             {
                 silo.UseLocalhostClustering(cluster.SiloPort, cluster.GatewayPort);

@@ -14,7 +14,7 @@ public static class AuthorizationFlow
     private static readonly HttpClient Browser = new(new SocketsHttpHandler { AllowAutoRedirect = false });
 
     /// <summary>Runs the whole flow and asserts the callback succeeded.</summary>
-    public static async Task AuthorizeAsync(BrokerSilo silo, string provider, string subject, params string[] scopes)
+    public static async Task AuthorizeAsync(IBrokerEndpoints silo, string provider, string subject, params string[] scopes)
     {
         var callback = await ObtainRedirectAsync(silo, provider, subject, scopes);
         var response = await DeliverAsync(silo, callback);
@@ -23,7 +23,7 @@ public static class AuthorizationFlow
     }
 
     /// <summary>Begins an authorization and returns where the authorization server redirects the browser.</summary>
-    public static async Task<Uri> ObtainRedirectAsync(BrokerSilo silo, string provider, string subject, string[] scopes,
+    public static async Task<Uri> ObtainRedirectAsync(IBrokerEndpoints silo, string provider, string subject, string[] scopes,
         IDictionary<string, string?>? extraParameters = null)
     {
         var request = new BeginAuthorizationRequest { Provider = provider, Subject = subject };
@@ -38,7 +38,7 @@ public static class AuthorizationFlow
     }
 
     /// <summary>Delivers a redirect to the broker's callback (through the given silo's HTTP port).</summary>
-    public static Task<HttpResponseMessage> DeliverAsync(BrokerSilo silo, Uri redirect) =>
+    public static Task<HttpResponseMessage> DeliverAsync(IBrokerEndpoints silo, Uri redirect) =>
         silo.Http.GetAsync(new Uri(silo.Http.BaseAddress!, redirect.PathAndQuery));
 
     /// <summary>Rewrites one query parameter of a redirect (null removes it): a tampered authorization response.</summary>

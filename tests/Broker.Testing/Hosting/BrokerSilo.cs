@@ -31,7 +31,7 @@ public sealed class BrokerSiloSettings
 /// A real broker process built in-process through <see cref="BrokerHost"/>: Kestrel on free loopback ports,
 /// an Orleans silo, the production wiring. Tests reach it through gRPC and HTTP like any caller.
 /// </summary>
-public sealed class BrokerSilo : IAsyncDisposable
+public sealed class BrokerSilo : IBrokerEndpoints, IAsyncDisposable
 {
     private readonly WebApplication _app;
     private bool _stopped;

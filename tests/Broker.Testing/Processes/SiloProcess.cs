@@ -1,0 +1,124 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using Broker.V1;
+using Grpc.Net.Client;
+
+namespace Broker.Testing.Processes;
+
+/// <summary>
+/// A broker silo as a separate operating-system process, started from the built Broker.Silo.dll: what a
+/// test needs when it must kill a silo for real (SIGKILL), which an in-process silo cannot be.
+/// </summary>
+public sealed class SiloProcess : Hosting.IBrokerEndpoints, IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly string _log;
+
+    private SiloProcess(Process process, int grpcPort, int httpPort, string log)
+    {
+        _process = process;
+        _log = log;
+        GrpcPort = grpcPort;
+        HttpPort = httpPort;
+        Channel = GrpcChannel.ForAddress($"http://127.0.0.1:{grpcPort}");
+        Client = new TokenBroker.TokenBrokerClient(Channel);
+        Http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false }) { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}/") };
+    }
+
+    public HttpClient Http { get; }
+
+    public int GrpcPort { get; }
+    public int HttpPort { get; }
+    public GrpcChannel Channel { get; }
+    public TokenBroker.TokenBrokerClient Client { get; }
+    public Uri RedirectUri(string provider) => new($"http://127.0.0.1:{HttpPort}/oauth2/callback/{provider}");
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Starts a silo with these settings (as Broker__... environment variables) and waits until it is ready.</summary>
+    public static async Task<SiloProcess> StartAsync(IReadOnlyDictionary<string, string?> settings)
+    {
+        var grpcPort = FreePort.Next();
+        var httpPort = FreePort.Next();
+        var info = new ProcessStartInfo("dotnet")
+        {
+            ArgumentList = { SiloAssembly() },
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        var all = new Dictionary<string, string?>(settings)
+        {
+            ["Broker:Http:GrpcPort"] = grpcPort.ToString(),
+            ["Broker:Http:HttpPort"] = httpPort.ToString(),
+            ["Broker:Cluster:SiloPort"] = FreePort.Next().ToString(),
+            ["Broker:Cluster:GatewayPort"] = FreePort.Next().ToString(),
+            ["Logging:LogLevel:Default"] = "Warning",
+        };
+        foreach (var (key, value) in all)
+        {
+            if (value is not null) info.Environment[key.Replace(":", "__")] = value;
+        }
+        var log = Path.Combine(Path.GetTempPath(), $"broker-silo-{grpcPort}.log");
+        var process = Process.Start(info)!;
+        var writer = new StreamWriter(log) { AutoFlush = true };
+        process.OutputDataReceived += (_, e) => { lock (writer) writer.WriteLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { lock (writer) writer.WriteLine(e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+
+        using var http = new HttpClient();
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            if (process.HasExited)
+                throw new InvalidOperationException($"silo exited with {process.ExitCode} during start; see {log}");
+            try
+            {
+                using var ready = await http.GetAsync($"http://127.0.0.1:{httpPort}/health/ready");
+                if (ready.IsSuccessStatusCode) break;
+            }
+            catch (HttpRequestException)
+            {
+            }
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"silo not ready within 60 s; see {log}");
+            await Task.Delay(200);
+        }
+        return new SiloProcess(process, grpcPort, httpPort, log);
+    }
+
+    /// <summary>SIGKILL: no shutdown, no handover, no goodbye to the cluster.</summary>
+    public void Kill()
+    {
+        if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Channel.Dispose();
+        Http.Dispose();
+        Kill();
+        await _process.WaitForExitAsync();
+        _process.Dispose();
+        try
+        {
+            File.Delete(_log);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    /// <summary>The newest build of the silo in this checkout.</summary>
+    private static string SiloAssembly()
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Broker.sln"))) directory = directory.Parent;
+        if (directory is null) throw new InvalidOperationException("Broker.sln not found above the test binaries.");
+        var bin = new DirectoryInfo(Path.Combine(directory.FullName, "silo", "Broker.Silo", "bin"));
+        return bin.EnumerateFiles("Broker.Silo.dll", SearchOption.AllDirectories)
+            .Where(f => f.Directory!.Name.StartsWith("net", StringComparison.Ordinal))
+            .OrderByDescending(f => f.LastWriteTimeUtc)
+            .FirstOrDefault()?.FullName
+            ?? throw new InvalidOperationException("silo/Broker.Silo is not built: dotnet build Broker.sln first.");
+    }
+}
