@@ -371,7 +371,7 @@ public sealed partial class TokenFamilyGrain(
         }
     }
 
-    /// <summary>The fenced refresh: see docs/architecture.md, "The refresh, fenced".</summary>
+    /// <summary>The fenced refresh: see the README, "Refresh".</summary>
     private async Task RefreshFenced(Provider provider, RefreshCause cause, long generationAtStart)
     {
         if (_unpersisted)

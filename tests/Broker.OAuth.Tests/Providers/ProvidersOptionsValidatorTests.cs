@@ -1,0 +1,51 @@
+using Broker.OAuth.Providers;
+
+namespace Broker.OAuth.Tests.Providers;
+
+public sealed class ProvidersOptionsValidatorTests
+{
+    private static IEnumerable<string> Failures(ProviderOptions provider, string name = "github")
+    {
+        var options = new ProvidersOptions();
+        options.Providers[name] = provider;
+        return new ProvidersOptionsValidator().Validate(null, options).Failures ?? [];
+    }
+
+    [Fact]
+    public void Complete_provider_is_valid()
+    {
+        Assert.Empty(Failures(new ProviderOptions { Issuer = "https://github.example/", ClientId = "id", ClientSecret = "s" }));
+    }
+
+    [Fact]
+    public void Each_missing_setting_is_named()
+    {
+        var failures = string.Join("\n", Failures(new ProviderOptions()));
+
+        Assert.Contains("Broker:Providers:github:Issuer", failures);
+        Assert.Contains("Broker:Providers:github:ClientId", failures);
+        Assert.Contains("Broker:Providers:github:ClientSecret", failures);
+    }
+
+    [Fact]
+    public void Plain_http_issuer_is_refused_unless_loopback()
+    {
+        Assert.Contains(Failures(new ProviderOptions { Issuer = "http://as.example/", ClientId = "id", ClientSecret = "s" }),
+            f => f.Contains("Broker:Providers:github:Issuer must use https"));
+        Assert.Empty(Failures(new ProviderOptions { Issuer = "http://127.0.0.1:5000/", ClientId = "id", ClientSecret = "s" }));
+    }
+
+    [Fact]
+    public void Bad_provider_name_is_named()
+    {
+        Assert.Contains(Failures(new ProviderOptions { Issuer = "https://a.example/", ClientId = "id", ClientSecret = "s" }, name: "Bad Name"),
+            f => f.Contains("Broker:Providers:Bad Name"));
+    }
+
+    [Fact]
+    public void Missing_secret_file_is_named()
+    {
+        Assert.Contains(Failures(new ProviderOptions { Issuer = "https://a.example/", ClientId = "id", ClientSecretFile = "/nonexistent/secret" }),
+            f => f.Contains("ClientSecretFile"));
+    }
+}

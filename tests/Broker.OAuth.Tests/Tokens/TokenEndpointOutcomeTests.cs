@@ -1,0 +1,44 @@
+using System.Net.Sockets;
+using Broker.OAuth.Tokens;
+using Polly.CircuitBreaker;
+
+namespace Broker.OAuth.Tests.Tokens;
+
+/// <summary>Which failures may have reached the server decides whether a refresh token may be spent.</summary>
+public sealed class TokenEndpointOutcomeTests
+{
+    [Fact]
+    public void Connection_that_was_never_made_is_not_sent()
+    {
+        var outcome = TokenEndpointClient.Classify(new HttpRequestException(HttpRequestError.ConnectionError, "refused", new SocketException()));
+        Assert.IsType<TokenEndpointOutcome.NotSent>(outcome);
+    }
+
+    [Fact]
+    public void Open_circuit_is_not_sent()
+    {
+        Assert.IsType<TokenEndpointOutcome.NotSent>(TokenEndpointClient.Classify(new BrokenCircuitException()));
+    }
+
+    [Fact]
+    public void Name_resolution_failure_is_not_sent()
+    {
+        Assert.IsType<TokenEndpointOutcome.NotSent>(TokenEndpointClient.Classify(new HttpRequestException(HttpRequestError.NameResolutionError)));
+    }
+
+    [Theory]
+    [InlineData(HttpRequestError.ResponseEnded)]
+    [InlineData(HttpRequestError.InvalidResponse)]
+    [InlineData(HttpRequestError.Unknown)]
+    public void Failure_after_the_connection_was_made_is_unknown(HttpRequestError error)
+    {
+        Assert.IsType<TokenEndpointOutcome.OutcomeUnknown>(TokenEndpointClient.Classify(new HttpRequestException(error)));
+    }
+
+    [Fact]
+    public void Timeout_is_unknown()
+    {
+        Assert.IsType<TokenEndpointOutcome.OutcomeUnknown>(TokenEndpointClient.Classify(new TaskCanceledException()));
+        Assert.IsType<TokenEndpointOutcome.OutcomeUnknown>(TokenEndpointClient.Classify(new Polly.Timeout.TimeoutRejectedException()));
+    }
+}
