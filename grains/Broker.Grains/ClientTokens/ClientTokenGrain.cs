@@ -2,6 +2,7 @@ using Broker.Abstractions;
 using Broker.Abstractions.Grains;
 using Broker.Abstractions.Identity;
 using Broker.Abstractions.Tokens;
+using Broker.Grains.Families;
 using Broker.Grains.Protection;
 using Broker.Grains.Storage;
 using Broker.Grains.Telemetry;
@@ -96,9 +97,7 @@ public sealed partial class ClientTokenGrain(
     {
         var state = stored.State;
         if (state.AccessToken is null) return null;
-        var lifetime = state.ExpiresAt - state.IssuedAt;
-        var needed = minTimeToLive < lifetime / 2 ? minTimeToLive : lifetime / 2;
-        if (state.ExpiresAt - time.GetUtcNow() <= needed) return null;
+        if (!TokenLifetime.IsFreshEnough(state.IssuedAt, state.ExpiresAt, time.GetUtcNow(), minTimeToLive)) return null;
         if (_plain is not { } plain || plain.Generation != state.Generation)
         {
             plain = (state.Generation, protector.Unprotect(state.AccessToken, Context));

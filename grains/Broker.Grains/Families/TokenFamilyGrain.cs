@@ -125,18 +125,8 @@ public sealed partial class TokenFamilyGrain(
         await _gate.WaitAsync();
         try
         {
-            await WriteFenced(state =>
-            {
-                var previous = state.RefreshToken;
-                Apply(state, tokens);
-                if (previous is not null && tokens.RefreshToken is not null)
-                    Supersede(state, Open(previous, "refresh_token"));
-                state.Status = FamilyStatus.Active;
-                state.StatusReason = null;
-                state.Intent = null;
-            });
+            await Adopt(tokens);
             LogAuthorized(logger, _logId, _key.Provider.Value);
-            await ScheduleKeepAlive();
         }
         finally
         {
@@ -160,23 +150,29 @@ public sealed partial class TokenFamilyGrain(
                 if (State.RefreshToken is { } current && SameSecret(Open(current, "refresh_token"), presented))
                     return; // Importing what the family already holds changes nothing.
             }
-            await WriteFenced(state =>
-            {
-                var previous = state.RefreshToken;
-                Apply(state, tokens);
-                if (previous is not null && tokens.RefreshToken is not null)
-                    Supersede(state, Open(previous, "refresh_token"));
-                state.Status = FamilyStatus.Active;
-                state.StatusReason = null;
-                state.Intent = null;
-            });
+            await Adopt(tokens);
             LogImported(logger, _logId, _key.Provider.Value);
-            await ScheduleKeepAlive();
         }
         finally
         {
             _gate.Release();
         }
+    }
+
+    /// <summary>Makes tokens from outside a refresh (an authorization, an import) the family's current ones.</summary>
+    private async Task Adopt(TokenSet tokens)
+    {
+        await WriteFenced(state =>
+        {
+            var previous = state.RefreshToken;
+            Apply(state, tokens);
+            if (previous is not null && tokens.RefreshToken is not null)
+                Supersede(state, Open(previous, "refresh_token"));
+            state.Status = FamilyStatus.Active;
+            state.StatusReason = null;
+            state.Intent = null;
+        });
+        await ScheduleKeepAlive();
     }
 
     /// <summary>
@@ -283,12 +279,7 @@ public sealed partial class TokenFamilyGrain(
     {
         var state = State;
         if (state.AccessToken is null || state.Status == FamilyStatus.Revoked) return null;
-        var now = time.GetUtcNow();
-        // A token that lives shorter than the caller's buffer would be refreshed on every call: ask for at
-        // most half of its lifetime instead.
-        var lifetime = state.AccessTokenExpiresAt - state.AccessTokenIssuedAt;
-        var needed = minTimeToLive < lifetime / 2 ? minTimeToLive : lifetime / 2;
-        if (state.AccessTokenExpiresAt - now <= needed || state.AccessTokenExpiresAt <= now) return null;
+        if (!TokenLifetime.IsFreshEnough(state.AccessTokenIssuedAt, state.AccessTokenExpiresAt, time.GetUtcNow(), minTimeToLive)) return null;
 
         if (_plainAccessToken is not { } plain || plain.Generation != state.Generation)
         {

@@ -47,14 +47,7 @@ public sealed class FencingTests(Infrastructure infrastructure) : IAsyncLifetime
             var wait = current.ExpiresAt.ToDateTimeOffset() - TimeSpan.FromSeconds(1) - DateTimeOffset.UtcNow + TimeSpan.FromMilliseconds(50);
             if (wait > TimeSpan.Zero) await Task.Delay(wait);
 
-            var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            var calls = Enumerable.Range(0, 100).Select(async i =>
-            {
-                await start.Task;
-                return await (i % 2 == 0 ? _left : _right).Client.GetAccessTokenAsync(request);
-            }).ToList();
-            start.SetResult();
-            var results = await Task.WhenAll(calls);
+            var results = await Concurrently.RunAsync(100, i => (i % 2 == 0 ? _left : _right).Client.GetAccessTokenAsync(request).ResponseAsync);
 
             TokenAssert.AllSame(results.Select(r => r.AccessToken_));
             Assert.Equal(refreshes + round, _server.Stats.RefreshTokenGrants);

@@ -60,14 +60,7 @@ public sealed class SingleFlightTests(ThreeSiloCluster cluster) : IClassFixture<
             var wait = due - DateTimeOffset.UtcNow + TimeSpan.FromMilliseconds(50);
             if (wait > TimeSpan.Zero) await Task.Delay(wait);
 
-            var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            var calls = Enumerable.Range(0, Callers).Select(async i =>
-            {
-                await start.Task;
-                return await cluster.Silos[i % cluster.Silos.Length].Client.GetAccessTokenAsync(request);
-            }).ToList();
-            start.SetResult();
-            var results = await Task.WhenAll(calls);
+            var results = await Concurrently.RunAsync(Callers, i => cluster.Silos[i % cluster.Silos.Length].Client.GetAccessTokenAsync(request).ResponseAsync);
 
             TokenAssert.AllSame(results.Select(r => r.AccessToken_));
             Assert.True(seen.Add(results[0].AccessToken_), "a round was answered with an earlier round's token");
@@ -87,14 +80,7 @@ public sealed class SingleFlightTests(ThreeSiloCluster cluster) : IClassFixture<
         var before = cluster.Server.Stats.ClientCredentialsGrants;
         var request = new GetClientTokenRequest { Provider = "test", Scopes = { "api.write", "api.read" } };
 
-        var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var calls = Enumerable.Range(0, Callers).Select(async i =>
-        {
-            await start.Task;
-            return await cluster.Silos[i % cluster.Silos.Length].Client.GetClientTokenAsync(request);
-        }).ToList();
-        start.SetResult();
-        var results = await Task.WhenAll(calls);
+        var results = await Concurrently.RunAsync(Callers, i => cluster.Silos[i % cluster.Silos.Length].Client.GetClientTokenAsync(request).ResponseAsync);
 
         TokenAssert.AllSame(results.Select(r => r.AccessToken_));
         Assert.Equal(before + 1, cluster.Server.Stats.ClientCredentialsGrants);

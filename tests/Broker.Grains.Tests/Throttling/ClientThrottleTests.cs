@@ -1,3 +1,4 @@
+using Broker.Testing;
 using Broker.Grains.Tests.Families;
 using Broker.Testing.AuthorizationServer;
 using Broker.Testing.Faults;

@@ -1,3 +1,4 @@
+using Broker.Testing;
 using System.Net;
 using Broker.Testing.Hosting;
 using Broker.V1;

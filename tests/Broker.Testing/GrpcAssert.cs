@@ -1,7 +1,9 @@
 using Google.Rpc;
 using Grpc.Core;
 
-namespace Broker.Silo.Tests;
+using Xunit;
+
+namespace Broker.Testing;
 
 public static class GrpcAssert
 {

@@ -1,0 +1,16 @@
+namespace Broker.Grains.Families;
+
+/// <summary>When a held access token is still good enough to hand out.</summary>
+public static class TokenLifetime
+{
+    /// <summary>
+    /// True when the token stays valid for the caller's buffer. A token that lives shorter than twice that
+    /// buffer would be refreshed on every call, so the buffer is capped at half the token's lifetime.
+    /// </summary>
+    public static bool IsFreshEnough(DateTimeOffset issuedAt, DateTimeOffset expiresAt, DateTimeOffset now, TimeSpan minTimeToLive)
+    {
+        var halfLife = (expiresAt - issuedAt) / 2;
+        var needed = minTimeToLive < halfLife ? minTimeToLive : halfLife;
+        return expiresAt > now && expiresAt - now > needed;
+    }
+}
