@@ -1,0 +1,25 @@
+namespace Broker.Bench;
+
+public sealed record BenchOptions
+{
+    public string[] Scenarios { get; init; } = ["cache", "client", "storm", "cold", "scale"];
+    public TimeSpan StepDuration { get; init; } = TimeSpan.FromSeconds(5);
+    public int[] Concurrency { get; init; } = [1, 8, 32, 128];
+    public int CacheFamilies { get; init; } = 1000;
+    public int StormFamilies { get; init; } = 50;
+    public int StormCallers { get; init; } = 2000;
+    public int ColdFamilies { get; init; } = 500;
+    public int[] ScaleFamilies { get; init; } = [100_000];
+
+    /// <summary>Sizes for the smoke run in the test suite: every scenario, seconds in all.</summary>
+    public static BenchOptions Smoke => new()
+    {
+        StepDuration = TimeSpan.FromMilliseconds(300),
+        Concurrency = [1, 4],
+        CacheFamilies = 20,
+        StormFamilies = 3,
+        StormCallers = 30,
+        ColdFamilies = 5,
+        ScaleFamilies = [200],
+    };
+}

@@ -1,0 +1,43 @@
+using System.Net;
+using Grpc.Core;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Broker.Bench.Echo;
+
+/// <summary>A bare gRPC unary echo on Kestrel h2c loopback: the ceiling any gRPC service here can reach.</summary>
+public sealed class EchoServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private EchoServer(WebApplication app, int port)
+    {
+        _app = app;
+        Port = port;
+    }
+
+    public int Port { get; }
+
+    public static async Task<EchoServer> StartAsync()
+    {
+        var port = Testing.Processes.FreePort.Next();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddGrpc();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port, l => l.Protocols = HttpProtocols.Http2));
+        var app = builder.Build();
+        app.MapGrpcService<EchoService>();
+        await app.StartAsync();
+        return new EchoServer(app, port);
+    }
+
+    public ValueTask DisposeAsync() => _app.DisposeAsync();
+
+    private sealed class EchoService : Echo.EchoBase
+    {
+        public override Task<EchoMessage> Say(EchoMessage request, ServerCallContext context) => Task.FromResult(request);
+    }
+}

@@ -1,0 +1,81 @@
+using System.Diagnostics;
+
+namespace Broker.Bench.Load;
+
+/// <summary>
+/// Closed-loop load (a fixed number of callers, each calling again as soon as it has an answer) and
+/// open-loop load (calls started at a fixed rate whatever the answers do, so queueing shows in latency).
+/// </summary>
+public static class LoadGenerator
+{
+    public static async Task<LoadResult> ClosedLoopAsync(string name, int concurrency, TimeSpan duration, Func<int, Task> call)
+    {
+        var latencies = new List<long>[concurrency];
+        long failures = 0;
+        var clock = Stopwatch.StartNew();
+        var end = duration.TotalSeconds * Stopwatch.Frequency;
+        var workers = Enumerable.Range(0, concurrency).Select(worker => Task.Run(async () =>
+        {
+            var mine = latencies[worker] = new List<long>(4096);
+            var i = worker;
+            while (clock.ElapsedTicks < end)
+            {
+                var start = Stopwatch.GetTimestamp();
+                try
+                {
+                    await call(i);
+                    mine.Add(Stopwatch.GetTimestamp() - start);
+                }
+                catch (Exception)
+                {
+                    Interlocked.Increment(ref failures);
+                }
+                i += concurrency;
+            }
+        })).ToArray();
+        await Task.WhenAll(workers);
+        return LoadResult.From(name, concurrency, latencies.SelectMany(l => l).ToList(), failures, clock.Elapsed.TotalSeconds);
+    }
+
+    public static async Task<LoadResult> OpenLoopAsync(string name, double callsPerSecond, TimeSpan duration, Func<int, Task> call)
+    {
+        var latencies = new System.Collections.Concurrent.ConcurrentBag<long>();
+        long failures = 0;
+        var inFlight = new List<Task>();
+        var clock = Stopwatch.StartNew();
+        var started = 0;
+        while (clock.Elapsed < duration)
+        {
+            var due = (int)(clock.Elapsed.TotalSeconds * callsPerSecond);
+            for (; started < due; started++)
+            {
+                var i = started;
+                inFlight.Add(Task.Run(async () =>
+                {
+                    var start = Stopwatch.GetTimestamp();
+                    try
+                    {
+                        await call(i);
+                        latencies.Add(Stopwatch.GetTimestamp() - start);
+                    }
+                    catch (Exception)
+                    {
+                        Interlocked.Increment(ref failures);
+                    }
+                }));
+            }
+            await Task.Delay(1);
+        }
+        await Task.WhenAll(inFlight);
+        return LoadResult.From(name, 0, [.. latencies], failures, duration.TotalSeconds);
+    }
+
+    /// <summary>Percentiles of a set of samples, in milliseconds.</summary>
+    public static (double P50, double P99) Percentiles(IEnumerable<TimeSpan> samples)
+    {
+        var sorted = samples.Select(s => s.TotalMilliseconds).Order().ToArray();
+        if (sorted.Length == 0) return (0, 0);
+        double At(double q) => sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
+        return (At(0.5), At(0.99));
+    }
+}

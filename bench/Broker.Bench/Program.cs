@@ -1,0 +1,41 @@
+using System.CommandLine;
+using Broker.Bench;
+
+// dotnet run -c Release --project bench/Broker.Bench -- [--scenarios cache,client,storm,cold,scale] [--json out.json] ...
+var defaults = new BenchOptions();
+var scenarios = new Option<string>("--scenarios") { Description = "comma-separated: cache, client, storm, cold, scale", DefaultValueFactory = _ => string.Join(',', defaults.Scenarios) };
+var seconds = new Option<double>("--seconds") { Description = "seconds per load step", DefaultValueFactory = _ => defaults.StepDuration.TotalSeconds };
+var concurrency = new Option<string>("--concurrency") { Description = "comma-separated caller counts", DefaultValueFactory = _ => string.Join(',', defaults.Concurrency) };
+var families = new Option<int>("--families") { Description = "families for the cache-hit scenario", DefaultValueFactory = _ => defaults.CacheFamilies };
+var stormFamilies = new Option<int>("--storm-families") { DefaultValueFactory = _ => defaults.StormFamilies };
+var stormCallers = new Option<int>("--storm-callers") { DefaultValueFactory = _ => defaults.StormCallers };
+var coldFamilies = new Option<int>("--cold-families") { DefaultValueFactory = _ => defaults.ColdFamilies };
+var scaleFamilies = new Option<string>("--scale-families") { Description = "comma-separated, e.g. 100000,1000000", DefaultValueFactory = _ => string.Join(',', defaults.ScaleFamilies) };
+var json = new Option<FileInfo?>("--json") { Description = "also write the results as JSON to this file" };
+var smoke = new Option<bool>("--smoke") { Description = "tiny sizes: checks that every scenario runs, measures nothing worth quoting" };
+
+var root = new RootCommand("Broker benchmarks: throughput and latency against a bare gRPC echo, refresh storms, cold starts, state size.")
+{
+    scenarios, seconds, concurrency, families, stormFamilies, stormCallers, coldFamilies, scaleFamilies, json, smoke,
+};
+root.SetAction(async (ParseResult parsed, CancellationToken cancellationToken) =>
+{
+    static int[] Ints(string value) => [.. value.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse)];
+    var options = parsed.GetValue(smoke) ? BenchOptions.Smoke : new BenchOptions
+    {
+        StepDuration = TimeSpan.FromSeconds(parsed.GetValue(seconds)),
+        Concurrency = Ints(parsed.GetValue(concurrency)!),
+        CacheFamilies = parsed.GetValue(families),
+        StormFamilies = parsed.GetValue(stormFamilies),
+        StormCallers = parsed.GetValue(stormCallers),
+        ColdFamilies = parsed.GetValue(coldFamilies),
+        ScaleFamilies = Ints(parsed.GetValue(scaleFamilies)!),
+    };
+    options = options with { Scenarios = parsed.GetValue(scenarios)!.Split(',', StringSplitOptions.RemoveEmptyEntries) };
+
+    var report = await new BenchRunner(options, Console.Error).RunAsync();
+    Console.WriteLine(report.ToTable());
+    if (parsed.GetValue(json) is { } file) await File.WriteAllTextAsync(file.FullName, report.ToJson(), cancellationToken);
+    return 0;
+});
+return await root.Parse(args).InvokeAsync();

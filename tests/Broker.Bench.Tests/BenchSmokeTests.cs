@@ -1,0 +1,29 @@
+using System.Text.Json;
+
+namespace Broker.Bench.Tests;
+
+/// <summary>
+/// Runs every benchmark scenario at tiny sizes so the tool cannot rot. It checks that each scenario ran and
+/// that what it counted is right (one refresh per family); it asserts no speed.
+/// </summary>
+public sealed class BenchSmokeTests
+{
+    [Fact]
+    public async Task Every_scenario_runs_and_reports_its_figures()
+    {
+        var report = await new BenchRunner(BenchOptions.Smoke, TextWriter.Null).RunAsync();
+
+        Assert.Equal(5, report.Sections.Count);
+        Assert.All(report.Sections, section => Assert.NotEmpty(section.Rows));
+        var storm = report.Sections.Single(s => s.Title.StartsWith("2.", StringComparison.Ordinal));
+        Assert.Equal(1.0, (double)storm.Figures["refreshesPerFamily"]);
+        foreach (var cache in report.Sections.Where(s => s.Title.StartsWith("1.", StringComparison.Ordinal) || s.Title.StartsWith("5.", StringComparison.Ordinal)))
+        {
+            var failures = cache.Rows.Select(r => int.Parse(r[^1])).Sum();
+            Assert.Equal(0, failures);
+            Assert.All(cache.Rows, r => Assert.True(double.Parse(r[1], System.Globalization.CultureInfo.InvariantCulture) > 0));
+        }
+        using var json = JsonDocument.Parse(report.ToJson());
+        Assert.Equal(5, json.RootElement.GetProperty("sections").GetArrayLength());
+    }
+}
