@@ -96,11 +96,26 @@ public sealed class BenchRunner(BenchOptions options, TextWriter progress)
             section.Figures[$"c{concurrency}"] = new { broker = b, echo = e, ratio = b.Throughput / e.Throughput };
         }
 
-        // p99 at half of the saturating load, open loop: calls start on schedule whatever the answers do.
+        // Latency at half of the saturating load, open loop: calls start on schedule whatever the answers do.
+        // The echo gets the same rate in the same run, as the baseline.
         var half = bestBroker!.Throughput / 2;
         var paced = await LoadGenerator.OpenLoopAsync(name, half, options.StepDuration * 2, brokerCall);
-        section.Notes.Add($"open loop at half the saturating rate ({Report.F(half, 0)} calls/s): p50 {Report.F(paced.P50Ms, 3)} ms, p99 {Report.F(paced.P99Ms, 3)} ms, p99.9 {Report.F(paced.P999Ms, 3)} ms, {paced.Failures} failures");
-        section.Figures["halfLoad"] = paced;
+        var pacedEcho = await LoadGenerator.OpenLoopAsync("echo", half, options.StepDuration * 2, echoCall);
+        section.Notes.Add($"open loop at half the broker's saturating rate ({Report.F(half, 0)} calls/s): broker p50 {Report.F(paced.P50Ms, 3)} ms, p99 {Report.F(paced.P99Ms, 3)} ms, p99.9 {Report.F(paced.P999Ms, 3)} ms, {paced.Failures} failures; echo at the same rate p50 {Report.F(pacedEcho.P50Ms, 3)} ms, p99 {Report.F(pacedEcho.P99Ms, 3)} ms");
+        section.Figures["halfLoad"] = new { broker = paced, echo = pacedEcho };
+
+        if (!client)
+        {
+            // Where the time goes: the same cache hit as an in-process grain call, without gRPC.
+            var grainFactory = silo.Grains;
+            var keys = Enumerable.Range(0, families).Select(i => new FamilyKey(ProviderName.Parse("bench"), Subject.Parse($"user-{i}")).ToGrainKey()).ToArray();
+            var minTtl = TimeSpan.FromMinutes(5);
+            Func<int, Task> grainCall = i => grainFactory.GetGrain<ITokenFamilyGrain>(keys[i % families]).GetAccessToken(minTtl, false);
+            await LoadGenerator.ClosedLoopAsync("warm", options.Concurrency.Max(), options.StepDuration, grainCall);
+            var grainOnly = await LoadGenerator.ClosedLoopAsync("grain", options.Concurrency.Max(), options.StepDuration, grainCall);
+            section.Notes.Add($"the grain call alone (in-process, no gRPC) at concurrency {options.Concurrency.Max()}: {Report.F(grainOnly.Throughput, 0)} calls/s, p50 {Report.F(grainOnly.P50Ms, 3)} ms, p99 {Report.F(grainOnly.P99Ms, 3)} ms");
+            section.Figures["grainOnly"] = grainOnly;
+        }
     }
 
     /// <summary>2: N callers on M families whose tokens need a refresh at the same moment.</summary>
@@ -121,17 +136,24 @@ public sealed class BenchRunner(BenchOptions options, TextWriter progress)
         var direct = new DirectClient(server);
         await direct.RegisterAsync();
 
-        // The upstream round trip alone: the same refresh, sent straight to the server.
-        var chain = await direct.AuthorizeAsync("direct", "api.read");
-        var upstream = new List<TimeSpan>();
-        for (var i = 0; i < 30; i++)
+        var families = options.StormFamilies;
+
+        // The upstream round trip alone, at the same concurrency: one refresh per family, all at once, sent
+        // straight to the server (after one warm-up round).
+        var chains = new DirectClient.Tokens[families];
+        for (var i = 0; i < families; i++) chains[i] = await direct.AuthorizeAsync($"direct-{i}", "api.read");
+        var upstream = new TimeSpan[families];
+        for (var round = 0; round < 2; round++)
         {
-            var started = Stopwatch.GetTimestamp();
-            chain = await direct.RefreshAsync(chain.RefreshToken!) ?? throw new InvalidOperationException("direct refresh failed");
-            if (i >= 5) upstream.Add(Stopwatch.GetElapsedTime(started));
+            await Concurrently.RunAsync(families, async i =>
+            {
+                var started = Stopwatch.GetTimestamp();
+                chains[i] = await direct.RefreshAsync(chains[i].RefreshToken!) ?? throw new InvalidOperationException("direct refresh failed");
+                upstream[i] = Stopwatch.GetElapsedTime(started);
+                return 0;
+            });
         }
 
-        var families = options.StormFamilies;
         var minTtl = (uint)(lifetime.TotalSeconds / 2);
         var latest = DateTimeOffset.MinValue;
         for (var i = 0; i < families; i++)

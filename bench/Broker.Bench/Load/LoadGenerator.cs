@@ -39,35 +39,34 @@ public static class LoadGenerator
 
     public static async Task<LoadResult> OpenLoopAsync(string name, double callsPerSecond, TimeSpan duration, Func<int, Task> call)
     {
-        var latencies = new System.Collections.Concurrent.ConcurrentBag<long>();
+        // One slot per scheduled call, written by that call only: no shared collection on the hot path.
+        var latencies = new long[(int)(callsPerSecond * duration.TotalSeconds) + 1];
         long failures = 0;
-        var inFlight = new List<Task>();
+        var inFlight = new List<Task>(latencies.Length);
         var clock = Stopwatch.StartNew();
         var started = 0;
         while (clock.Elapsed < duration)
         {
-            var due = (int)(clock.Elapsed.TotalSeconds * callsPerSecond);
-            for (; started < due; started++)
-            {
-                var i = started;
-                inFlight.Add(Task.Run(async () =>
-                {
-                    var start = Stopwatch.GetTimestamp();
-                    try
-                    {
-                        await call(i);
-                        latencies.Add(Stopwatch.GetTimestamp() - start);
-                    }
-                    catch (Exception)
-                    {
-                        Interlocked.Increment(ref failures);
-                    }
-                }));
-            }
+            var due = Math.Min(latencies.Length, (int)(clock.Elapsed.TotalSeconds * callsPerSecond));
+            for (; started < due; started++) inFlight.Add(Fire(started));
             await Task.Delay(1);
         }
         await Task.WhenAll(inFlight);
-        return LoadResult.From(name, 0, [.. latencies], failures, duration.TotalSeconds);
+        return LoadResult.From(name, 0, [.. latencies.Take(started).Where(l => l > 0)], failures, duration.TotalSeconds);
+
+        async Task Fire(int i)
+        {
+            var start = Stopwatch.GetTimestamp();
+            try
+            {
+                await call(i);
+                latencies[i] = Math.Max(1, Stopwatch.GetTimestamp() - start);
+            }
+            catch (Exception)
+            {
+                Interlocked.Increment(ref failures);
+            }
+        }
     }
 
     /// <summary>Percentiles of a set of samples, in milliseconds.</summary>

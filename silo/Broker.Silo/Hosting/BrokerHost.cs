@@ -90,7 +90,8 @@ public static class BrokerHost
         var app = builder.Build();
         var grpc = $"*:{http.GrpcPort}";
         var web = $"*:{http.HttpPort}";
-        app.UseMiddleware<SecurityHeadersMiddleware>();
+        // Browser-facing answers only: gRPC callers ignore these headers, and the hot path should not pay for them.
+        app.UseWhen(context => context.Connection.LocalPort == http.HttpPort, web => web.UseMiddleware<SecurityHeadersMiddleware>());
         app.MapGrpcService<TokenBrokerService>().RequireHost(grpc);
         app.MapGrpcHealthChecksService().RequireHost(grpc);
         app.MapGrpcReflectionService().RequireHost(grpc);
