@@ -39,7 +39,9 @@ public static class BrokerHost
 
         builder.Services.AddBrokerOAuth(builder.Configuration);
         builder.Services.AddBrokerGrains(builder.Configuration, ephemeralKeys: mode == BrokerMode.Embedded);
-        builder.Services.AddGrpc(o => o.Interceptors.Add<BrokerExceptionInterceptor>());
+        // JSON transcoding serves the same methods as JSON on the gRPC port (curl --http2-prior-knowledge), never on
+        // the browser-facing HTTP port, which may be public for redirects.
+        builder.Services.AddGrpc(o => o.Interceptors.Add<BrokerExceptionInterceptor>()).AddJsonTranscoding();
         builder.Services.AddGrpcHealthChecks();
         builder.Services.AddGrpcReflection();
         builder.Services.AddHealthChecks();

@@ -57,14 +57,28 @@ public sealed class DirectClient(TestAuthorizationServer server, string clientId
 
     public Task RegisterAsync() => server.AddRedirectUriAsync(clientId, RedirectUri);
 
+    /// <summary>Revokes a token at the server (RFC 7009), as an administrator or a user's "sign out everywhere" would.</summary>
+    public async Task RevokeAsync(string token)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(server.Issuer, TestAuthorizationServer.RevocationPath))
+        {
+            Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["token"] = token }),
+        };
+        request.Headers.Authorization = Basic();
+        using var response = await Http.SendAsync(request);
+        response.EnsureSuccessStatusCode();
+    }
+
+    private AuthenticationHeaderValue Basic() => new("Basic",
+        Convert.ToBase64String(Encoding.UTF8.GetBytes($"{Uri.EscapeDataString(clientId)}:{Uri.EscapeDataString(clientSecret)}")));
+
     private async Task<Tokens?> TokenRequestAsync(Dictionary<string, string> form)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(server.Issuer, TestAuthorizationServer.TokenPath))
         {
             Content = new FormUrlEncodedContent(form),
         };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Basic",
-            Convert.ToBase64String(Encoding.UTF8.GetBytes($"{Uri.EscapeDataString(clientId)}:{Uri.EscapeDataString(clientSecret)}")));
+        request.Headers.Authorization = Basic();
         using var response = await Http.SendAsync(request);
         if (!response.IsSuccessStatusCode) return null;
         using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());

@@ -1,0 +1,77 @@
+using Broker.Client.Grpc;
+using Broker.V1;
+using Grpc.Core;
+using Grpc.Net.Client.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Broker.Client;
+
+public static class BrokerClientServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers <see cref="BrokerClient"/> over a typed gRPC client: a deadline per call, retries of UNAVAILABLE
+    /// for the idempotent methods only (a token read can always be asked again; a begun authorization or an
+    /// import cannot), the caller's credential, and typed errors.
+    /// </summary>
+    public static IServiceCollection AddBrokerClient(this IServiceCollection services, Action<BrokerClientOptions> configure)
+    {
+        services.AddOptions<BrokerClientOptions>().Configure(configure)
+            .Validate(o => o.Address is { IsAbsoluteUri: true }, $"{BrokerClientOptions.Section}:Address is required (the broker's gRPC address).")
+            .Validate(o => o.Deadline > TimeSpan.Zero, $"{BrokerClientOptions.Section}:Deadline must be positive.")
+            .Validate(o => o.MaxAttempts is >= 1 and <= 5, $"{BrokerClientOptions.Section}:MaxAttempts must be 1-5.")
+            .ValidateOnStart();
+        services.AddSingleton<BrokerErrorInterceptor>();
+        services.AddSingleton<HandlerTokenCache>();
+
+        var grpc = services.AddGrpcClient<TokenBroker.TokenBrokerClient>((provider, o) =>
+            {
+                var options = provider.GetRequiredService<IOptions<BrokerClientOptions>>().Value;
+                o.Address = options.Address;
+            })
+            .ConfigureChannel((provider, channel) =>
+            {
+                var options = provider.GetRequiredService<IOptions<BrokerClientOptions>>().Value;
+                channel.ServiceConfig = new ServiceConfig { MethodConfigs = { IdempotentRetry(options.MaxAttempts) } };
+                // Bearer credentials over plain HTTP only make sense on loopback or inside a mesh that adds TLS.
+                channel.UnsafeUseInsecureChannelCallCredentials = options.Address!.Scheme == Uri.UriSchemeHttp;
+            })
+            .ConfigurePrimaryHttpMessageHandler(provider =>
+            {
+                var options = provider.GetRequiredService<IOptions<BrokerClientOptions>>().Value;
+                var handler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true };
+                if (options.ClientCertificate is { } certificate)
+                    handler.SslOptions.ClientCertificates = [certificate];
+                return handler;
+            })
+            .AddInterceptor<BrokerErrorInterceptor>()
+            .AddCallCredentials(async (context, metadata, provider) =>
+            {
+                var options = provider.GetRequiredService<IOptions<BrokerClientOptions>>().Value;
+                var credential = options.WorkloadToken is { } source
+                    ? await source(provider, context.CancellationToken)
+                    : options.ApiKey;
+                if (credential is not null) metadata.Add("authorization", $"Bearer {credential}");
+            });
+        services.AddTransient<BrokerClient>();
+        return services;
+    }
+
+    private static MethodConfig IdempotentRetry(int attempts) => new()
+    {
+        Names =
+        {
+            new MethodName { Service = "broker.v1.TokenBroker", Method = "GetAccessToken" },
+            new MethodName { Service = "broker.v1.TokenBroker", Method = "GetClientToken" },
+            new MethodName { Service = "broker.v1.TokenBroker", Method = "DescribeFamily" },
+        },
+        RetryPolicy = new RetryPolicy
+        {
+            MaxAttempts = attempts,
+            InitialBackoff = TimeSpan.FromMilliseconds(100),
+            MaxBackoff = TimeSpan.FromSeconds(2),
+            BackoffMultiplier = 2,
+            RetryableStatusCodes = { StatusCode.Unavailable },
+        },
+    };
+}

@@ -1,0 +1,64 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Broker.Testing.Hosting;
+using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Broker.Client.Tests.Grpc;
+
+[Collection(ClientCollection.Name)]
+public sealed class BrokerClientTests(ClientFixture fixture)
+{
+    private BrokerClient Client => fixture.Services.GetRequiredService<BrokerClient>();
+
+    [Fact]
+    public async Task Unknown_provider_is_a_typed_error()
+    {
+        var ex = await Assert.ThrowsAsync<BrokerClientException>(() => Client.GetAccessTokenAsync("nope", "alice"));
+
+        Assert.Equal(StatusCode.NotFound, ex.Status);
+        Assert.Equal(BrokerReasons.UnknownProvider, ex.Reason);
+    }
+
+    [Fact]
+    public async Task Malformed_subject_is_a_typed_error()
+    {
+        var ex = await Assert.ThrowsAsync<BrokerClientException>(() => Client.GetAccessTokenAsync("test", "has space"));
+
+        Assert.Equal(BrokerReasons.InvalidArgument, ex.Reason);
+        Assert.False(ex.NeedsAuthorization);
+    }
+
+    [Fact]
+    public async Task Begin_authorization_returns_the_provider_url()
+    {
+        var url = await Client.BeginAuthorizationAsync("test", "console-user", ["api.read"]);
+
+        Assert.StartsWith(fixture.Server.Issuer.AbsoluteUri, url.AbsoluteUri);
+        Assert.Contains("code_challenge_method=S256", url.Query);
+    }
+
+    [Fact]
+    public async Task Same_api_answers_json_over_http_for_other_languages()
+    {
+        await AuthorizationFlow.AuthorizeAsync(fixture.Silo, "test", "json-user", "api.read");
+        // What curl --http2-prior-knowledge does: plain JSON on the gRPC port.
+        using var http = new HttpClient
+        {
+            DefaultRequestVersion = HttpVersion.Version20,
+            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            BaseAddress = new Uri($"http://127.0.0.1:{fixture.Silo.GrpcPort}/"),
+        };
+
+        using var token = await http.PostAsJsonAsync("v1/providers/test/families/json-user:token", new { minTtlSeconds = 60 });
+        using var missing = await http.GetAsync("v1/providers/test/families/nobody");
+
+        Assert.Equal(HttpStatusCode.OK, token.StatusCode);
+        var body = JsonDocument.Parse(await token.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal("Bearer", body.GetProperty("tokenType").GetString());
+        Assert.True(await fixture.Server.IsActiveAsync(body.GetProperty("accessToken").GetString()!));
+        Assert.Equal(HttpStatusCode.OK, missing.StatusCode);
+        Assert.Equal("none", JsonDocument.Parse(await missing.Content.ReadAsStringAsync()).RootElement.GetProperty("status").GetString());
+    }
+}
