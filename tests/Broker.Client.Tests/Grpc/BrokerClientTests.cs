@@ -62,3 +62,40 @@ public sealed class BrokerClientTests(ClientFixture fixture)
         Assert.Equal("none", JsonDocument.Parse(await missing.Content.ReadAsStringAsync()).RootElement.GetProperty("status").GetString());
     }
 }
+
+/// <summary>The caller's credential rides on every call as <c>authorization: Bearer</c>.</summary>
+[Collection(ClientCollection.Name)]
+public sealed class BrokerClientCredentialTests(ClientFixture fixture)
+{
+    private sealed class CapturingHandler : DelegatingHandler
+    {
+        public List<string> Authorizations { get; } = [];
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            lock (Authorizations) Authorizations.Add(request.Headers.Authorization?.ToString() ?? "");
+            return base.SendAsync(request, cancellationToken);
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Api_key_or_workload_token_is_sent_as_bearer(bool workload)
+    {
+        var capture = new CapturingHandler();
+        var services = new ServiceCollection();
+        services.ConfigureHttpClientDefaults(b => b.AddHttpMessageHandler(() => capture));
+        services.AddBrokerClient(o =>
+        {
+            o.Address = new Uri($"http://127.0.0.1:{fixture.Silo.GrpcPort}");
+            if (workload) o.WorkloadToken = (_, _) => Task.FromResult("workload-jwt");
+            else o.ApiKey = "api-key-1";
+        });
+        await using var provider = services.BuildServiceProvider();
+
+        await Assert.ThrowsAsync<BrokerClientException>(() => provider.GetRequiredService<BrokerClient>().GetAccessTokenAsync("test", "nobody"));
+
+        Assert.Equal(workload ? "Bearer workload-jwt" : "Bearer api-key-1", Assert.Single(capture.Authorizations));
+    }
+}
