@@ -163,7 +163,7 @@ public sealed class BenchRunner(BenchOptions options, TextWriter progress)
             if (token.ExpiresAt.ToDateTimeOffset() > latest) latest = token.ExpiresAt.ToDateTimeOffset();
         }
         // Until every family is inside the callers' buffer (half the lifetime) and none has expired.
-        var wait = latest - TimeSpan.FromSeconds(minTtl) - DateTimeOffset.UtcNow + TimeSpan.FromMilliseconds(100);
+        var wait = latest - TimeSpan.FromSeconds(minTtl) - DateTimeOffset.UtcNow + TimeSpan.FromMilliseconds(500);
         if (wait > TimeSpan.Zero) await Task.Delay(wait);
 
         var before = server.Stats.RefreshTokenGrants;

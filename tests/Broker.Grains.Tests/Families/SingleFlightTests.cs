@@ -11,14 +11,20 @@ public sealed class ThreeSiloCluster(Infrastructure infrastructure) : IAsyncLife
     public static readonly TimeSpan AccessTokenLifetime = TimeSpan.FromSeconds(3);
 
     public TestAuthorizationServer Server { get; private set; } = null!;
+
+    /// <summary>A second server with 10-minute tokens (provider "long"), for counts that must not race expiry.</summary>
+    public TestAuthorizationServer LongLivedServer { get; private set; } = null!;
+
     public BrokerSilo[] Silos { get; private set; } = [];
 
     public async Task InitializeAsync()
     {
         Server = await TestAuthorizationServer.StartAsync(new TestAuthorizationServerOptions { AccessTokenLifetime = AccessTokenLifetime });
+        LongLivedServer = await TestAuthorizationServer.StartAsync(new TestAuthorizationServerOptions { AccessTokenLifetime = TimeSpan.FromMinutes(10) });
         var spec = ClusterSpec.New(await infrastructure.NewDatabaseAsync(), infrastructure.Redis.Configuration, ProviderSettings.Merge(
             ProviderSettings.For("test", Server),
             ProviderSettings.For("budget", Server),
+            ProviderSettings.For("long", LongLivedServer),
             new()
             {
                 // Refresh-ahead would move refreshes between rounds; this fixture counts refreshes per expiry.
@@ -34,6 +40,7 @@ public sealed class ThreeSiloCluster(Infrastructure infrastructure) : IAsyncLife
     {
         foreach (var silo in Silos) await silo.DisposeAsync();
         await Server.DisposeAsync();
+        await LongLivedServer.DisposeAsync();
     }
 }
 
@@ -77,12 +84,12 @@ public sealed class SingleFlightTests(ThreeSiloCluster cluster) : IClassFixture<
     [Fact]
     public async Task Concurrent_client_token_callers_on_three_silos_cause_one_token_request()
     {
-        var before = cluster.Server.Stats.ClientCredentialsGrants;
-        var request = new GetClientTokenRequest { Provider = "test", Scopes = { "api.write", "api.read" } };
+        var before = cluster.LongLivedServer.Stats.ClientCredentialsGrants;
+        var request = new GetClientTokenRequest { Provider = "long", Scopes = { "api.write", "api.read" } };
 
         var results = await Concurrently.RunAsync(Callers, i => cluster.Silos[i % cluster.Silos.Length].Client.GetClientTokenAsync(request).ResponseAsync);
 
         TokenAssert.AllSame(results.Select(r => r.AccessToken_));
-        Assert.Equal(before + 1, cluster.Server.Stats.ClientCredentialsGrants);
+        Assert.Equal(before + 1, cluster.LongLivedServer.Stats.ClientCredentialsGrants);
     }
 }
