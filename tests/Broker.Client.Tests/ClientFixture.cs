@@ -32,33 +32,29 @@ public sealed class ClientFixture : IAsyncLifetime
         await Server.AddRedirectUriAsync("broker", Silo.RedirectUri("test"));
         Direct = new DirectClient(Server);
 
-        var port = Testing.Processes.FreePort.Next();
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port));
-        _api = builder.Build();
-        _api.MapGet("/data", async (HttpContext context) =>
+        (_api, Api) = await LoopbackWebApp.StartAsync(api =>
         {
-            var header = context.Request.Headers.Authorization.ToString();
-            if (!header.StartsWith("Bearer ", StringComparison.Ordinal) || !await Server.IsActiveAsync(header["Bearer ".Length..]))
+            api.MapGet("/data", async (HttpContext context) =>
             {
-                context.Response.Headers.WWWAuthenticate = "Bearer error=\"invalid_token\"";
-                return Results.StatusCode(401);
-            }
-            return Results.Text("data");
+                var header = context.Request.Headers.Authorization.ToString();
+                if (!header.StartsWith("Bearer ", StringComparison.Ordinal) || !await Server.IsActiveAsync(header["Bearer ".Length..]))
+                {
+                    context.Response.Headers.WWWAuthenticate = "Bearer error=\"invalid_token\"";
+                    return Results.StatusCode(401);
+                }
+                return Results.Text("data");
+            });
+            api.MapGet("/admin", (HttpContext context) =>
+            {
+                context.Response.Headers.WWWAuthenticate = "Bearer error=\"insufficient_scope\", scope=\"api.admin\"";
+                return Results.StatusCode(403);
+            });
+            api.MapGet("/busy", (HttpContext context) =>
+            {
+                context.Response.Headers.RetryAfter = "7";
+                return Results.StatusCode(429);
+            });
         });
-        _api.MapGet("/admin", (HttpContext context) =>
-        {
-            context.Response.Headers.WWWAuthenticate = "Bearer error=\"insufficient_scope\", scope=\"api.admin\"";
-            return Results.StatusCode(403);
-        });
-        _api.MapGet("/busy", (HttpContext context) =>
-        {
-            context.Response.Headers.RetryAfter = "7";
-            return Results.StatusCode(429);
-        });
-        await _api.StartAsync();
-        Api = new Uri($"http://127.0.0.1:{port}/");
 
         var services = new ServiceCollection();
         services.AddBrokerClient(o => o.Address = new Uri($"http://127.0.0.1:{Silo.GrpcPort}"));

@@ -23,14 +23,10 @@ public sealed class EchoServer : IAsyncDisposable
 
     public static async Task<EchoServer> StartAsync()
     {
-        var port = Testing.Processes.FreePort.Next();
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.Services.AddGrpc();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port, l => l.Protocols = HttpProtocols.Http2));
-        var app = builder.Build();
-        app.MapGrpcService<EchoService>();
-        await app.StartAsync();
+        // HTTP/2 only: cleartext gRPC needs prior knowledge, as on the broker's gRPC port.
+        var (app, address) = await Testing.Hosting.LoopbackWebApp.StartAsync(app => app.MapGrpcService<EchoService>(),
+            services => services.AddGrpc(), HttpProtocols.Http2);
+        var port = address.Port;
         return new EchoServer(app, port);
     }
 

@@ -1,11 +1,7 @@
-using System.Net;
+using Broker.Testing.Hosting;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Broker.Silo.Tests.Callback;
 
@@ -27,19 +23,14 @@ public sealed class MetadataRewritingProxy : IAsyncDisposable
 
     public static async Task<MetadataRewritingProxy> StartAsync(Uri issuer, string removeField)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
-        var app = builder.Build();
         var http = new HttpClient(); // lives as long as the proxy
-        app.MapGet("/metadata", async () =>
+        var (app, address) = await LoopbackWebApp.StartAsync(app => app.MapGet("/metadata", async () =>
         {
             var document = JsonNode.Parse(await http.GetStringAsync(new Uri(issuer, ".well-known/openid-configuration")))!.AsObject();
             document.Remove(removeField);
             return Results.Text(document.ToJsonString(), "application/json");
-        });
-        await app.StartAsync();
-        var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new MetadataRewritingProxy(app, new Uri(new Uri(bound), "/metadata"));
+        }));
+        return new MetadataRewritingProxy(app, new Uri(address, "metadata"));
     }
 
     public async ValueTask DisposeAsync() => await _app.DisposeAsync();

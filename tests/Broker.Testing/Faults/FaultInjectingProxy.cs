@@ -57,7 +57,7 @@ public sealed class FaultInjectingProxy : IAsyncDisposable
         _upstream = upstream;
     }
 
-    public Uri Address { get; private set; } = null!;
+    public Uri Address { get; private init; } = null!;
 
     /// <summary>Requests forwarded to the server.</summary>
     public int Forwarded => Volatile.Read(ref _forwarded);
@@ -67,16 +67,10 @@ public sealed class FaultInjectingProxy : IAsyncDisposable
 
     public static async Task<FaultInjectingProxy> StartAsync(Uri upstream)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
-        var app = builder.Build();
         var client = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false }) { BaseAddress = upstream };
-        var proxy = new FaultInjectingProxy(app, client);
-        app.Run(proxy.HandleAsync);
-        await app.StartAsync();
-        var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        proxy.Address = new Uri(bound.TrimEnd('/') + "/");
+        FaultInjectingProxy? proxy = null;
+        var (app, address) = await Hosting.LoopbackWebApp.StartAsync(app => app.Run(context => proxy!.HandleAsync(context)));
+        proxy = new FaultInjectingProxy(app, client) { Address = address };
         return proxy;
     }
 
