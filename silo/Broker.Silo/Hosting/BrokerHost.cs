@@ -20,12 +20,17 @@ namespace Broker.Silo.Hosting;
 /// </summary>
 public static class BrokerHost
 {
-    public static WebApplication Build(string[] args, Action<IConfigurationBuilder>? configure = null)
+    public static WebApplication Build(string[] args, Action<IConfigurationBuilder>? configure = null,
+        Action<WebApplicationBuilder>? customize = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args });
         builder.Configuration.AddEnvironmentVariables(); // Broker__Mode, Broker__Providers__x__ClientId, ...
         configure?.Invoke(builder.Configuration);
         builder.Configuration.AddCommandLine(args);
+        // ASP.NET Core logs every request's URL at Information, and the callback's URL carries the authorization
+        // code and state. Those lines must never be written, whatever the configured log level.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
+        customize?.Invoke(builder);
 
         var mode = builder.Configuration.GetSection(BrokerHostOptions.Section).Get<BrokerHostOptions>()?.Mode ?? BrokerMode.Embedded;
         var validator = new BrokerHostOptionsValidator(mode);

@@ -6,6 +6,7 @@ using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Orleans;
 
 namespace Broker.Testing.Hosting;
@@ -23,6 +24,9 @@ public sealed class BrokerSiloSettings
     public string? EncryptionKey { get; init; }
 
     public Dictionary<string, string?> Settings { get; init; } = [];
+
+    /// <summary>An extra log sink, e.g. to read everything the silo writes.</summary>
+    public Microsoft.Extensions.Logging.ILoggerProvider? LoggerProvider { get; init; }
 
     public static string NewEncryptionKey() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
 }
@@ -85,7 +89,10 @@ public sealed class BrokerSilo : IBrokerEndpoints, IAsyncDisposable
         }
         foreach (var (key, value) in settings.Settings) configuration[key] = value;
 
-        var app = BrokerHost.Build([], builder => builder.AddInMemoryCollection(configuration));
+        var app = BrokerHost.Build([], builder => builder.AddInMemoryCollection(configuration), host =>
+        {
+            if (settings.LoggerProvider is { } provider) host.Logging.AddProvider(provider);
+        });
         await BrokerHost.StartAsync(app);
         return new BrokerSilo(app, grpcPort, httpPort);
     }
