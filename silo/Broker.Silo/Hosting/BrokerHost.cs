@@ -46,7 +46,10 @@ public static class BrokerHost
         builder.Services.AddBrokerGrains(builder.Configuration, ephemeralKeys: mode == BrokerMode.Embedded);
         // JSON transcoding serves the same methods as JSON on the gRPC port (curl --http2-prior-knowledge), never on
         // the browser-facing HTTP port, which may be public for redirects.
-        builder.Services.AddGrpc(o => o.Interceptors.Add<BrokerExceptionInterceptor>()).AddJsonTranscoding();
+        // The error details (ErrorInfo, RetryInfo) must be in the type registry, or a JSON error answer cannot be written.
+        builder.Services.AddGrpc(o => o.Interceptors.Add<BrokerExceptionInterceptor>())
+            .AddJsonTranscoding(o => o.TypeRegistry = Google.Protobuf.Reflection.TypeRegistry.FromMessages(
+                Google.Rpc.ErrorInfo.Descriptor, Google.Rpc.RetryInfo.Descriptor));
         builder.Services.AddGrpcHealthChecks();
         builder.Services.AddGrpcReflection();
         builder.Services.AddHealthChecks();

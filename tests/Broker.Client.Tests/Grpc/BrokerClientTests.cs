@@ -60,6 +60,12 @@ public sealed class BrokerClientTests(ClientFixture fixture)
         Assert.True(await fixture.Server.IsActiveAsync(body.GetProperty("accessToken").GetString()!));
         Assert.Equal(HttpStatusCode.OK, missing.StatusCode);
         Assert.Equal("none", JsonDocument.Parse(await missing.Content.ReadAsStringAsync()).RootElement.GetProperty("status").GetString());
+
+        // Errors come back as JSON too, with the same ErrorInfo reason.
+        using var unknown = await http.GetAsync("v1/providers/nope/families/alice");
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        var error = JsonDocument.Parse(await unknown.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal("UNKNOWN_PROVIDER", error.GetProperty("details")[0].GetProperty("reason").GetString());
     }
 }
 
