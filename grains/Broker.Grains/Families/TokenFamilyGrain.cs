@@ -87,6 +87,7 @@ public sealed partial class TokenFamilyGrain(
 
     private AccessTokenResult Served(AccessTokenResult token)
     {
+        System.Diagnostics.Activity.Current?.SetTag("broker.token.source", token.Source == TokenSource.Cache ? "cache" : "refresh");
         metrics.TokenServed(_key.Provider.Value, token.Source == TokenSource.Cache ? "cache" : "refresh");
         return token;
     }
@@ -342,6 +343,10 @@ public sealed partial class TokenFamilyGrain(
 
     private async Task RunRefresh(Provider provider, RefreshCause cause)
     {
+        using var activity = BrokerActivity.Source.StartActivity("broker.family.refresh");
+        activity?.SetTag("broker.provider", _key.Provider.Value);
+        activity?.SetTag("broker.family", _logId);
+        activity?.SetTag("broker.refresh.cause", cause.ToString());
         // Taken before the gate: if anything changed the tokens while this waited, that change is the answer.
         var generation = State.Generation;
         try
@@ -447,6 +452,7 @@ public sealed partial class TokenFamilyGrain(
             throw;
         }
         var elapsed = time.GetElapsedTime(started).TotalMilliseconds;
+        System.Diagnostics.Activity.Current?.SetTag("broker.refresh.outcome", outcome.Kind);
         LogRefreshed(logger, _logId, _key.Provider.Value, outcome.Kind, elapsed);
         metrics.UpstreamRequest(_key.Provider.Value, "refresh_token", outcome.Kind, elapsed);
 

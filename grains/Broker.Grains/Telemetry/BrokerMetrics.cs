@@ -43,5 +43,14 @@ public sealed class BrokerMetrics
     public void ReuseDetected(string provider) => _reuseDetected.Add(1, new KeyValuePair<string, object?>("provider", provider));
     public void ReauthorizationRequired(string provider, string reason) =>
         _reauthorizationRequired.Add(1, new("provider", provider), new("reason", reason));
-    public void PersistencePending(int delta) => _pendingPersistence.Add(delta);
+    private int _pending;
+
+    /// <summary>Families of this silo holding rotated tokens not yet stored (also reported by health).</summary>
+    public int PendingPersistence => Volatile.Read(ref _pending);
+
+    public void PersistencePending(int delta)
+    {
+        Interlocked.Add(ref _pending, delta);
+        _pendingPersistence.Add(delta);
+    }
 }

@@ -5,7 +5,10 @@ using Broker.OAuth;
 using Broker.OAuth.Providers;
 using Broker.Silo.Api;
 using Broker.Silo.Callback;
+using Broker.Silo.Health;
 using Broker.Silo.Storage;
+using Broker.Silo.Telemetry;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
@@ -20,6 +23,8 @@ namespace Broker.Silo.Hosting;
 /// </summary>
 public static class BrokerHost
 {
+    private const string ReadyTag = "ready";
+
     public static WebApplication Build(string[] args, Action<IConfigurationBuilder>? configure = null,
         Action<WebApplicationBuilder>? customize = null)
     {
@@ -52,7 +57,16 @@ public static class BrokerHost
                 Google.Rpc.ErrorInfo.Descriptor, Google.Rpc.RetryInfo.Descriptor));
         builder.Services.AddGrpcHealthChecks();
         builder.Services.AddGrpcReflection();
-        builder.Services.AddHealthChecks();
+        var health = builder.Services.AddHealthChecks()
+            .AddCheck<MembershipHealthCheck>("membership", tags: [ReadyTag])
+            .AddCheck<ProvidersHealthCheck>("providers", tags: [ReadyTag]);
+        if (mode == BrokerMode.Cluster)
+        {
+            health.AddCheck("postgresql", new PostgreSqlHealthCheck(cluster.PostgreSql!), tags: [ReadyTag])
+                .AddCheck("redis", new RedisHealthCheck(cluster.Redis!), tags: [ReadyTag]);
+        }
+        var telemetry = builder.Configuration.GetSection(TelemetryOptions.Section).Get<TelemetryOptions>() ?? new();
+        builder.AddBrokerTelemetry(telemetry);
 
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
@@ -67,6 +81,8 @@ public static class BrokerHost
             silo.Services.Configure<ReminderOptions>(builder.Configuration.GetSection("Broker:Reminders"));
             // And its failure detection (ProbeTimeout, NumMissedProbesLimit, ...) under Broker:Membership.
             silo.Services.Configure<ClusterMembershipOptions>(builder.Configuration.GetSection("Broker:Membership"));
+            // One trace from the gRPC call through the grain call to the authorization server.
+            silo.AddActivityPropagation();
             if (mode == BrokerMode.Embedded)
             {
                 silo.UseLocalhostClustering(cluster.SiloPort, cluster.GatewayPort);
@@ -106,8 +122,10 @@ public static class BrokerHost
         app.MapGrpcHealthChecksService().RequireHost(grpc);
         app.MapGrpcReflectionService().RequireHost(grpc);
         app.MapAuthorizationCallback().RequireHost(web);
-        app.MapHealthChecks("/health/live").RequireHost(web);
-        app.MapHealthChecks("/health/ready").RequireHost(web);
+        // Live: the process answers. Ready: storage, clustering, membership, providers (a provider down = degraded, 200).
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false }).RequireHost(web);
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadyTag) }).RequireHost(web);
+        if (telemetry.Prometheus) app.MapPrometheusScrapingEndpoint("/metrics").RequireHost(web);
         return app;
     }
 

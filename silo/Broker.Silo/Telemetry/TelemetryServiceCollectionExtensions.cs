@@ -1,0 +1,43 @@
+using Broker.Grains.Telemetry;
+using OpenTelemetry.Logs;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+
+namespace Broker.Silo.Telemetry;
+
+public static class TelemetryServiceCollectionExtensions
+{
+    /// <summary>
+    /// OpenTelemetry for the whole process: our meter and activity source beside Orleans' and ASP.NET Core's,
+    /// outgoing HTTP to the authorization servers, exporters chosen by <see cref="TelemetryOptions"/>.
+    /// </summary>
+    public static WebApplicationBuilder AddBrokerTelemetry(this WebApplicationBuilder builder, TelemetryOptions options)
+    {
+        var otel = builder.Services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService(options.ServiceName))
+            .WithMetrics(metrics =>
+            {
+                metrics.AddMeter(BrokerMetrics.MeterName, "Microsoft.Orleans")
+                    .AddAspNetCoreInstrumentation()
+                    .AddHttpClientInstrumentation();
+                if (options.Prometheus) metrics.AddPrometheusExporter();
+                if (options.OtlpEndpoint is not null) metrics.AddOtlpExporter(o => o.Endpoint = new Uri(options.OtlpEndpoint));
+                if (options.Console) metrics.AddConsoleExporter();
+            })
+            .WithTracing(tracing =>
+            {
+                tracing.AddSource(BrokerActivity.SourceName, "Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application")
+                    // Request URLs carry authorization codes (callback) and nothing in a trace may: keep the path only.
+                    .AddAspNetCoreInstrumentation(o => o.EnrichWithHttpRequest = (activity, _) => activity.SetTag("url.query", null))
+                    .AddHttpClientInstrumentation();
+                if (options.OtlpEndpoint is not null) tracing.AddOtlpExporter(o => o.Endpoint = new Uri(options.OtlpEndpoint));
+                if (options.Console) tracing.AddConsoleExporter();
+            });
+        if (options.OtlpEndpoint is not null)
+        {
+            otel.WithLogging(logging => logging.AddOtlpExporter(o => o.Endpoint = new Uri(options.OtlpEndpoint)));
+        }
+        return builder;
+    }
+}
