@@ -86,6 +86,15 @@ public sealed class SiloProcess : Hosting.IBrokerEndpoints, IAsyncDisposable
         return new SiloProcess(process, grpcPort, httpPort, log);
     }
 
+    /// <summary>SIGTERM, as an orchestrator scaling down sends it: the silo leaves the cluster gracefully.</summary>
+    public async Task StopGracefullyAsync(TimeSpan timeout)
+    {
+        if (_process.HasExited) return;
+        await ExternalProcess.RunAsync("kill", ["-TERM", _process.Id.ToString()]);
+        using var cts = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cts.Token);
+    }
+
     /// <summary>SIGKILL: no shutdown, no handover, no goodbye to the cluster.</summary>
     public void Kill()
     {

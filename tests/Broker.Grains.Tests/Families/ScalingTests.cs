@@ -1,0 +1,102 @@
+using System.Collections.Concurrent;
+using Broker.Testing.AuthorizationServer;
+using Broker.Testing.Hosting;
+using Broker.Testing.Processes;
+using Broker.V1;
+using Grpc.Core;
+using Xunit.Abstractions;
+
+namespace Broker.Grains.Tests.Families;
+
+/// <summary>
+/// Silo processes are added and removed (SIGTERM) under continuous load, 2 → 3 → 2, while tokens keep expiring:
+/// no call fails, no family breaks. Like a load balancer, the callers stop sending to a silo before it is told
+/// to stop.
+/// </summary>
+[Collection(ClusterCollection.Name)]
+public sealed class ScalingTests(Infrastructure infrastructure, ITestOutputHelper output) : IAsyncLifetime
+{
+    private const int Families = 12;
+    private TestAuthorizationServer _server = null!;
+    private Dictionary<string, string?> _settings = null!;
+    private readonly List<SiloProcess> _all = [];
+
+    public async Task InitializeAsync()
+    {
+        _server = await TestAuthorizationServer.StartAsync(new TestAuthorizationServerOptions { AccessTokenLifetime = TimeSpan.FromSeconds(3) });
+        var clusterId = $"c{Guid.NewGuid():N}";
+        _settings = ProviderSettings.Merge(ProviderSettings.For("test", _server), new()
+        {
+            ["Broker:Mode"] = "Cluster",
+            ["Broker:Cluster:ClusterId"] = clusterId,
+            ["Broker:Cluster:ServiceId"] = clusterId,
+            ["Broker:Cluster:Redis"] = infrastructure.Redis.Configuration,
+            ["Broker:Cluster:PostgreSql"] = await infrastructure.NewDatabaseAsync(),
+            ["Broker:Encryption:Keys:0:Id"] = "test",
+            ["Broker:Encryption:Keys:0:Key"] = BrokerSiloSettings.NewEncryptionKey(),
+            ["Broker:Providers:test:TokenRequestsPerMinute"] = "6000",
+            ["Broker:Providers:test:TokenRequestBurst"] = "200",
+        });
+    }
+
+    private async Task<SiloProcess> AddSiloAsync()
+    {
+        var silo = await SiloProcess.StartAsync(_settings);
+        _all.Add(silo);
+        await _server.AddRedirectUriAsync("broker", silo.RedirectUri("test"));
+        return silo;
+    }
+
+    [Fact]
+    public async Task Scaling_two_three_two_under_load_fails_no_call()
+    {
+        var rotation = new List<SiloProcess> { await AddSiloAsync(), await AddSiloAsync() };
+        for (var i = 0; i < Families; i++) await AuthorizationFlow.AuthorizeAsync(rotation[i % 2], "test", $"scale-{i}", "api.read");
+
+        var failures = new ConcurrentBag<string>();
+        var served = 0;
+        using var stop = new CancellationTokenSource();
+        var workers = Enumerable.Range(0, 16).Select(w => Task.Run(async () =>
+        {
+            var random = new Random(w);
+            while (!stop.IsCancellationRequested)
+            {
+                SiloProcess silo;
+                lock (rotation) silo = rotation[random.Next(rotation.Count)];
+                try
+                {
+                    await silo.Client.GetAccessTokenAsync(new GetAccessTokenRequest { Provider = "test", Subject = $"scale-{random.Next(Families)}", MinTtlSeconds = 1 },
+                        deadline: DateTime.UtcNow.AddSeconds(20));
+                    Interlocked.Increment(ref served);
+                }
+                catch (RpcException ex)
+                {
+                    failures.Add($"{ex.StatusCode}: {ex.Status.Detail}");
+                }
+            }
+        })).ToList();
+
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        var third = await AddSiloAsync();                       // 2 → 3
+        lock (rotation) rotation.Add(third);
+        await Task.Delay(TimeSpan.FromSeconds(4));
+        var leaving = rotation[0];                              // 3 → 2: out of rotation, then SIGTERM
+        lock (rotation) rotation.Remove(leaving);
+        await Task.Delay(TimeSpan.FromMilliseconds(500));       // calls already sent to it finish
+        await leaving.StopGracefullyAsync(TimeSpan.FromSeconds(60));
+        await Task.Delay(TimeSpan.FromSeconds(4));
+        await stop.CancelAsync();
+        await Task.WhenAll(workers);
+
+        output.WriteLine($"served {served}, failed {failures.Count}, refreshes {_server.Stats.RefreshTokenGrants}, rejections {_server.Stats.RefreshTokenRejections}");
+        Assert.True(failures.IsEmpty, $"{failures.Count} calls failed: {string.Join("; ", failures.Distinct().Take(5))}");
+        Assert.True(served > 0);
+        Assert.Equal(0, _server.Stats.RefreshTokenRejections);
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var silo in _all) await silo.DisposeAsync();
+        await _server.DisposeAsync();
+    }
+}
