@@ -27,6 +27,7 @@ public static class OAuthServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<ProvidersOptions>, ProvidersOptionsValidator>();
         services.AddOptions<RedirectOptions>().Bind(configuration.GetSection(RedirectOptions.Section));
 
+        services.AddHttpClient(); // the factory, even with no provider configured yet
         services.AddSingleton<ProviderRegistry>();
         services.AddSingleton<OAuthHttpClients>();
         services.AddSingleton<MetadataStore>();

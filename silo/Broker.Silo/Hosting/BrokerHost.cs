@@ -96,7 +96,7 @@ public static class BrokerHost
                     o.ClusterId = cluster.ClusterId;
                     o.ServiceId = cluster.ServiceId;
                 });
-                silo.ConfigureEndpoints(IPAddress.Parse(cluster.AdvertisedAddress), cluster.SiloPort, cluster.GatewayPort);
+                silo.ConfigureEndpoints(AdvertisedAddress(cluster.AdvertisedAddress), cluster.SiloPort, cluster.GatewayPort);
                 silo.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(cluster.Redis!));
                 // Keep-alive reminders must outlive any one silo.
                 silo.UseRedisReminderService(o => o.ConfigurationOptions = ConfigurationOptions.Parse(cluster.Redis!));
@@ -156,6 +156,13 @@ public static class BrokerHost
         if (result.Failed) throw new OptionsValidationException(typeof(T).Name, typeof(T), result.Failures);
         return options;
     }
+
+    private static IPAddress AdvertisedAddress(string value) =>
+        IPAddress.TryParse(value, out var ip)
+            ? ip
+            : Dns.GetHostAddresses(value).FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork)
+              ?? throw new OptionsValidationException(ClusterModeOptions.Section, typeof(ClusterModeOptions),
+                  [$"{ClusterModeOptions.Section}:AdvertisedAddress '{value}' does not resolve to an IPv4 address."]);
 
     private static string FormatHost(string address) =>
         IPAddress.TryParse(address, out var ip) && ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6

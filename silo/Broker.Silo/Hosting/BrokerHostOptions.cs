@@ -38,7 +38,7 @@ public sealed class ClusterModeOptions
     /// <summary>Port for Orleans clients (in-process callers).</summary>
     public int GatewayPort { get; set; } = 30000;
 
-    /// <summary>The address other silos reach this one at.</summary>
+    /// <summary>The address other silos reach this one at: an IP, or a host name resolved at start (containers).</summary>
     public string AdvertisedAddress { get; set; } = "127.0.0.1";
 }
 
@@ -77,7 +77,7 @@ public sealed class BrokerHostOptionsValidator :
             if (string.IsNullOrWhiteSpace(options.PostgreSql)) failures.Add($"{p}:PostgreSql is required in cluster mode (an Npgsql connection string).");
             if (string.IsNullOrWhiteSpace(options.ClusterId)) failures.Add($"{p}:ClusterId must not be empty.");
             if (string.IsNullOrWhiteSpace(options.ServiceId)) failures.Add($"{p}:ServiceId must not be empty.");
-            if (!IPAddress.TryParse(options.AdvertisedAddress, out _)) failures.Add($"{p}:AdvertisedAddress must be an IP address.");
+            if (string.IsNullOrWhiteSpace(options.AdvertisedAddress)) failures.Add($"{p}:AdvertisedAddress must be an IP address or a host name.");
         }
         if (!IsPort(options.SiloPort)) failures.Add($"{p}:SiloPort must be 1-65535.");
         if (!IsPort(options.GatewayPort)) failures.Add($"{p}:GatewayPort must be 1-65535.");

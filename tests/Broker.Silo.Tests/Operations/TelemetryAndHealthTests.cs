@@ -61,3 +61,14 @@ public sealed class ReadinessTests(ClusterInfrastructure infrastructure)
         Assert.Equal(HttpStatusCode.OK, (await silo.Http.GetAsync("/health/ready")).StatusCode);
     }
 }
+
+public sealed class UnconfiguredSiloTests
+{
+    [Fact]
+    public async Task Embedded_silo_without_providers_is_ready()
+    {
+        await using var silo = await BrokerSilo.StartAsync(new BrokerSiloSettings());
+
+        Assert.Equal(HttpStatusCode.OK, (await silo.Http.GetAsync("/health/ready")).StatusCode);
+    }
+}
