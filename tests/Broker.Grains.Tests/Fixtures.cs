@@ -48,6 +48,18 @@ public sealed record ClusterSpec(string Database, string Redis, string ClusterId
         return new ClusterSpec(database, redis, id, serviceId ?? id, BrokerSiloSettings.NewEncryptionKey(), settings);
     }
 
+    /// <summary>The same cluster's settings for a silo run as a separate process (<see cref="Testing.Processes.SiloProcess"/>).</summary>
+    public Dictionary<string, string?> ProcessSettings() => ProviderSettings.Merge(Settings, new()
+    {
+        ["Broker:Mode"] = "Cluster",
+        ["Broker:Cluster:ClusterId"] = ClusterId,
+        ["Broker:Cluster:ServiceId"] = ServiceId,
+        ["Broker:Cluster:Redis"] = Redis,
+        ["Broker:Cluster:PostgreSql"] = Database,
+        ["Broker:Encryption:Keys:0:Id"] = "test",
+        ["Broker:Encryption:Keys:0:Key"] = EncryptionKey,
+    });
+
     public Task<BrokerSilo> StartSiloAsync() => BrokerSilo.StartAsync(new BrokerSiloSettings
     {
         Mode = BrokerMode.Cluster,

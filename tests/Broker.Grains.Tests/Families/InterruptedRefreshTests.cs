@@ -38,16 +38,8 @@ public abstract class InterruptedRefreshTests(Infrastructure infrastructure, Tim
         var spec = ClusterSpec.New(await infrastructure.NewDatabaseAsync(), infrastructure.Redis.Configuration, settings, serviceId: "shared");
         Survivor = await spec.StartSiloAsync();
         await Server.AddRedirectUriAsync("broker", Survivor.RedirectUri("test"));
-        _doomed = await SiloProcess.StartAsync(ProviderSettings.Merge(settings, new()
-        {
-            ["Broker:Mode"] = "Cluster",
-            ["Broker:Cluster:ClusterId"] = $"c{Guid.NewGuid():N}",
-            ["Broker:Cluster:ServiceId"] = spec.ServiceId,
-            ["Broker:Cluster:Redis"] = spec.Redis,
-            ["Broker:Cluster:PostgreSql"] = spec.Database,
-            ["Broker:Encryption:Keys:0:Id"] = "test",
-            ["Broker:Encryption:Keys:0:Key"] = spec.EncryptionKey,
-        }));
+        // Same database, service id and key; a cluster of its own.
+        _doomed = await SiloProcess.StartAsync((spec with { ClusterId = $"c{Guid.NewGuid():N}" }).ProcessSettings());
     }
 
     /// <summary>Authorizes, then kills the doomed silo while the server processes its refresh.</summary>

@@ -24,19 +24,12 @@ public sealed class ScalingTests(Infrastructure infrastructure, ITestOutputHelpe
     public async Task InitializeAsync()
     {
         _server = await TestAuthorizationServer.StartAsync(new TestAuthorizationServerOptions { AccessTokenLifetime = TimeSpan.FromSeconds(3) });
-        var clusterId = $"c{Guid.NewGuid():N}";
-        _settings = ProviderSettings.Merge(ProviderSettings.For("test", _server), new()
-        {
-            ["Broker:Mode"] = "Cluster",
-            ["Broker:Cluster:ClusterId"] = clusterId,
-            ["Broker:Cluster:ServiceId"] = clusterId,
-            ["Broker:Cluster:Redis"] = infrastructure.Redis.Configuration,
-            ["Broker:Cluster:PostgreSql"] = await infrastructure.NewDatabaseAsync(),
-            ["Broker:Encryption:Keys:0:Id"] = "test",
-            ["Broker:Encryption:Keys:0:Key"] = BrokerSiloSettings.NewEncryptionKey(),
-            ["Broker:Providers:test:TokenRequestsPerMinute"] = "6000",
-            ["Broker:Providers:test:TokenRequestBurst"] = "200",
-        });
+        _settings = ClusterSpec.New(await infrastructure.NewDatabaseAsync(), infrastructure.Redis.Configuration, ProviderSettings.Merge(
+            ProviderSettings.For("test", _server), new()
+            {
+                ["Broker:Providers:test:TokenRequestsPerMinute"] = "6000",
+                ["Broker:Providers:test:TokenRequestBurst"] = "200",
+            })).ProcessSettings();
     }
 
     private async Task<SiloProcess> AddSiloAsync()

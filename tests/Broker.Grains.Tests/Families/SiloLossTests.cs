@@ -29,24 +29,17 @@ public sealed class SiloLossTests(Infrastructure infrastructure, ITestOutputHelp
             AccessTokenLifetime = TimeSpan.FromSeconds(3),
             RefreshTokenReuseLeeway = TimeSpan.FromSeconds(30),
         });
-        var clusterId = $"c{Guid.NewGuid():N}";
-        var settings = ProviderSettings.Merge(ProviderSettings.For("test", _server), new()
-        {
-            ["Broker:Mode"] = "Cluster",
-            ["Broker:Cluster:ClusterId"] = clusterId,
-            ["Broker:Cluster:ServiceId"] = clusterId,
-            ["Broker:Cluster:Redis"] = infrastructure.Redis.Configuration,
-            ["Broker:Cluster:PostgreSql"] = await infrastructure.NewDatabaseAsync(),
-            ["Broker:Encryption:Keys:0:Id"] = "test",
-            ["Broker:Encryption:Keys:0:Key"] = BrokerSiloSettings.NewEncryptionKey(),
-            ["Broker:Providers:test:RefreshTokenReuseLeeway"] = "00:00:30",
-            ["Broker:Providers:test:TokenRequestsPerMinute"] = "6000",
-            ["Broker:Providers:test:TokenRequestBurst"] = "200",
-            ["Broker:Families:RefreshLease"] = "00:00:05",
-            ["Broker:Families:RefreshAhead"] = "false",
-            ["Broker:Membership:ProbeTimeout"] = "00:00:01",
-            ["Broker:Membership:NumMissedProbesLimit"] = "2",
-        });
+        var settings = ClusterSpec.New(await infrastructure.NewDatabaseAsync(), infrastructure.Redis.Configuration, ProviderSettings.Merge(
+            ProviderSettings.For("test", _server), new()
+            {
+                ["Broker:Providers:test:RefreshTokenReuseLeeway"] = "00:00:30",
+                ["Broker:Providers:test:TokenRequestsPerMinute"] = "6000",
+                ["Broker:Providers:test:TokenRequestBurst"] = "200",
+                ["Broker:Families:RefreshLease"] = "00:00:05",
+                ["Broker:Families:RefreshAhead"] = "false",
+                ["Broker:Membership:ProbeTimeout"] = "00:00:01",
+                ["Broker:Membership:NumMissedProbesLimit"] = "2",
+            })).ProcessSettings();
         foreach (var silo in await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => SiloProcess.StartAsync(settings))))
         {
             _silos.Add(silo);
