@@ -56,7 +56,7 @@ public sealed class BenchRunner(BenchOptions options, TextWriter progress)
         using var echoChannel = GrpcChannel.ForAddress($"http://127.0.0.1:{echo.Port}", Channel());
         using var brokerChannel = GrpcChannel.ForAddress($"http://127.0.0.1:{silo.GrpcPort}", Channel());
         var echoClient = new Echo.Echo.EchoClient(echoChannel);
-        var broker = new TokenBroker.TokenBrokerClient(brokerChannel);
+        var broker = new TokenBroker.TokenBrokerClient(brokerChannel.WithBearer(TestCallers.AdminApiKey));
 
         var families = options.CacheFamilies;
         Func<int, Task> brokerCall;

@@ -47,5 +47,7 @@ public static class BrokerReasons
     public const string ProviderUnavailable = "PROVIDER_UNAVAILABLE";
     public const string ProviderRejected = "PROVIDER_REJECTED";
     public const string Throttled = "THROTTLED";
+    public const string StateUnreadable = "STATE_UNREADABLE";
+    public const string Unauthenticated = "UNAUTHENTICATED";
     public const string PermissionDenied = "PERMISSION_DENIED";
 }

@@ -57,7 +57,11 @@ public sealed class ClientFixture : IAsyncLifetime
         });
 
         var services = new ServiceCollection();
-        services.AddBrokerClient(o => o.Address = new Uri($"http://127.0.0.1:{Silo.GrpcPort}"));
+        services.AddBrokerClient(o =>
+        {
+            o.Address = new Uri($"http://127.0.0.1:{Silo.GrpcPort}");
+            o.ApiKey = TestCallers.AdminApiKey;
+        });
         services.AddHttpClient("user-api", c => c.BaseAddress = Api).AddBrokerAccessToken("test", (_, request) => request.Headers.GetValues("X-User").Single());
         services.AddHttpClient("service-api", c => c.BaseAddress = Api).AddBrokerClientToken("test", "api.read");
         Services = services.BuildServiceProvider();

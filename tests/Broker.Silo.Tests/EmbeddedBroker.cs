@@ -1,3 +1,4 @@
+using Broker.Testing;
 using Broker.Testing.AuthorizationServer;
 using Broker.Testing.Hosting;
 
@@ -13,6 +14,9 @@ public class EmbeddedBroker : IAsyncLifetime
 
     protected virtual Dictionary<string, string?> ExtraSettings => [];
 
+    /// <summary>Everything the silo logs, for tests that read it.</summary>
+    public CapturingLoggerProvider Logs { get; } = new();
+
     public async Task InitializeAsync()
     {
         Server = await TestAuthorizationServer.StartAsync(ServerOptions);
@@ -23,6 +27,7 @@ public class EmbeddedBroker : IAsyncLifetime
                 ProviderSettings.For("other", Server),
                 new() { ["Broker:Families:MinForcedRefreshInterval"] = "00:00:00" },
                 ExtraSettings),
+            LoggerProvider = Logs,
         });
         await Server.AddRedirectUriAsync("broker", Silo.RedirectUri("test"));
         await Server.AddRedirectUriAsync("broker", Silo.RedirectUri("other"));

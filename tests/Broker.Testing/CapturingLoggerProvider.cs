@@ -29,7 +29,7 @@ public sealed class CapturingLoggerProvider : ILoggerProvider
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
             var values = state is IEnumerable<KeyValuePair<string, object?>> pairs ? string.Join(" ", pairs.Select(p => $"{p.Key}={p.Value}")) : "";
-            entries.Enqueue($"{category} [{logLevel}] {formatter(state, exception)} {values} {exception}");
+            entries.Enqueue($"{category} [{logLevel}] #{eventId.Id} {formatter(state, exception)} {values} {exception}");
         }
     }
 }

@@ -18,6 +18,10 @@ public static class TokenAssert
     public static void Different(string unexpected, string actual) =>
         Assert.True(unexpected != actual, $"expected a token other than {Fingerprint(unexpected)}");
 
+    /// <summary>The secret appears in none of the texts (logs, pages); a failure names only its fingerprint.</summary>
+    public static void NotIn(string secret, IEnumerable<string> texts) =>
+        Assert.False(texts.Any(t => t.Contains(secret, StringComparison.Ordinal)), $"secret {Fingerprint(secret)} was found in the output.");
+
     public static void AllSame(IEnumerable<string> tokens) => DistinctCount(1, tokens);
 
     public static void DistinctCount(int expected, IEnumerable<string> tokens)

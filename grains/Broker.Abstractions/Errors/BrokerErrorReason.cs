@@ -32,4 +32,8 @@ public enum BrokerErrorReason
     AuthorizationDenied,
     /// <summary>Stored state could not be decrypted (tampered, moved, or its key is gone). DATA_LOSS.</summary>
     StateUnreadable,
+    /// <summary>The call carried no credential the broker accepts. UNAUTHENTICATED.</summary>
+    Unauthenticated,
+    /// <summary>The caller is known but its policy does not allow this call. PERMISSION_DENIED.</summary>
+    PermissionDenied,
 }

@@ -17,6 +17,8 @@ public sealed class BrokerMetrics
     private readonly Counter<long> _reuseDetected;
     private readonly Counter<long> _reauthorizationRequired;
     private readonly UpDownCounter<long> _pendingPersistence;
+    private readonly Counter<long> _auditEvents;
+    private readonly Counter<long> _stateUnreadable;
 
     public BrokerMetrics(IMeterFactory meterFactory)
     {
@@ -27,6 +29,8 @@ public sealed class BrokerMetrics
         _throttled = meter.CreateCounter<long>("broker.throttled", description: "Token requests held back by a rate limit.");
         _reuseDetected = meter.CreateCounter<long>("broker.security.reuse_detected", description: "Superseded refresh tokens presented to the broker.");
         _reauthorizationRequired = meter.CreateCounter<long>("broker.families.reauthorization_required", description: "Families that became unusable, by reason.");
+        _auditEvents = meter.CreateCounter<long>("broker.audit.events", description: "Audit events, by event and outcome.");
+        _stateUnreadable = meter.CreateCounter<long>("broker.security.state_unreadable", description: "Stored state that failed to decrypt (tampered, moved, or key gone).");
         _pendingPersistence = meter.CreateUpDownCounter<long>("broker.persistence.pending", description: "Families holding rotated tokens not yet stored.");
     }
 
@@ -43,6 +47,9 @@ public sealed class BrokerMetrics
     public void ReuseDetected(string provider) => _reuseDetected.Add(1, new KeyValuePair<string, object?>("provider", provider));
     public void ReauthorizationRequired(string provider, string reason) =>
         _reauthorizationRequired.Add(1, new("provider", provider), new("reason", reason));
+    public void AuditEvent(string name, string outcome) => _auditEvents.Add(1, new("event", name), new("outcome", outcome));
+    public void StateUnreadable(string grainType) => _stateUnreadable.Add(1, new KeyValuePair<string, object?>("grain", grainType));
+
     private int _pending;
 
     /// <summary>Families of this silo holding rotated tokens not yet stored (also reported by health).</summary>

@@ -18,6 +18,8 @@ public static class BrokerErrors
         BrokerErrorReason.ProviderUnavailable => Code.Unavailable,
         BrokerErrorReason.Throttled => Code.ResourceExhausted,
         BrokerErrorReason.StateUnreadable => Code.DataLoss,
+        BrokerErrorReason.Unauthenticated => Code.Unauthenticated,
+        BrokerErrorReason.PermissionDenied => Code.PermissionDenied,
         _ => Code.FailedPrecondition,
     };
 

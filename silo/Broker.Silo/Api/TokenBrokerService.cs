@@ -4,6 +4,7 @@ using Broker.Abstractions.Identity;
 using Broker.Abstractions.Tokens;
 using Broker.OAuth.Authorization;
 using Broker.OAuth.Providers;
+using Broker.Silo.Callers;
 using Broker.V1;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
@@ -11,7 +12,7 @@ using Grpc.Core;
 namespace Broker.Silo.Api;
 
 /// <summary>
-/// The gRPC face of the broker: validates every field, then calls one grain. Failures are
+/// The gRPC face of the broker: validates every field, checks the caller's policy, then calls one grain. Failures are
 /// <see cref="BrokerException"/>s, which <see cref="BrokerExceptionInterceptor"/> turns into statuses.
 /// </summary>
 public sealed class TokenBrokerService(IGrainFactory grains, ProviderRegistry providers, TimeProvider time) : TokenBroker.TokenBrokerBase
@@ -23,6 +24,7 @@ public sealed class TokenBrokerService(IGrainFactory grains, ProviderRegistry pr
     {
         var family = FamilyOf(request.Provider, request.Subject);
         var scopes = ScopeSet.Parse(request.Scopes);
+        CallerContext.Of(context).Demand(family.Provider, family.Subject, scopes);
         var state = OneTimeValue.Create();
         var start = await grains.GetGrain<IPendingAuthorizationGrain>(OneTimeValue.KeyOf(state)).Begin(family, scopes, state);
         return new BeginAuthorizationResponse
@@ -37,8 +39,12 @@ public sealed class TokenBrokerService(IGrainFactory grains, ProviderRegistry pr
     {
         var family = FamilyOf(request.Provider, request.Subject);
         var minTimeToLive = MinTimeToLive(request.MinTtlSeconds);
+        var call = CallerContext.Of(context);
+        call.Demand(family.Provider, family.Subject);
         var grain = grains.GetGrain<ITokenFamilyGrain>(family.ToGrainKey());
         var token = await ClusterRetry.RunAsync(() => grain.GetAccessToken(minTimeToLive, request.ForceRefresh), context.CancellationToken);
+        // The family's scopes are known only now; a token wider than the caller's grant is not handed out.
+        call.Demand(family.Provider, family.Subject, token.Scopes);
         return ToMessage(token);
     }
 
@@ -52,6 +58,7 @@ public sealed class TokenBrokerService(IGrainFactory grains, ProviderRegistry pr
             // RFC 8707 §2: an absolute URI without a fragment.
             throw new BrokerException(BrokerErrorReason.InvalidArgument, $"resource must be an absolute URI without fragment, at most {MaxResourceLength} characters.");
         }
+        CallerContext.Of(context).Demand(provider.Name, subject: null, scopes);
         var key = new ClientTokenKey(provider.Name, provider.ClientId, scopes, request.Resource);
         var minTimeToLive = MinTimeToLive(request.MinTtlSeconds);
         var grain = grains.GetGrain<IClientTokenGrain>(key.ToGrainKey());
@@ -78,6 +85,7 @@ public sealed class TokenBrokerService(IGrainFactory grains, ProviderRegistry pr
             request.RefreshToken.Length == 0 ? null : request.RefreshToken,
             IdToken: null,
             ScopeSet.Parse(request.Scopes));
+        CallerContext.Of(context).Demand(family.Provider, family.Subject, tokens.Scopes);
         await grains.GetGrain<ITokenFamilyGrain>(family.ToGrainKey()).ImportTokens(tokens);
         return new ImportTokensResponse();
     }
@@ -91,6 +99,7 @@ public sealed class TokenBrokerService(IGrainFactory grains, ProviderRegistry pr
     public override async Task<RevokeFamilyResponse> RevokeFamily(RevokeFamilyRequest request, ServerCallContext context)
     {
         var family = FamilyOf(request.Provider, request.Subject);
+        CallerContext.Of(context).Demand(family.Provider, family.Subject);
         await grains.GetGrain<ITokenFamilyGrain>(family.ToGrainKey()).Revoke();
         return new RevokeFamilyResponse();
     }
@@ -98,6 +107,7 @@ public sealed class TokenBrokerService(IGrainFactory grains, ProviderRegistry pr
     public override async Task<V1.FamilyDescription> DescribeFamily(DescribeFamilyRequest request, ServerCallContext context)
     {
         var family = FamilyOf(request.Provider, request.Subject);
+        CallerContext.Of(context).Demand(family.Provider, family.Subject);
         var grain = grains.GetGrain<ITokenFamilyGrain>(family.ToGrainKey());
         var d = await ClusterRetry.RunAsync(grain.Describe, context.CancellationToken);
         var message = new V1.FamilyDescription

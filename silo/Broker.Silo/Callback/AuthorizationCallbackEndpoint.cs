@@ -6,6 +6,8 @@ using Broker.Abstractions.Tokens;
 using Broker.OAuth.Authorization;
 using Broker.OAuth.Providers;
 using Broker.Silo.Api;
+using Broker.Silo.Audit;
+using Broker.Grains.Families;
 
 namespace Broker.Silo.Callback;
 
@@ -14,7 +16,7 @@ namespace Broker.Silo.Callback;
 /// user's browser, hands it to the pending authorization, and answers with a small page that holds no token
 /// and echoes no input.
 /// </summary>
-public static partial class AuthorizationCallbackEndpoint
+public static class AuthorizationCallbackEndpoint
 {
     private static readonly string[] SingleValued = ["code", "state", "iss", "error", "error_description", "error_uri"];
 
@@ -22,9 +24,8 @@ public static partial class AuthorizationCallbackEndpoint
         routes.MapGet("/oauth2/callback/{provider}", HandleAsync);
 
     private static async Task<IResult> HandleAsync(string provider, HttpContext http, IGrainFactory grains,
-        ProviderRegistry providers, ILoggerFactory loggers)
+        ProviderRegistry providers, AuditLog audit)
     {
-        var logger = loggers.CreateLogger(typeof(AuthorizationCallbackEndpoint));
         try
         {
             if (!ProviderName.TryParse(provider, out var name) || !providers.TryGet(name, out _))
@@ -45,12 +46,12 @@ public static partial class AuthorizationCallbackEndpoint
             var response = new AuthorizationResponse(
                 NullIfEmpty(query["code"]), NullIfEmpty(query["iss"]), NullIfEmpty(query["error"]), NullIfEmpty(query["error_description"]));
             var completed = await grains.GetGrain<IPendingAuthorizationGrain>(OneTimeValue.KeyOf(state)).Complete(name, response);
-            LogCompleted(logger, name.Value);
+            audit.AuthorizationCompleted(name.Value, FamilyLogId.Of(completed.Family), "ok");
             return Page(HttpStatusCode.OK, "Authorization complete", "You can close this window.");
         }
         catch (BrokerException ex)
         {
-            LogFailed(logger, BrokerErrors.ReasonOf(ex.Reason));
+            audit.AuthorizationCompleted(ProviderName.TryParse(provider, out var named) ? named.Value : "-", "-", BrokerErrors.ReasonOf(ex.Reason));
             var status = ex.Reason switch
             {
                 BrokerErrorReason.UnknownProvider => HttpStatusCode.NotFound,
@@ -70,10 +71,4 @@ public static partial class AuthorizationCallbackEndpoint
         $"<!doctype html><html><head><meta charset=\"utf-8\"><title>{WebUtility.HtmlEncode(title)}</title></head>" +
         $"<body><h1>{WebUtility.HtmlEncode(title)}</h1><p>{WebUtility.HtmlEncode(text)}</p></body></html>",
         "text/html; charset=utf-8", System.Text.Encoding.UTF8, (int)status);
-
-    [LoggerMessage(EventId = 6001, Level = LogLevel.Information, Message = "Authorization callback for {Provider} completed.")]
-    private static partial void LogCompleted(ILogger logger, string provider);
-
-    [LoggerMessage(EventId = 6002, Level = LogLevel.Warning, Message = "Authorization callback rejected: {Reason}.")]
-    private static partial void LogFailed(ILogger logger, string reason);
 }

@@ -5,6 +5,9 @@ using Broker.OAuth;
 using Broker.OAuth.Providers;
 using Broker.Silo.Api;
 using Broker.Silo.Callback;
+using Broker.Silo.Callers;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Broker.Silo.Health;
 using Broker.Silo.Storage;
 using Broker.Silo.Telemetry;
@@ -35,6 +38,8 @@ public static class BrokerHost
         // ASP.NET Core logs every request's URL at Information, and the callback's URL carries the authorization
         // code and state. Those lines must never be written, whatever the configured log level.
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
+        // The audit trail is not verbosity: a quiet Logging:LogLevel:Default must not silence it.
+        builder.Logging.AddFilter("Broker.Audit", LogLevel.Information);
         customize?.Invoke(builder);
 
         var mode = builder.Configuration.GetSection(BrokerHostOptions.Section).Get<BrokerHostOptions>()?.Mode ?? BrokerMode.Embedded;
@@ -52,7 +57,13 @@ public static class BrokerHost
         // JSON transcoding serves the same methods as JSON on the gRPC port (curl --http2-prior-knowledge), never on
         // the browser-facing HTTP port, which may be public for redirects.
         // The error details (ErrorInfo, RetryInfo) must be in the type registry, or a JSON error answer cannot be written.
-        builder.Services.AddGrpc(o => o.Interceptors.Add<BrokerExceptionInterceptor>())
+        builder.AddBrokerCallers(mode, http);
+        // Outermost first: errors become statuses, then the caller is resolved before any service code runs.
+        builder.Services.AddGrpc(o =>
+            {
+                o.Interceptors.Add<BrokerExceptionInterceptor>();
+                o.Interceptors.Add<CallerInterceptor>();
+            })
             .AddJsonTranscoding(o => o.TypeRegistry = Google.Protobuf.Reflection.TypeRegistry.FromMessages(
                 Google.Rpc.ErrorInfo.Descriptor, Google.Rpc.RetryInfo.Descriptor));
         builder.Services.AddGrpcHealthChecks();
@@ -71,7 +82,20 @@ public static class BrokerHost
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             var address = IPAddress.Parse(http.BindAddress);
-            kestrel.Listen(address, http.GrpcPort, l => l.Protocols = HttpProtocols.Http2);
+            kestrel.Listen(address, http.GrpcPort, l =>
+            {
+                l.Protocols = HttpProtocols.Http2;
+                if (http.TlsCertificatePath is { } certificate)
+                {
+                    l.UseHttps(X509Certificate2.CreateFromPemFile(certificate, http.TlsKeyPath), tls =>
+                    {
+                        if (http.ClientCertificateAuthorityPath is null) return;
+                        // Asked for, not required: API keys and JWTs still work; the certificate scheme checks the chain.
+                        tls.ClientCertificateMode = ClientCertificateMode.AllowCertificate;
+                        tls.AllowAnyClientCertificate();
+                    });
+                }
+            });
             kestrel.Listen(address, http.HttpPort, l => l.Protocols = HttpProtocols.Http1);
         });
 
@@ -118,6 +142,7 @@ public static class BrokerHost
         var web = $"*:{http.HttpPort}";
         // Browser-facing answers only: gRPC callers ignore these headers, and the hot path should not pay for them.
         app.UseWhen(context => context.Connection.LocalPort == http.HttpPort, web => web.UseMiddleware<SecurityHeadersMiddleware>());
+        app.UseAuthentication();
         app.MapGrpcService<TokenBrokerService>().RequireHost(grpc);
         app.MapGrpcHealthChecksService().RequireHost(grpc);
         app.MapGrpcReflectionService().RequireHost(grpc);
@@ -144,6 +169,11 @@ public static class BrokerHost
             logger.LogWarning(
                 "Broker runs in EMBEDDED mode: one silo, in-memory storage and an ephemeral encryption key. NOTHING IS DURABLE: every token is lost when this process stops. Set Broker:Mode=Cluster for production.");
         }
+        var callers = app.Services.GetRequiredService<CallerRegistry>();
+        if (callers.IsOpenForDevelopment)
+            logger.LogWarning("No caller is configured (Broker:Callers): every gRPC call is accepted as the 'development' caller. Embedded mode only; cluster mode denies every call until callers are configured.");
+        else if (callers.Count == 0)
+            logger.LogWarning("No caller is configured (Broker:Callers): every gRPC call will be refused with UNAUTHENTICATED.");
         await app.StartAsync(cancellationToken);
         var http = app.Services.GetRequiredService<IOptions<HttpEndpointOptions>>().Value;
         logger.LogInformation("Broker listening: gRPC on {Address}:{GrpcPort}, HTTP on {Address}:{HttpPort}.",

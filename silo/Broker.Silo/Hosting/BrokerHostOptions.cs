@@ -57,6 +57,14 @@ public sealed class HttpEndpointOptions
 
     /// <summary>The externally visible base URL of <see cref="HttpPort"/>; redirect URIs are built from it.</summary>
     public string? PublicBaseUrl { get; set; }
+
+    /// <summary>PEM certificate (and <see cref="TlsKeyPath"/>) for TLS on the gRPC port; cleartext HTTP/2 when unset.</summary>
+    public string? TlsCertificatePath { get; set; }
+
+    public string? TlsKeyPath { get; set; }
+
+    /// <summary>PEM file of the CAs whose client certificates may authenticate callers (mutual TLS). Needs TLS.</summary>
+    public string? ClientCertificateAuthorityPath { get; set; }
 }
 
 /// <summary>Checks the host settings, naming each one that is wrong.</summary>
@@ -94,6 +102,14 @@ public sealed class BrokerHostOptionsValidator :
         if (options.GrpcPort == options.HttpPort) failures.Add($"{p}:GrpcPort and {p}:HttpPort must differ.");
         if (options.PublicBaseUrl is not null && !Uri.TryCreate(options.PublicBaseUrl, UriKind.Absolute, out _))
             failures.Add($"{p}:PublicBaseUrl must be an absolute URL.");
+        if ((options.TlsCertificatePath is null) != (options.TlsKeyPath is null))
+            failures.Add($"{p}:TlsCertificatePath and {p}:TlsKeyPath go together.");
+        if (options.ClientCertificateAuthorityPath is not null && options.TlsCertificatePath is null)
+            failures.Add($"{p}:ClientCertificateAuthorityPath needs TLS: set {p}:TlsCertificatePath and {p}:TlsKeyPath.");
+        foreach (var (setting, path) in new[] { ("TlsCertificatePath", options.TlsCertificatePath), ("TlsKeyPath", options.TlsKeyPath), ("ClientCertificateAuthorityPath", options.ClientCertificateAuthorityPath) })
+        {
+            if (path is not null && !File.Exists(path)) failures.Add($"{p}:{setting} names a file that does not exist.");
+        }
         return Result(failures);
     }
 

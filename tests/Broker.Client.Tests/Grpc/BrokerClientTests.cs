@@ -49,6 +49,7 @@ public sealed class BrokerClientTests(ClientFixture fixture)
             DefaultRequestVersion = HttpVersion.Version20,
             DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
             BaseAddress = new Uri($"http://127.0.0.1:{fixture.Silo.GrpcPort}/"),
+            DefaultRequestHeaders = { Authorization = new("Bearer", TestCallers.AdminApiKey) },
         };
 
         using var token = await http.PostAsJsonAsync("v1/providers/test/families/json-user:token", new { minTtlSeconds = 60 });

@@ -55,6 +55,13 @@ public sealed class DirectClient(TestAuthorizationServer server, string clientId
         ["refresh_token"] = refreshToken,
     });
 
+    /// <summary>A client-credentials token: what a workload gets from its identity provider.</summary>
+    public Task<Tokens?> ClientCredentialsAsync(params string[] scopes) => TokenRequestAsync(new Dictionary<string, string>
+    {
+        ["grant_type"] = "client_credentials",
+        ["scope"] = string.Join(' ', scopes),
+    });
+
     public Task RegisterAsync() => server.AddRedirectUriAsync(clientId, RedirectUri);
 
     /// <summary>Revokes a token at the server (RFC 7009), as an administrator or a user's "sign out everywhere" would.</summary>

@@ -306,6 +306,7 @@ public sealed class TestAuthorizationServer : IAsyncDisposable
                     identity.SetClaim(Claims.Subject, clientId)
                             .SetClaim(Claims.Name, clientId);
                     identity.SetScopes(context.Request.GetScopes());
+                    if (options.ClientCredentialsAudience is { } audience) identity.SetAudiences(audience);
                     identity.SetDestinations(static _ => [Destinations.AccessToken]);
                     context.SignIn(new ClaimsPrincipal(identity));
                 }
@@ -407,6 +408,9 @@ public sealed class TestAuthorizationServerOptions
     public TimeSpan AccessTokenLifetime { get; set; } = TimeSpan.FromSeconds(60);
 
     public TimeSpan RefreshTokenLifetime { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>The <c>aud</c> of client-credentials access tokens (signed JWTs), e.g. to act as a workload identity issuer.</summary>
+    public string? ClientCredentialsAudience { get; set; }
 
     public TimeSpan AuthorizationCodeLifetime { get; set; } = TimeSpan.FromMinutes(5);
 

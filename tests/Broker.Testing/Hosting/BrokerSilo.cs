@@ -49,7 +49,7 @@ public sealed class BrokerSilo : IBrokerEndpoints, IAsyncDisposable
         {
             HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true },
         });
-        Client = new TokenBroker.TokenBrokerClient(Channel);
+        Client = new TokenBroker.TokenBrokerClient(Channel.WithBearer(TestCallers.AdminApiKey));
         Http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false }) { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}/") };
     }
 
@@ -87,6 +87,7 @@ public sealed class BrokerSilo : IBrokerEndpoints, IAsyncDisposable
             configuration["Broker:Encryption:Keys:0:Id"] = "test";
             configuration["Broker:Encryption:Keys:0:Key"] = settings.EncryptionKey;
         }
+        foreach (var (key, value) in TestCallers.AdminSettings) configuration[key] = value;
         foreach (var (key, value) in settings.Settings) configuration[key] = value;
 
         var app = BrokerHost.Build([], builder => builder.AddInMemoryCollection(configuration), host =>

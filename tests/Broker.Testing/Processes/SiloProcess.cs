@@ -21,7 +21,7 @@ public sealed class SiloProcess : Hosting.IBrokerEndpoints, IAsyncDisposable
         GrpcPort = grpcPort;
         HttpPort = httpPort;
         Channel = GrpcChannel.ForAddress($"http://127.0.0.1:{grpcPort}");
-        Client = new TokenBroker.TokenBrokerClient(Channel);
+        Client = new TokenBroker.TokenBrokerClient(Hosting.TestCallers.WithBearer(Channel, Hosting.TestCallers.AdminApiKey));
         Http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false }) { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}/") };
     }
 
@@ -54,6 +54,7 @@ public sealed class SiloProcess : Hosting.IBrokerEndpoints, IAsyncDisposable
             ["Broker:Cluster:GatewayPort"] = FreePort.Next().ToString(),
             ["Logging:LogLevel:Default"] = "Warning",
         };
+        foreach (var (key, value) in Hosting.TestCallers.AdminSettings) all.TryAdd(key, value);
         foreach (var (key, value) in all)
         {
             if (value is not null) info.Environment[key.Replace(":", "__")] = value;

@@ -1,0 +1,85 @@
+using Broker.Abstractions;
+using Broker.Abstractions.Identity;
+
+namespace Broker.Silo.Callers;
+
+/// <summary>What a caller asks to do; each is granted separately.</summary>
+public enum CallerAction
+{
+    GetAccessToken,
+    DescribeFamily,
+    GetClientToken,
+    BeginAuthorization,
+    ImportTokens,
+    RevokeFamily,
+}
+
+/// <summary>
+/// An authenticated caller and its policy. Plain rules with no I/O: default deny, and every grant is
+/// explicit (providers, subjects exact/prefix/all, scopes, and the actions beyond reading tokens).
+/// </summary>
+public sealed class Caller
+{
+    private const string All = "*";
+    private readonly CallerOptions _policy;
+
+    public Caller(string name, CallerOptions policy)
+    {
+        Name = name;
+        _policy = policy;
+    }
+
+    public string Name { get; }
+
+    /// <summary>The embedded default's caller when no caller is configured: development only, allowed everything.</summary>
+    public static Caller Development { get; } = new("development", new CallerOptions
+    {
+        Providers = [All], Subjects = [All], Scopes = [All],
+        MayGetClientTokens = true, MayBeginAuthorization = true, MayImport = true, MayRevoke = true,
+    });
+
+    /// <summary>Throws <see cref="BrokerErrorReason.PermissionDenied"/> unless the policy grants all of it.</summary>
+    public void Demand(CallerAction action, ProviderName provider, Subject? subject = null, ScopeSet? scopes = null)
+    {
+        if (Denial(action, provider, subject, scopes) is { } why)
+            throw new BrokerException(BrokerErrorReason.PermissionDenied, $"caller '{Name}' may not {why}.") { Detail = why };
+    }
+
+    /// <summary>Why the policy refuses, or null when it allows.</summary>
+    public string? Denial(CallerAction action, ProviderName provider, Subject? subject, ScopeSet? scopes)
+    {
+        var flag = action switch
+        {
+            CallerAction.GetClientToken => _policy.MayGetClientTokens,
+            CallerAction.BeginAuthorization => _policy.MayBeginAuthorization,
+            CallerAction.ImportTokens => _policy.MayImport,
+            CallerAction.RevokeFamily => _policy.MayRevoke,
+            _ => true,
+        };
+        if (!flag) return $"{Verb(action)}";
+        if (!AllowsProvider(provider)) return $"use provider '{provider}'";
+        if (subject is { } s && !AllowsSubject(s)) return "use this subject";
+        if (scopes is { } requested && !AllowsScopes(requested)) return "use these scopes";
+        return null;
+    }
+
+    public bool AllowsProvider(ProviderName provider) =>
+        _policy.Providers.Any(p => p == All || string.Equals(p, provider.Value, StringComparison.Ordinal));
+
+    public bool AllowsSubject(Subject subject) => _policy.Subjects.Any(rule =>
+        rule == All
+        || (rule.EndsWith('*') && subject.Value.StartsWith(rule[..^1], StringComparison.Ordinal))
+        || string.Equals(rule, subject.Value, StringComparison.Ordinal));
+
+    public bool AllowsScopes(ScopeSet scopes) =>
+        _policy.Scopes.Contains(All) || scopes.Values.All(s => _policy.Scopes.Contains(s, StringComparer.Ordinal));
+
+    private static string Verb(CallerAction action) => action switch
+    {
+        CallerAction.GetClientToken => "get client-credentials tokens",
+        CallerAction.BeginAuthorization => "begin authorizations",
+        CallerAction.ImportTokens => "import tokens",
+        CallerAction.RevokeFamily => "revoke families",
+        _ => action.ToString(),
+    };
+}

@@ -1,0 +1,101 @@
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Certificate;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.Extensions.Options;
+using Broker.Silo.Hosting;
+
+namespace Broker.Silo.Callers;
+
+public static class CallerAuthenticationExtensions
+{
+    private const string SelectorScheme = "Caller";
+
+    /// <summary>
+    /// Caller authentication with the framework's handlers: JWT bearer (Microsoft.IdentityModel) for workload
+    /// identities, certificates for mutual TLS, and our API-key handler; one policy scheme picks by what the
+    /// request carries. The handlers only name the caller; <see cref="CallerInterceptor"/> enforces.
+    /// </summary>
+    public static WebApplicationBuilder AddBrokerCallers(this WebApplicationBuilder builder, BrokerMode mode, HttpEndpointOptions http)
+    {
+        var callers = builder.Configuration.GetSection(CallerOptions.Section).Get<Dictionary<string, CallerOptions>>() ?? [];
+        var settings = builder.Configuration.GetSection(CallerAuthenticationOptions.Section).Get<CallerAuthenticationOptions>() ?? new();
+        var failures = CallerOptionsValidator.Validate(callers, settings);
+        if (failures.Count > 0) throw new OptionsValidationException(CallerOptions.Section, typeof(CallerOptions), failures);
+
+        var registry = new CallerRegistry(callers, openForDevelopment: mode == BrokerMode.Embedded);
+        builder.Services.AddSingleton(registry);
+        builder.Services.AddSingleton<Audit.AuditLog>();
+
+        var jwt = settings.Jwt;
+        var authentication = builder.Services.AddAuthentication(SelectorScheme)
+            .AddPolicyScheme(SelectorScheme, "Broker callers", o => o.ForwardDefaultSelector = context =>
+                BearerCredential.From(context.Request) is { } credential
+                    ? (jwt.Authority is not null && BearerCredential.IsJwt(credential) ? JwtBearerDefaults.AuthenticationScheme : ApiKeyAuthenticationHandler.SchemeName)
+                    : context.Connection.ClientCertificate is not null && http.ClientCertificateAuthorityPath is not null
+                        ? CertificateAuthenticationDefaults.AuthenticationScheme
+                        : ApiKeyAuthenticationHandler.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+
+        if (jwt.Authority is not null)
+        {
+            authentication.AddJwtBearer(o =>
+            {
+                o.Authority = jwt.Authority;
+                o.Audience = jwt.Audience;
+                o.RequireHttpsMetadata = jwt.RequireHttpsMetadata;
+                o.MapInboundClaims = false; // keep "sub" as "sub"
+                o.TokenValidationParameters.ClockSkew = jwt.ClockSkew;
+                o.TokenValidationParameters.ValidateIssuer = true;
+                o.TokenValidationParameters.ValidateAudience = true;
+                o.TokenValidationParameters.ValidateLifetime = true;
+                o.TokenValidationParameters.RequireExpirationTime = true;
+                o.Events = new JwtBearerEvents
+                {
+                    OnTokenValidated = context =>
+                    {
+                        var subject = context.Principal?.FindFirst("sub")?.Value;
+                        if (subject is not null && registry.FindByWorkloadSubject(subject) is { } caller)
+                            context.Principal = CallerRegistry.PrincipalFor(caller, JwtBearerDefaults.AuthenticationScheme);
+                        else
+                            context.Fail("the workload is not a configured caller");
+                        return Task.CompletedTask;
+                    },
+                    // The interceptor answers with a typed UNAUTHENTICATED; no HTTP challenge.
+                    OnChallenge = context => { context.HandleResponse(); return Task.CompletedTask; },
+                };
+            });
+        }
+
+        if (http.ClientCertificateAuthorityPath is { } caPath)
+        {
+            var authorities = new X509Certificate2Collection();
+            authorities.ImportFromPemFile(caPath);
+            authentication.AddCertificate(o =>
+            {
+                o.AllowedCertificateTypes = CertificateTypes.Chained;
+                o.ChainTrustValidationMode = X509ChainTrustMode.CustomRootTrust;
+                o.CustomTrustStore = authorities;
+                o.RevocationMode = X509RevocationMode.NoCheck; // private CA without CRL; pin by thumbprint instead
+                o.ValidateCertificateUse = true;
+                o.Events = new CertificateAuthenticationEvents
+                {
+                    OnCertificateValidated = context =>
+                    {
+                        if (registry.FindByCertificate(context.ClientCertificate) is { } caller)
+                        {
+                            context.Principal = CallerRegistry.PrincipalFor(caller, CertificateAuthenticationDefaults.AuthenticationScheme);
+                            context.Success();
+                        }
+                        else
+                        {
+                            context.Fail("the certificate is not a configured caller");
+                        }
+                        return Task.CompletedTask;
+                    },
+                };
+            });
+        }
+        return builder;
+    }
+}

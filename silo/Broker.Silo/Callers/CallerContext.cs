@@ -1,0 +1,33 @@
+using Broker.Abstractions.Identity;
+using Broker.Grains.Families;
+using Grpc.Core;
+
+namespace Broker.Silo.Callers;
+
+/// <summary>
+/// One authenticated call: who makes it, what it asks, and what it touched (for the audit event).
+/// <see cref="CallerInterceptor"/> creates it before the service runs; the service demands its permissions.
+/// </summary>
+public sealed class CallerContext(Caller caller, CallerAction action)
+{
+    private static readonly object Key = new();
+
+    public Caller Caller { get; } = caller;
+    public CallerAction Action { get; } = action;
+    public string Provider { get; private set; } = "-";
+    public string Family { get; private set; } = "-";
+
+    public static CallerContext Of(ServerCallContext context) =>
+        context.GetHttpContext().Items[Key] as CallerContext
+        ?? throw new InvalidOperationException("the caller interceptor did not run for this call.");
+
+    internal void AttachTo(HttpContext http) => http.Items[Key] = this;
+
+    /// <summary>Checks the policy for a family (or a client token when <paramref name="subject"/> is null); throws PERMISSION_DENIED.</summary>
+    public void Demand(ProviderName provider, Subject? subject, ScopeSet? scopes = null)
+    {
+        Provider = provider.Value;
+        Family = subject is { } s ? FamilyLogId.Of(new FamilyKey(provider, s)) : "client";
+        Caller.Demand(Action, provider, subject, scopes);
+    }
+}

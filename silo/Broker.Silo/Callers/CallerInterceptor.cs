@@ -1,0 +1,78 @@
+using Broker.Abstractions;
+using Broker.Silo.Api;
+using Broker.Silo.Audit;
+using Broker.V1;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+
+namespace Broker.Silo.Callers;
+
+/// <summary>
+/// Every TokenBroker call: resolve the caller the authentication middleware found (UNAUTHENTICATED when none,
+/// before the service or any grain runs), then write one audit event with the outcome.
+/// </summary>
+public sealed class CallerInterceptor(CallerRegistry callers, AuditLog audit) : Interceptor
+{
+    private static readonly string ServicePrefix = $"/{TokenBroker.Descriptor.FullName}/";
+
+    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
+        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        if (!context.Method.StartsWith(ServicePrefix, StringComparison.Ordinal)
+            || !Enum.TryParse<CallerAction>(context.Method[ServicePrefix.Length..], out var action))
+        {
+            return await continuation(request, context); // health and reflection: open
+        }
+
+        var http = context.GetHttpContext();
+        if (callers.Resolve(http.User) is not { } caller)
+        {
+            var presented = http.Request.Headers.Authorization.Count > 0 || http.Connection.ClientCertificate is not null;
+            audit.Unauthenticated(action.ToString(), context.Peer, presented ? "credential rejected" : "no credential");
+            throw new BrokerException(BrokerErrorReason.Unauthenticated,
+                "the call carries no credential the broker accepts: send 'authorization: Bearer <API key or workload JWT>' or a client certificate.");
+        }
+
+        var call = new CallerContext(caller, action);
+        call.AttachTo(http);
+        try
+        {
+            var response = await continuation(request, context);
+            Record(call, response);
+            return response;
+        }
+        catch (BrokerException ex) when (ex.Reason == BrokerErrorReason.PermissionDenied)
+        {
+            audit.Denied(caller.Name, action.ToString(), call.Provider, call.Family, ex.Detail ?? "-");
+            throw;
+        }
+        catch (BrokerException ex)
+        {
+            audit.Failed(caller.Name, action.ToString(), call.Provider, call.Family, BrokerErrors.ReasonOf(ex.Reason));
+            throw;
+        }
+    }
+
+    private void Record(CallerContext call, object? response)
+    {
+        var name = call.Caller.Name;
+        switch (call.Action)
+        {
+            case CallerAction.GetAccessToken or CallerAction.GetClientToken:
+                audit.TokenHandedOut(name, call.Action.ToString(), call.Provider, call.Family, (response as AccessToken)?.Source ?? "-");
+                break;
+            case CallerAction.BeginAuthorization:
+                audit.AuthorizationBegun(name, call.Provider, call.Family);
+                break;
+            case CallerAction.ImportTokens:
+                audit.TokensImported(name, call.Provider, call.Family);
+                break;
+            case CallerAction.RevokeFamily:
+                audit.FamilyRevoked(name, call.Provider, call.Family);
+                break;
+            case CallerAction.DescribeFamily:
+                audit.FamilyDescribed(name, call.Provider, call.Family);
+                break;
+        }
+    }
+}
