@@ -9,4 +9,7 @@ namespace Broker.Abstractions.Grains;
 public interface IClientTokenGrain : IGrainWithStringKey
 {
     Task<AccessTokenResult> GetAccessToken(TimeSpan minTimeToLive);
+
+    /// <summary>Re-seals the cached token under the primary key (key rotation); an unreadable one is dropped.</summary>
+    Task<ReencryptionOutcome> Reencrypt();
 }

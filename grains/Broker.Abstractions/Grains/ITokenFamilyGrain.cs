@@ -25,4 +25,24 @@ public interface ITokenFamilyGrain : IGrainWithStringKey
     Task Revoke();
 
     Task<FamilyDescription> Describe();
+
+    /// <summary>Re-encrypts the stored secrets under the ring's primary key (key rotation), when they are not already.</summary>
+    Task<ReencryptionOutcome> Reencrypt();
+
+    /// <summary>An operator's decision: stop serving the family until a new authorization.</summary>
+    Task MarkReauthorizationRequired();
+}
+
+/// <summary>What <see cref="ITokenFamilyGrain.Reencrypt"/> found.</summary>
+[GenerateSerializer]
+public enum ReencryptionOutcome
+{
+    /// <summary>Nothing stored to protect.</summary>
+    Empty,
+    /// <summary>Already under the primary key.</summary>
+    Current,
+    /// <summary>Rewritten under the primary key.</summary>
+    Reencrypted,
+    /// <summary>Could not be decrypted; the record is marked.</summary>
+    Unreadable,
 }

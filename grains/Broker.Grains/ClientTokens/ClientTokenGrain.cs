@@ -91,6 +91,27 @@ public sealed partial class ClientTokenGrain(
         }
     }
 
+    /// <summary>A client token is a cache: re-seal it under the primary key, or drop it when it cannot be read.</summary>
+    public async Task<ReencryptionOutcome> Reencrypt()
+    {
+        var state = stored.State;
+        if (state.AccessToken is null) return ReencryptionOutcome.Empty;
+        if (!protector.NeedsReencryption(state.AccessToken)) return ReencryptionOutcome.Current;
+        try
+        {
+            state.AccessToken = protector.Protect(protector.Unprotect(state.AccessToken, Context), Context);
+            await stored.WriteStateAsync();
+            return ReencryptionOutcome.Reencrypted;
+        }
+        catch (BrokerException ex) when (ex.Reason == BrokerErrorReason.StateUnreadable)
+        {
+            metrics.StateUnreadable("client-token");
+            _plain = null;
+            await stored.ClearStateAsync();
+            return ReencryptionOutcome.Unreadable;
+        }
+    }
+
     private string Context => $"client-token/{this.GetPrimaryKeyString()}/access_token";
 
     private AccessTokenResult? TryServe(TimeSpan minTimeToLive, TokenSource source)

@@ -57,6 +57,19 @@ public sealed partial class TokenFamilyGrain(
 
     public async Task<AccessTokenResult> GetAccessToken(TimeSpan minTimeToLive, bool forceRefresh)
     {
+        try
+        {
+            return await Serve(minTimeToLive, forceRefresh);
+        }
+        catch (BrokerException ex) when (ex.Reason == BrokerErrorReason.StateUnreadable)
+        {
+            await MarkUnreadable();
+            throw;
+        }
+    }
+
+    private async Task<AccessTokenResult> Serve(TimeSpan minTimeToLive, bool forceRefresh)
+    {
         if (!_unpersisted && !forceRefresh && TryServe(minTimeToLive, TokenSource.Cache) is { } cached)
         {
             RefreshAheadIfDue();
@@ -167,8 +180,8 @@ public sealed partial class TokenFamilyGrain(
         {
             var previous = state.RefreshToken;
             Apply(state, tokens);
-            if (previous is not null && tokens.RefreshToken is not null)
-                Supersede(state, Open(previous, "refresh_token"));
+            if (previous is not null && tokens.RefreshToken is not null && TryOpen(previous, "refresh_token") is { } old)
+                Supersede(state, old);
             state.Status = FamilyStatus.Active;
             state.StatusReason = null;
             state.Intent = null;
@@ -206,7 +219,7 @@ public sealed partial class TokenFamilyGrain(
     private async Task RevokeUpstreamAndForget(string reason)
     {
         var provider = providers.Get(_key.Provider);
-        if (State.RefreshToken is not null || State.AccessToken is not null)
+        if (State.StatusReason != StateUnreadableReason && (State.RefreshToken is not null || State.AccessToken is not null))
         {
             var metadata = await metadataStore.GetAsync(provider);
             // Revoking the refresh token revokes the grant at servers that support it (RFC 7009 §2.1).
@@ -218,7 +231,7 @@ public sealed partial class TokenFamilyGrain(
         }
         await WriteFenced(state =>
         {
-            if (state.RefreshToken is { } refresh) Supersede(state, Open(refresh, "refresh_token"));
+            if (state.RefreshToken is { } refresh && TryOpen(refresh, "refresh_token") is { } old) Supersede(state, old);
             state.AccessToken = null;
             state.RefreshToken = null;
             state.IdToken = null;
@@ -228,6 +241,94 @@ public sealed partial class TokenFamilyGrain(
         });
         _plainAccessToken = null;
         await this.UnregisterReminderIfAny(KeepAliveReminder);
+    }
+
+    /// <summary>
+    /// Stored secrets that fail to decrypt (altered, moved from another family's row, or under a retired key)
+    /// mark the family instead of resetting it: the ciphertext stays for investigation, callers get
+    /// STATE_UNREADABLE, and a new authorization replaces it.
+    /// </summary>
+    private async Task MarkUnreadable()
+    {
+        await _gate.WaitAsync();
+        try
+        {
+            await MarkUnreadableHoldingGate();
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async Task MarkUnreadableHoldingGate()
+    {
+        if (State.StatusReason == StateUnreadableReason) return;
+        metrics.StateUnreadable("family");
+        LogStateUnreadable(logger, _logId, _key.Provider.Value);
+        _plainAccessToken = null;
+        await WriteFenced(state =>
+        {
+            state.Status = FamilyStatus.ReauthorizationRequired;
+            state.StatusReason = StateUnreadableReason;
+            state.Intent = null;
+        });
+    }
+
+    public async Task<ReencryptionOutcome> Reencrypt()
+    {
+        await _gate.WaitAsync();
+        try
+        {
+            var state = State;
+            ProtectedSecret?[] secrets = [state.AccessToken, state.RefreshToken, state.IdToken];
+            if (secrets.All(s => s is null)) return ReencryptionOutcome.Empty;
+            if (!secrets.Any(s => s is not null && protector.NeedsReencryption(s))) return ReencryptionOutcome.Current;
+            string? access, refresh, id;
+            try
+            {
+                access = state.AccessToken is { } a ? Open(a, "access_token") : null;
+                refresh = state.RefreshToken is { } r ? Open(r, "refresh_token") : null;
+                id = state.IdToken is { } i ? Open(i, "id_token") : null;
+            }
+            catch (BrokerException ex) when (ex.Reason == BrokerErrorReason.StateUnreadable)
+            {
+                await MarkUnreadableHoldingGate();
+                return ReencryptionOutcome.Unreadable;
+            }
+            await WriteFenced(s =>
+            {
+                if (access is not null) s.AccessToken = Seal(access, "access_token");
+                if (refresh is not null) s.RefreshToken = Seal(refresh, "refresh_token");
+                if (id is not null) s.IdToken = Seal(id, "id_token");
+            });
+            return ReencryptionOutcome.Reencrypted;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async Task MarkReauthorizationRequired()
+    {
+        await _gate.WaitAsync();
+        try
+        {
+            if (State.Status == FamilyStatus.None) return;
+            await WriteFenced(state =>
+            {
+                state.Status = FamilyStatus.ReauthorizationRequired;
+                state.StatusReason = "marked_by_operator";
+                state.Intent = null;
+            });
+            _plainAccessToken = null;
+            metrics.ReauthorizationRequired(_key.Provider.Value, "marked_by_operator");
+        }
+        finally
+        {
+            _gate.Release();
+        }
     }
 
     public async Task<FamilyDescription> Describe()
@@ -307,6 +408,7 @@ public sealed partial class TokenFamilyGrain(
     };
 
     private const string RefreshOutcomeUnknownReason = "refresh_outcome_unknown";
+    private const string StateUnreadableReason = "state_unreadable";
     private const string PossibleTheftReason = "invalid_grant_possible_theft";
 
     /// <summary>Why the provider refused a refresh token, as far as the broker can tell.</summary>
@@ -660,6 +762,21 @@ public sealed partial class TokenFamilyGrain(
     private string Context(string field) => $"family/{this.GetPrimaryKeyString()}/{field}";
     private ProtectedSecret Seal(string secret, string field) => protector.Protect(secret, Context(field));
     private string Open(ProtectedSecret secret, string field) => protector.Unprotect(secret, Context(field));
+
+    private string? TryOpen(ProtectedSecret secret, string field)
+    {
+        try
+        {
+            return Open(secret, field);
+        }
+        catch (BrokerException ex) when (ex.Reason == BrokerErrorReason.StateUnreadable)
+        {
+            return null;
+        }
+    }
+
+    [LoggerMessage(EventId = 2101, Level = LogLevel.Critical, Message = "SECURITY: family {Family} at {Provider}: stored secrets failed to decrypt (altered, moved from another record, or under a key no longer in the ring). The family is marked reauthorization_required/state_unreadable; its stored ciphertext is kept.")]
+    private static partial void LogStateUnreadable(ILogger logger, string family, string provider);
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Family {Family} at {Provider} stored tokens from an authorization.")]
     private static partial void LogAuthorized(ILogger logger, string family, string provider);

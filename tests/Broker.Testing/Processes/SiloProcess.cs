@@ -119,16 +119,5 @@ public sealed class SiloProcess : Hosting.IBrokerEndpoints, IAsyncDisposable
     }
 
     /// <summary>The newest build of the silo in this checkout.</summary>
-    private static string SiloAssembly()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Broker.sln"))) directory = directory.Parent;
-        if (directory is null) throw new InvalidOperationException("Broker.sln not found above the test binaries.");
-        var bin = new DirectoryInfo(Path.Combine(directory.FullName, "silo", "Broker.Silo", "bin"));
-        return bin.EnumerateFiles("Broker.Silo.dll", SearchOption.AllDirectories)
-            .Where(f => f.Directory!.Name.StartsWith("net", StringComparison.Ordinal))
-            .OrderByDescending(f => f.LastWriteTimeUtc)
-            .FirstOrDefault()?.FullName
-            ?? throw new InvalidOperationException("silo/Broker.Silo is not built: dotnet build Broker.sln first.");
-    }
+    private static string SiloAssembly() => BuiltAssembly.Find(Path.Combine("silo", "Broker.Silo"), "Broker.Silo.dll");
 }
