@@ -319,11 +319,11 @@ public sealed partial class TokenFamilyGrain(
             await WriteFenced(state =>
             {
                 state.Status = FamilyStatus.ReauthorizationRequired;
-                state.StatusReason = "marked_by_operator";
+                state.StatusReason = MarkedByOperatorReason;
                 state.Intent = null;
             });
             _plainAccessToken = null;
-            metrics.ReauthorizationRequired(_key.Provider.Value, "marked_by_operator");
+            metrics.ReauthorizationRequired(_key.Provider.Value, MarkedByOperatorReason);
         }
         finally
         {
@@ -380,7 +380,8 @@ public sealed partial class TokenFamilyGrain(
     private AccessTokenResult? TryServe(TimeSpan minTimeToLive, TokenSource source)
     {
         var state = State;
-        if (state.AccessToken is null || state.Status == FamilyStatus.Revoked) return null;
+        // A family whose refresh failed keeps serving its still-valid access token; one an operator marked does not.
+        if (state.AccessToken is null || state.Status == FamilyStatus.Revoked || state.StatusReason == MarkedByOperatorReason) return null;
         if (!TokenLifetime.IsFreshEnough(state.AccessTokenIssuedAt, state.AccessTokenExpiresAt, time.GetUtcNow(), minTimeToLive)) return null;
 
         if (_plainAccessToken is not { } plain || plain.Generation != state.Generation)
@@ -401,6 +402,9 @@ public sealed partial class TokenFamilyGrain(
             new BrokerException(BrokerErrorReason.RefreshOutcomeUnknown,
                 "a refresh may have reached the provider but its answer was lost; replaying it would get the family revoked: begin a new authorization.")
                 { Detail = State.StatusReason },
+        FamilyStatus.ReauthorizationRequired when State.StatusReason == MarkedByOperatorReason =>
+            new BrokerException(BrokerErrorReason.ReauthorizationRequired,
+                "an operator marked this family for reauthorization: begin a new authorization.") { Detail = State.StatusReason },
         FamilyStatus.ReauthorizationRequired => new BrokerException(BrokerErrorReason.ReauthorizationRequired,
             "the provider no longer accepts this family's refresh token: begin a new authorization.") { Detail = State.StatusReason },
         _ => new BrokerException(BrokerErrorReason.ReauthorizationRequired,
@@ -409,6 +413,7 @@ public sealed partial class TokenFamilyGrain(
 
     private const string RefreshOutcomeUnknownReason = "refresh_outcome_unknown";
     private const string StateUnreadableReason = "state_unreadable";
+    private const string MarkedByOperatorReason = "marked_by_operator";
     private const string PossibleTheftReason = "invalid_grant_possible_theft";
 
     /// <summary>Why the provider refused a refresh token, as far as the broker can tell.</summary>

@@ -39,6 +39,11 @@ public sealed class OpsContext(IConfiguration configuration)
             await Console.Error.WriteLineAsync($"error: {ex.Reason}: {ex.Message}");
             return ExitCodes.Failed;
         }
+        catch (Microsoft.Extensions.Options.OptionsValidationException ex)
+        {
+            foreach (var failure in ex.Failures) await Console.Error.WriteLineAsync($"error: {failure}");
+            return ExitCodes.Configuration;
+        }
         catch (Npgsql.NpgsqlException ex)
         {
             await Console.Error.WriteLineAsync($"error: PostgreSQL: {ex.GetType().Name}");
