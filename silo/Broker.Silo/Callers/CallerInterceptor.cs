@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Broker.Abstractions;
 using Broker.Silo.Api;
 using Broker.Silo.Audit;
@@ -43,19 +44,33 @@ public sealed class CallerInterceptor(CallerRegistry callers, AuditLog audit) : 
         }
         catch (BrokerException ex) when (ex.Reason == BrokerErrorReason.PermissionDenied)
         {
+            Tag(call, null, "permission_denied");
             audit.Denied(caller.Name, action.ToString(), call.Provider, call.Family, ex.Detail ?? "-");
             throw;
         }
         catch (BrokerException ex)
         {
+            Tag(call, null, BrokerErrors.ReasonOf(ex.Reason).ToLowerInvariant());
             audit.Failed(caller.Name, action.ToString(), call.Provider, call.Family, BrokerErrors.ReasonOf(ex.Reason));
             throw;
         }
     }
 
+    /// <summary>The request's server span carries who, which provider and family (hashed), the outcome and the token's source.</summary>
+    private static void Tag(CallerContext call, string? source, string outcome)
+    {
+        if (Activity.Current is not { } activity) return;
+        activity.SetTag("broker.caller", call.Caller.Name);
+        activity.SetTag("broker.provider", call.Provider);
+        activity.SetTag("broker.family", call.Family);
+        activity.SetTag("broker.outcome", outcome);
+        if (source is not null) activity.SetTag("broker.token.source", source);
+    }
+
     private void Record(CallerContext call, object? response)
     {
         var name = call.Caller.Name;
+        Tag(call, response is AccessToken token ? token.Source : null, "ok");
         switch (call.Action)
         {
             case CallerAction.GetAccessToken or CallerAction.GetClientToken:

@@ -28,6 +28,9 @@ public sealed class BrokerSiloSettings
     /// <summary>An extra log sink, e.g. to read everything the silo writes.</summary>
     public Microsoft.Extensions.Logging.ILoggerProvider? LoggerProvider { get; init; }
 
+    /// <summary>Anything else on the host before it is built, e.g. an extra telemetry exporter.</summary>
+    public Action<WebApplicationBuilder>? Customize { get; init; }
+
     public static string NewEncryptionKey() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
 }
 
@@ -93,6 +96,7 @@ public sealed class BrokerSilo : IBrokerEndpoints, IAsyncDisposable
         var app = BrokerHost.Build([], builder => builder.AddInMemoryCollection(configuration), host =>
         {
             if (settings.LoggerProvider is { } provider) host.Logging.AddProvider(provider);
+            settings.Customize?.Invoke(host);
         });
         await BrokerHost.StartAsync(app);
         return new BrokerSilo(app, grpcPort, httpPort);
