@@ -38,9 +38,10 @@ public static class OAuthServiceCollectionExtensions
         {
             if (!Abstractions.Identity.ProviderName.TryParse(name, out var provider)) continue; // reported by validation
 
+            var section = configuration.GetSection($"{ProvidersOptions.Section}:{name}");
             services.AddHttpClient(OAuthHttpClients.RetryableName(provider))
                 // Credentials go in these requests: never follow a redirect with them.
-                .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false })
+                .ConfigurePrimaryHttpMessageHandler(() => WithClientCertificate(new SocketsHttpHandler { AllowAutoRedirect = false }, section))
                 .AddStandardResilienceHandler(o =>
                 {
                     o.AttemptTimeout.Timeout = TimeSpan.FromSeconds(10);
@@ -57,11 +58,11 @@ public static class OAuthServiceCollectionExtensions
             // against SocketsHttpHandler's own transparent resend on a reused pooled connection that the server
             // closed, these requests get a connection each (lifetime zero): refreshes are rare, a handshake is cheap.
             services.AddHttpClient(OAuthHttpClients.SingleAttemptName(provider))
-                .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
+                .ConfigurePrimaryHttpMessageHandler(() => WithClientCertificate(new SocketsHttpHandler
                 {
                     AllowAutoRedirect = false,
                     PooledConnectionLifetime = TimeSpan.Zero,
-                })
+                }, section))
                 .AddResilienceHandler("single-attempt", builder => builder
                     .AddTimeout(TimeSpan.FromSeconds(15))
                     .AddCircuitBreaker(new HttpCircuitBreakerStrategyOptions
@@ -73,5 +74,21 @@ public static class OAuthServiceCollectionExtensions
                     }));
         }
         return services;
+    }
+
+    /// <summary>RFC 8705: a provider set to TlsClientAuth gets its client certificate on every connection.</summary>
+    private static SocketsHttpHandler WithClientCertificate(SocketsHttpHandler handler, IConfiguration provider)
+    {
+        if (provider[nameof(ProviderOptions.ClientAuthentication)] is { } method
+            && string.Equals(method, nameof(ClientAuthenticationMethod.TlsClientAuth), StringComparison.OrdinalIgnoreCase)
+            && provider[nameof(ProviderOptions.ClientCertificateFile)] is { } certificate
+            && provider[nameof(ProviderOptions.ClientCertificateKeyFile)] is { } key)
+        {
+            // Re-read when the factory rotates handlers (every two minutes), so a renewed certificate is picked up.
+            var loaded = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(certificate, key);
+            handler.SslOptions.ClientCertificates = [loaded];
+            handler.SslOptions.LocalCertificateSelectionCallback = (_, _, _, _, _) => loaded;
+        }
+        return handler;
     }
 }

@@ -17,7 +17,14 @@ public sealed class Provider
         // Read lazily so that a rotated secret file is picked up by a restart, and never logged.
         _clientSecret = new Lazy<string>(() => options.ClientSecret
             ?? File.ReadAllText(options.ClientSecretFile!).Trim());
+        _signingKey = new Lazy<Microsoft.IdentityModel.Tokens.SigningCredentials>(() =>
+            ClientSigningKey.Load(options.ClientKeyFile!, options.ClientKeyId));
     }
+
+    private readonly Lazy<Microsoft.IdentityModel.Tokens.SigningCredentials> _signingKey;
+
+    /// <summary>The private_key_jwt signing key (PrivateKeyJwt only).</summary>
+    internal Microsoft.IdentityModel.Tokens.SigningCredentials SigningKey => _signingKey.Value;
 
     public ProviderName Name { get; }
     public ProviderOptions Options { get; }

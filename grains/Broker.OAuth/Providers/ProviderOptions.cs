@@ -5,6 +5,19 @@ public enum ClientAuthenticationMethod
 {
     ClientSecretBasic,
     ClientSecretPost,
+    /// <summary>A short-lived JWT signed with the client's private key (RFC 7523 §2.2, OIDC "private_key_jwt").</summary>
+    PrivateKeyJwt,
+    /// <summary>Mutual TLS with the client's certificate (RFC 8705 §2, "tls_client_auth" and "self_signed_tls_client_auth").</summary>
+    TlsClientAuth,
+}
+
+/// <summary>What a client assertion's <c>aud</c> names (RFC 7523 §3 allows either).</summary>
+public enum ClientAssertionAudience
+{
+    /// <summary>The issuer identifier: how RFC 7523 identifies the authorization server.</summary>
+    Issuer,
+    /// <summary>The token endpoint URL, which some servers require.</summary>
+    TokenEndpoint,
 }
 
 /// <summary>
@@ -35,6 +48,20 @@ public sealed class ProviderOptions
     public string? ClientSecretFile { get; set; }
 
     public ClientAuthenticationMethod ClientAuthentication { get; set; } = ClientAuthenticationMethod.ClientSecretBasic;
+
+    /// <summary>PrivateKeyJwt: the signing key, a PEM private key (RSA or EC) or a JWK with its private part.</summary>
+    public string? ClientKeyFile { get; set; }
+
+    /// <summary>PrivateKeyJwt: the <c>kid</c> registered at the provider; defaults to the JWK's kid, else its RFC 7638 thumbprint.</summary>
+    public string? ClientKeyId { get; set; }
+
+    /// <summary>PrivateKeyJwt: the <c>aud</c> of assertions.</summary>
+    public ClientAssertionAudience ClientAssertionAudience { get; set; } = ClientAssertionAudience.Issuer;
+
+    /// <summary>TlsClientAuth: the client certificate (PEM) and its key (PEM), presented on every TLS connection to the provider.</summary>
+    public string? ClientCertificateFile { get; set; }
+
+    public string? ClientCertificateKeyFile { get; set; }
 
     /// <summary>Scopes requested in every authorization, beside those the caller asks for.</summary>
     public string[] Scopes { get; set; } = [];

@@ -23,10 +23,29 @@ public sealed class ProvidersOptionsValidator : IValidateOptions<ProvidersOption
             if (string.IsNullOrWhiteSpace(provider.ClientId))
                 failures.Add($"{prefix}:ClientId is required.");
 
-            if (string.IsNullOrEmpty(provider.ClientSecret) && string.IsNullOrEmpty(provider.ClientSecretFile))
-                failures.Add($"{prefix}:ClientSecret or {prefix}:ClientSecretFile is required.");
-            else if (!string.IsNullOrEmpty(provider.ClientSecretFile) && !File.Exists(provider.ClientSecretFile))
-                failures.Add($"{prefix}:ClientSecretFile names a file that does not exist.");
+            switch (provider.ClientAuthentication)
+            {
+                case ClientAuthenticationMethod.PrivateKeyJwt:
+                    if (string.IsNullOrEmpty(provider.ClientKeyFile))
+                        failures.Add($"{prefix}:ClientKeyFile is required for ClientAuthentication=PrivateKeyJwt.");
+                    else if (!File.Exists(provider.ClientKeyFile))
+                        failures.Add($"{prefix}:ClientKeyFile names a file that does not exist.");
+                    else if (ClientSigningKey.Problem(provider.ClientKeyFile) is { } problem)
+                        failures.Add($"{prefix}:ClientKeyFile {problem}");
+                    break;
+                case ClientAuthenticationMethod.TlsClientAuth:
+                    if (string.IsNullOrEmpty(provider.ClientCertificateFile) || string.IsNullOrEmpty(provider.ClientCertificateKeyFile))
+                        failures.Add($"{prefix}:ClientCertificateFile and {prefix}:ClientCertificateKeyFile are required for ClientAuthentication=TlsClientAuth.");
+                    else if (!File.Exists(provider.ClientCertificateFile) || !File.Exists(provider.ClientCertificateKeyFile))
+                        failures.Add($"{prefix}:ClientCertificateFile or {prefix}:ClientCertificateKeyFile names a file that does not exist.");
+                    break;
+                default:
+                    if (string.IsNullOrEmpty(provider.ClientSecret) && string.IsNullOrEmpty(provider.ClientSecretFile))
+                        failures.Add($"{prefix}:ClientSecret or {prefix}:ClientSecretFile is required.");
+                    else if (!string.IsNullOrEmpty(provider.ClientSecretFile) && !File.Exists(provider.ClientSecretFile))
+                        failures.Add($"{prefix}:ClientSecretFile names a file that does not exist.");
+                    break;
+            }
 
             foreach (var (setting, value) in new[]
                      {

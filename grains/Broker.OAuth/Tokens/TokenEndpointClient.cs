@@ -4,6 +4,7 @@ using Broker.Abstractions.Tokens;
 using Broker.OAuth.Discovery;
 using Broker.OAuth.Http;
 using Broker.OAuth.Providers;
+using ClientAssertion = Duende.IdentityModel.Client.ClientAssertion;
 using Duende.IdentityModel.Client;
 using Polly.CircuitBreaker;
 
@@ -24,7 +25,7 @@ public sealed class TokenEndpointClient(OAuthHttpClients http, TimeProvider time
                 Code = code,
                 CodeVerifier = codeVerifier,
                 RedirectUri = provider.RedirectUri.AbsoluteUri,
-            }, provider), cancellationToken));
+            }, provider, metadata), cancellationToken));
 
     /// <summary>Sends the refresh token once. Never retried here: see <see cref="OAuthHttpClients"/>.</summary>
     public Task<TokenEndpointOutcome> RefreshAsync(Provider provider, AuthorizationServerMetadata metadata,
@@ -34,7 +35,7 @@ public sealed class TokenEndpointClient(OAuthHttpClients http, TimeProvider time
             {
                 Address = metadata.TokenEndpoint.AbsoluteUri,
                 RefreshToken = refreshToken,
-            }, provider), cancellationToken));
+            }, provider, metadata), cancellationToken));
 
     public Task<TokenEndpointOutcome> ClientCredentialsAsync(Provider provider, AuthorizationServerMetadata metadata,
         ScopeSet scopes, string resource, CancellationToken cancellationToken = default)
@@ -43,7 +44,7 @@ public sealed class TokenEndpointClient(OAuthHttpClients http, TimeProvider time
         {
             Address = metadata.TokenEndpoint.AbsoluteUri,
             Scope = scopes.IsEmpty ? null : scopes.ToString(),
-        }, provider);
+        }, provider, metadata);
         if (resource.Length > 0) request.Resource.Add(resource);
         return SendAsync(provider, scopes, http.ForRetryableRequests(provider.Name),
             client => client.RequestClientCredentialsTokenAsync(request, cancellationToken));
@@ -61,7 +62,7 @@ public sealed class TokenEndpointClient(OAuthHttpClients http, TimeProvider time
                 Address = metadata.RevocationEndpoint.AbsoluteUri,
                 Token = token,
                 TokenTypeHint = tokenTypeHint,
-            }, provider), cancellationToken);
+            }, provider, metadata), cancellationToken);
             return !response.IsError;
         }
         catch (Exception ex) when (IsTransportFailure(ex))
@@ -70,15 +71,36 @@ public sealed class TokenEndpointClient(OAuthHttpClients http, TimeProvider time
         }
     }
 
-    private static T Authenticate<T>(T request, Provider provider) where T : ProtocolRequest
+    private T Authenticate<T>(T request, Provider provider, AuthorizationServerMetadata metadata) where T : ProtocolRequest
     {
         request.ClientId = provider.ClientId;
-        request.ClientSecret = provider.ClientSecret;
-        request.ClientCredentialStyle = provider.Options.ClientAuthentication == ClientAuthenticationMethod.ClientSecretPost
-            ? ClientCredentialStyle.PostBody
-            : ClientCredentialStyle.AuthorizationHeader;
-        // RFC 6749 §2.3.1: id and secret are form-encoded before they are base64-encoded.
-        request.AuthorizationHeaderStyle = BasicAuthenticationHeaderStyle.Rfc6749;
+        switch (provider.Options.ClientAuthentication)
+        {
+            case ClientAuthenticationMethod.PrivateKeyJwt:
+                // A new assertion per request: its jti is single-use at the server.
+                var audience = provider.Options.ClientAssertionAudience == ClientAssertionAudience.TokenEndpoint
+                    ? metadata.TokenEndpoint.AbsoluteUri
+                    : metadata.Issuer;
+                request.ClientAssertion = new ClientAssertion
+                {
+                    Type = JwtClientAssertion.Type,
+                    Value = JwtClientAssertion.Create(provider.ClientId, audience, provider.SigningKey, time.GetUtcNow()),
+                };
+                request.ClientCredentialStyle = ClientCredentialStyle.PostBody;
+                break;
+            case ClientAuthenticationMethod.TlsClientAuth:
+                // RFC 8705 §2: the TLS client certificate authenticates; client_id goes in the body.
+                request.ClientCredentialStyle = ClientCredentialStyle.PostBody;
+                break;
+            default:
+                request.ClientSecret = provider.ClientSecret;
+                request.ClientCredentialStyle = provider.Options.ClientAuthentication == ClientAuthenticationMethod.ClientSecretPost
+                    ? ClientCredentialStyle.PostBody
+                    : ClientCredentialStyle.AuthorizationHeader;
+                // RFC 6749 §2.3.1: id and secret are form-encoded before they are base64-encoded.
+                request.AuthorizationHeaderStyle = BasicAuthenticationHeaderStyle.Rfc6749;
+                break;
+        }
         return request;
     }
 
@@ -112,8 +134,11 @@ public sealed class TokenEndpointClient(OAuthHttpClients http, TimeProvider time
         {
             return new TokenEndpointOutcome.Throttled(retryAfter ?? TimeSpan.FromSeconds(5), status);
         }
-        if (response.ErrorType == ResponseErrorType.Protocol && !string.IsNullOrEmpty(response.Error) && status is >= 400 and < 500)
-            return new TokenEndpointOutcome.Rejected(Sanitize(response.Error), status);
+        // RFC 6749 §5.2: an error answer is 400, or 401 for invalid_client; any 4xx with an "error" is a refusal.
+        // (For statuses other than 400 the library reports the reason phrase as Error; the body's "error" is what counts.)
+        var error = response.TryGet("error") ?? (response.ErrorType == ResponseErrorType.Protocol ? response.Error : null);
+        if (!string.IsNullOrEmpty(error) && status is >= 400 and < 500)
+            return new TokenEndpointOutcome.Rejected(Sanitize(error), status);
         // Any other 5xx, or an unreadable answer: the server may have
         // processed the request before failing, so a spent refresh token cannot be ruled out.
         return new TokenEndpointOutcome.OutcomeUnknown($"the token endpoint answered {status}.");

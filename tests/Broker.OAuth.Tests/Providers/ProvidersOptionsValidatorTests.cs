@@ -48,4 +48,28 @@ public sealed class ProvidersOptionsValidatorTests
         Assert.Contains(Failures(new ProviderOptions { Issuer = "https://a.example/", ClientId = "id", ClientSecretFile = "/nonexistent/secret" }),
             f => f.Contains("ClientSecretFile"));
     }
+
+    [Fact]
+    public void Key_and_certificate_methods_name_their_files_and_need_no_secret()
+    {
+        var jwt = string.Join("\n", Failures(new ProviderOptions
+        {
+            Issuer = "https://as.example/", ClientId = "id", ClientAuthentication = ClientAuthenticationMethod.PrivateKeyJwt,
+        }));
+        Assert.Contains("Broker:Providers:github:ClientKeyFile is required", jwt);
+        Assert.DoesNotContain("ClientSecret", jwt);
+
+        var notAKey = Path.GetTempFileName();
+        File.WriteAllText(notAKey, "not a key");
+        Assert.Contains(Failures(new ProviderOptions
+        {
+            Issuer = "https://as.example/", ClientId = "id", ClientAuthentication = ClientAuthenticationMethod.PrivateKeyJwt, ClientKeyFile = notAKey,
+        }), f => f.StartsWith("Broker:Providers:github:ClientKeyFile is not a PEM private key", StringComparison.Ordinal));
+        File.Delete(notAKey);
+
+        Assert.Contains(Failures(new ProviderOptions
+        {
+            Issuer = "https://as.example/", ClientId = "id", ClientAuthentication = ClientAuthenticationMethod.TlsClientAuth,
+        }), f => f.Contains("Broker:Providers:github:ClientCertificateFile and Broker:Providers:github:ClientCertificateKeyFile are required", StringComparison.Ordinal));
+    }
 }

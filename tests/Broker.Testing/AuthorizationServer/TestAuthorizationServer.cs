@@ -224,7 +224,7 @@ public sealed class TestAuthorizationServer : IAsyncDisposable
             Content = new FormUrlEncodedContent(new Dictionary<string, string> { [Parameters.Token] = token }),
         };
         // client_secret_basic: RFC 6749 §2.3.1 wants the id and secret form-encoded before base64.
-        var credentials = Uri.EscapeDataString(_introspectionClient.ClientId) + ":" + Uri.EscapeDataString(_introspectionClient.ClientSecret);
+        var credentials = Uri.EscapeDataString(_introspectionClient.ClientId) + ":" + Uri.EscapeDataString(_introspectionClient.ClientSecret ?? "");
         request.Headers.Authorization = new AuthenticationHeaderValue(
             "Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(credentials)));
 
@@ -364,6 +364,7 @@ public sealed class TestAuthorizationServer : IAsyncDisposable
             {
                 ClientId = client.ClientId,
                 ClientSecret = client.ClientSecret, // hashed by the manager before storage
+                JsonWebKeySet = client.JsonWebKeySet,
                 ClientType = ClientTypes.Confidential,
                 ApplicationType = ApplicationTypes.Web,
                 ConsentType = ConsentTypes.Implicit,
@@ -441,7 +442,10 @@ public sealed class TestAuthorizationServerClient
 {
     public string ClientId { get; set; } = "broker";
 
-    public string ClientSecret { get; set; } = "broker-test-secret";
+    public string? ClientSecret { get; set; } = "broker-test-secret";
+
+    /// <summary>Public keys for private_key_jwt client authentication (RFC 7523); OpenIddict accepts it for any client that has them.</summary>
+    public Microsoft.IdentityModel.Tokens.JsonWebKeySet? JsonWebKeySet { get; set; }
 
     /// <summary>Redirect URIs known at start; more can be added with <see cref="TestAuthorizationServer.AddRedirectUriAsync"/>.</summary>
     public IList<Uri> RedirectUris { get; set; } = [];
