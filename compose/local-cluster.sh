@@ -22,12 +22,18 @@ start() {
   redis-server --port "$redis_port" --bind 127.0.0.1 --daemonize yes --save '' --appendonly no \
     --dir "$dir/run" --pidfile "$dir/run/redis.pid" --logfile "$dir/run/redis.log"
   [ -f "$dir/key" ] || head -c 32 /dev/urandom | base64 > "$dir/key"
+  # One caller, "local", allowed everything; its API key is made once and kept beside the encryption key.
+  [ -f "$dir/api-key" ] || { printf 'bk_'; head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'; } > "$dir/api-key"
 
   dotnet build -c Release silo/Broker.Silo -v q -nologo >/dev/null
   local silo=silo/Broker.Silo/bin/Release/net10.0/Broker.Silo.dll
   export Broker__Mode=Cluster Broker__Cluster__Redis="127.0.0.1:$redis_port" \
          Broker__Cluster__PostgreSql="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=postgres" \
-         Broker__Encryption__Keys__0__Id=local Broker__Encryption__Keys__0__KeyFile="$dir/key"
+         Broker__Encryption__Keys__0__Id=local Broker__Encryption__Keys__0__KeyFile="$dir/key" \
+         Broker__Callers__local__ApiKeyHashes__0="sha256:$(tr -d '\n' < "$dir/api-key" | sha256sum | cut -d' ' -f1)" \
+         Broker__Callers__local__Providers__0='*' Broker__Callers__local__Subjects__0='*' Broker__Callers__local__Scopes__0='*' \
+         Broker__Callers__local__MayGetClientTokens=true Broker__Callers__local__MayBeginAuthorization=true \
+         Broker__Callers__local__MayImport=true Broker__Callers__local__MayRevoke=true
   dotnet "$silo" migrate
   for i in $(seq 0 $((silos - 1))); do
     Broker__Http__GrpcPort=$((5300 + i)) Broker__Http__HttpPort=$((5380 + i)) \
@@ -43,6 +49,7 @@ start() {
     curl -fs "http://127.0.0.1:$((5380 + i))/health/ready" >/dev/null || { echo "silo $i not ready; see $dir/run/silo-$i.log"; exit 1; }
     echo "silo $i ready: gRPC 127.0.0.1:$((5300 + i)), HTTP 127.0.0.1:$((5380 + i))"
   done
+  echo "caller 'local': authorization: Bearer \$(cat $dir/api-key)"
 }
 
 stop() {

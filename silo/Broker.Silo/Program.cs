@@ -4,8 +4,17 @@ using Microsoft.Extensions.Options;
 
 // broker [--Broker:Mode=Cluster ...]     run a silo
 // broker migrate [--Broker:Cluster:PostgreSql=...]   create or update the database schema, then exit
+// broker new-api-key                                  print a new caller API key and the hash to configure
 try
 {
+    if (args.Length > 0 && args[0] == "new-api-key")
+    {
+        var key = Broker.Silo.Callers.ApiKeyHash.NewKey();
+        Console.WriteLine($"API key (give it to the caller, store it as a secret; it is not shown again): {key}");
+        Console.WriteLine($"Hash (configure as Broker:Callers:<name>:ApiKeyHashes:N):                   {Broker.Silo.Callers.ApiKeyHash.Format(key)}");
+        return 0;
+    }
+
     if (args.Length > 0 && args[0] == "migrate")
     {
         var app = BrokerHost.Build(args[1..]);

@@ -18,6 +18,8 @@ public static class Report
         var widths = columns.Select((c, i) => Math.Max(c.Length, rows.Count == 0 ? 0 : rows.Max(r => r[i].Length))).ToArray();
         output.WriteLine(string.Join("  ", columns.Select((c, i) => c.ToUpperInvariant().PadRight(widths[i]))).TrimEnd());
         foreach (var row in rows) output.WriteLine(string.Join("  ", row.Select((v, i) => v.PadRight(widths[i]))).TrimEnd());
-        if (extra is not null) output.WriteLine(JsonSerializer.Serialize(extra, Json));
+        if (extra is null) return;
+        foreach (var property in extra.GetType().GetProperties())
+            output.WriteLine($"{property.Name}: {property.GetValue(extra) ?? "-"}");
     }
 }

@@ -43,7 +43,8 @@ public sealed class SecretLeakTests : IAsyncLifetime
     [Fact]
     public async Task No_token_code_state_secret_or_key_reaches_the_logs()
     {
-        var secrets = new List<string> { "broker-test-secret", _encryptionKey };
+        // The caller's API key rides on every gRPC call below as authorization: Bearer.
+        var secrets = new List<string> { "broker-test-secret", _encryptionKey, TestCallers.AdminApiKey };
 
         // Code flow: the code and state are in the redirect the browser delivers.
         var redirect = await AuthorizationFlow.ObtainRedirectAsync(_silo, "test", "leak-user", ["api.read"]);
