@@ -16,6 +16,7 @@ public sealed class CallerContext(Caller caller, CallerAction action)
     public CallerAction Action { get; } = action;
     public string Provider { get; private set; } = "-";
     public string Family { get; private set; } = "-";
+    private string? _subject;
 
     public static CallerContext Of(ServerCallContext context) =>
         context.GetHttpContext().Items[Key] as CallerContext
@@ -26,8 +27,13 @@ public sealed class CallerContext(Caller caller, CallerAction action)
     /// <summary>Checks the policy for a family (or a client token when <paramref name="subject"/> is null); throws PERMISSION_DENIED.</summary>
     public void Demand(ProviderName provider, Subject? subject, ScopeSet? scopes = null)
     {
-        Provider = provider.Value;
-        Family = subject is { } s ? FamilyLogId.Of(new FamilyKey(provider, s)) : "client";
+        if (!ReferenceEquals(Provider, provider.Value) || !ReferenceEquals(_subject, subject?.Value))
+        {
+            // Once per call: GetAccessToken demands twice (before the grain call, and with the token's scopes).
+            Provider = provider.Value;
+            _subject = subject?.Value;
+            Family = subject is { } s ? FamilyLogId.Of(new FamilyKey(provider, s)) : "client";
+        }
         Caller.Demand(Action, provider, subject, scopes);
     }
 }
