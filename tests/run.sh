@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test of Broker on a fresh Debian machine. Installs what the fixtures need when it is missing
-# (redis-server; PostgreSQL server binaries), then builds and runs the whole suite. The fixtures start their own
+# (redis-server; PostgreSQL server binaries; docker-compose to validate the compose file), then builds and runs the whole suite. The fixtures start their own
 # PostgreSQL and Redis processes on free loopback ports in temporary folders and remove them afterwards.
 # Set BROKER_TEST_POSTGRES / BROKER_TEST_REDIS to use running servers instead.
 set -euo pipefail
@@ -11,6 +11,8 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 need_packages=()
 command -v redis-server >/dev/null 2>&1 || need_packages+=(redis-server)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || [ -n "${BROKER_TEST_POSTGRES:-}" ] || need_packages+=(postgresql)
+# compose/docker-compose.yml is validated with `docker compose config`, or Debian's docker-compose where the plugin is absent.
+docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null 2>&1 || need_packages+=(docker-compose)
 if [ ${#need_packages[@]} -gt 0 ]; then
   echo "Installing: ${need_packages[*]}"
   as_root apt-get update -qq

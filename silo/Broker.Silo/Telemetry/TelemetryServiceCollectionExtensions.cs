@@ -18,7 +18,8 @@ public static class TelemetryServiceCollectionExtensions
             .ConfigureResource(r => r.AddService(options.ServiceName))
             .WithMetrics(metrics =>
             {
-                metrics.AddMeter(BrokerMetrics.MeterName, "Microsoft.Orleans")
+                // "Polly": the resilience handlers' events, among them circuit breaker opened/closed per provider client.
+                metrics.AddMeter(BrokerMetrics.MeterName, "Microsoft.Orleans", "Polly")
                     .AddAspNetCoreInstrumentation()
                     .AddHttpClientInstrumentation();
                 if (options.Prometheus) metrics.AddPrometheusExporter();

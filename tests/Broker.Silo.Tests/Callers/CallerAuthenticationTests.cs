@@ -143,4 +143,41 @@ public sealed class CallerAuthenticationTests(CallersBroker broker) : IClassFixt
             () => broker.ClientWith(tampered).GetAccessTokenAsync(Token("payroll/carol")).ResponseAsync);
         Assert.Contains(broker.Logs.Entries, e => e.Contains("#6000", StringComparison.Ordinal) && e.Contains("Caller=billing", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task Every_kind_of_call_leaves_its_audit_event_and_counter()
+    {
+        var family = Broker.Grains.Families.FamilyLogId.Of(new Broker.Abstractions.Identity.FamilyKey(
+            Broker.Abstractions.Identity.ProviderName.Parse("test"), Broker.Abstractions.Identity.Subject.Parse("audited")));
+        var counted = 0;
+        using var counter = new System.Diagnostics.Metrics.MeterListener();
+        counter.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument.Meter.Name == Broker.Grains.Telemetry.BrokerMetrics.MeterName && instrument.Name == "broker.audit.events")
+                listener.EnableMeasurementEvents(instrument);
+        };
+        counter.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref counted, (int)value));
+        counter.Start();
+        var admin = broker.Silo.Client;
+
+        await AuthorizationFlow.AuthorizeAsync(broker.Silo, "test", "audited", "api.read");                      // 6002, 6003
+        var refreshed = await admin.GetAccessTokenAsync(Token("audited", force: true));                          // 6000 + 6001
+        await admin.DescribeFamilyAsync(new DescribeFamilyRequest { Provider = "test", Subject = "audited" });    // 6006
+        await admin.ImportTokensAsync(new ImportTokensRequest { Provider = "test", Subject = "audited", AccessToken = "audit-imported-access-token" }); // 6004
+        await admin.RevokeFamilyAsync(new RevokeFamilyRequest { Provider = "test", Subject = "audited" });       // 6005
+        await GrpcAssert.FailsWith(StatusCode.FailedPrecondition, "REAUTHORIZATION_REQUIRED",
+            () => admin.GetAccessTokenAsync(Token("audited")).ResponseAsync);                                    // 6012
+
+        foreach (var id in new[] { 6000, 6001, 6002, 6003, 6004, 6005, 6006, 6012 })
+        {
+            Assert.True(broker.Logs.Entries.Any(e => e.StartsWith($"Broker.Audit [", StringComparison.Ordinal)
+                && e.Contains($"#{id} ", StringComparison.Ordinal) && e.Contains($"Family={family}", StringComparison.Ordinal)), $"no audit event {id} for the family");
+        }
+        Assert.Contains(broker.Logs.Entries, e => e.Contains("#6000 ", StringComparison.Ordinal) && e.Contains("Caller=tests", StringComparison.Ordinal) && e.Contains("Source=refresh", StringComparison.Ordinal));
+        Assert.Contains(broker.Logs.Entries, e => e.Contains("#6012 ", StringComparison.Ordinal) && e.Contains("Reason=REAUTHORIZATION_REQUIRED", StringComparison.Ordinal));
+        TokenAssert.NotIn(refreshed.AccessToken_, broker.Logs.Entries);
+        TokenAssert.NotIn("audit-imported-access-token", broker.Logs.Entries);
+        Assert.DoesNotContain(broker.Logs.Entries, e => e.StartsWith("Broker.Audit", StringComparison.Ordinal) && e.Contains("audited", StringComparison.Ordinal));
+        Assert.True(counted >= 8, $"broker.audit.events moved by {counted}");
+    }
 }
