@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # The compose topology without Docker: PostgreSQL, Redis, the schema migration and N silo processes on loopback,
 # from the local build.   compose/local-cluster.sh start [N]   |   compose/local-cluster.sh stop
-# Silo i listens on gRPC 5300+i, HTTP 5380+i, silo port 11111+i, gateway 30000+i. State lives in $BROKER_LOCAL_DIR
-# (default /tmp/broker-local); the encryption key is made once and kept there.
+# Silo i listens on gRPC 5300+i, HTTP 5380+i, silo port 11111+i, gateway 30000+i (all plus $BROKER_LOCAL_PORT_OFFSET,
+# default 0). State lives in $BROKER_LOCAL_DIR (default /tmp/broker-local); the encryption key and the 'local'
+# caller's API key are made once and kept there. Other Broker__... variables in the environment reach the silos
+# (providers, for instance).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${BROKER_LOCAL_DIR:-/tmp/broker-local}
 pg_port=${BROKER_LOCAL_PG_PORT:-55432}
 redis_port=${BROKER_LOCAL_REDIS_PORT:-56379}
+off=${BROKER_LOCAL_PORT_OFFSET:-0}
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
@@ -36,18 +39,18 @@ start() {
          Broker__Callers__local__MayImport=true Broker__Callers__local__MayRevoke=true
   dotnet "$silo" migrate
   for i in $(seq 0 $((silos - 1))); do
-    Broker__Http__GrpcPort=$((5300 + i)) Broker__Http__HttpPort=$((5380 + i)) \
-    Broker__Cluster__SiloPort=$((11111 + i)) Broker__Cluster__GatewayPort=$((30000 + i)) \
+    Broker__Http__GrpcPort=$((5300 + off + i)) Broker__Http__HttpPort=$((5380 + off + i)) \
+    Broker__Cluster__SiloPort=$((11111 + off + i)) Broker__Cluster__GatewayPort=$((30000 + off + i)) \
       nohup dotnet "$silo" > "$dir/run/silo-$i.log" 2>&1 &
     echo $! > "$dir/run/silo-$i.pid"
   done
   for i in $(seq 0 $((silos - 1))); do
     for _ in $(seq 1 120); do
-      curl -fs "http://127.0.0.1:$((5380 + i))/health/ready" >/dev/null 2>&1 && break
+      curl -fs "http://127.0.0.1:$((5380 + off + i))/health/ready" >/dev/null 2>&1 && break
       sleep 0.5
     done
-    curl -fs "http://127.0.0.1:$((5380 + i))/health/ready" >/dev/null || { echo "silo $i not ready; see $dir/run/silo-$i.log"; exit 1; }
-    echo "silo $i ready: gRPC 127.0.0.1:$((5300 + i)), HTTP 127.0.0.1:$((5380 + i))"
+    curl -fs "http://127.0.0.1:$((5380 + off + i))/health/ready" >/dev/null || { echo "silo $i not ready; see $dir/run/silo-$i.log"; exit 1; }
+    echo "silo $i ready: gRPC 127.0.0.1:$((5300 + off + i)), HTTP 127.0.0.1:$((5380 + off + i))"
   done
   echo "caller 'local': authorization: Bearer \$(cat $dir/api-key)"
 }
