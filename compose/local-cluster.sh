@@ -37,6 +37,9 @@ start() {
          Broker__Callers__local__Providers__0='*' Broker__Callers__local__Subjects__0='*' Broker__Callers__local__Scopes__0='*' \
          Broker__Callers__local__MayGetClientTokens=true Broker__Callers__local__MayBeginAuthorization=true \
          Broker__Callers__local__MayImport=true Broker__Callers__local__MayRevoke=true
+  # One redirect URI for the whole cluster (silo 0's HTTP port): whichever silo begins an authorization builds
+  # the same one, and any silo can take the callback.
+  export Broker__Http__PublicBaseUrl="${Broker__Http__PublicBaseUrl:-http://127.0.0.1:$((5380 + off))}"
   dotnet "$silo" migrate
   for i in $(seq 0 $((silos - 1))); do
     Broker__Http__GrpcPort=$((5300 + off + i)) Broker__Http__HttpPort=$((5380 + off + i)) \

@@ -36,7 +36,7 @@ public sealed class OpsToolTests(Infrastructure infrastructure) : IAsyncLifetime
         await _server.AddRedirectUriAsync("broker", _silo.RedirectUri("test"));
     }
 
-    private Task<OpsTool.Result> Ops(params string[] arguments) => OpsTool.RunAsync(_spec.ProcessSettings(), arguments);
+    private Task<ProgramRun.Result> Ops(params string[] arguments) => OpsTool.RunAsync(_spec.ProcessSettings(), arguments);
 
     [Fact]
     public async Task An_operator_refreshes_marks_and_revokes_a_family()

@@ -96,7 +96,7 @@ public sealed class KeyRotationTests(Infrastructure infrastructure) : IAsyncLife
         Assert.All(rows, r => Assert.Equal("active", r.GetProperty("status").GetString()));
     }
 
-    private static int Count(OpsTool.Result result, string state, string outcome) =>
+    private static int Count(ProgramRun.Result result, string state, string outcome) =>
         result.Json.GetProperty("rows").EnumerateArray()
             .Where(r => r.GetProperty("state").GetString() == state && r.GetProperty("outcome").GetString() == outcome)
             .Select(r => int.Parse(r.GetProperty("count").GetString()!, System.Globalization.CultureInfo.InvariantCulture))

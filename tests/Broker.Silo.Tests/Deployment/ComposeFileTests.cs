@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using Broker.Testing.Processes;
 using Xunit;
 
 namespace Broker.Silo.Tests.Deployment;
@@ -12,31 +12,13 @@ public sealed class ComposeFileTests
     [Fact]
     public async Task Compose_file_parses_and_holds_the_whole_topology()
     {
-        var file = Path.Combine(Broker.Testing.Processes.BuiltAssembly.RepositoryRoot(), "compose", "docker-compose.yml");
-        var (exitCode, output, errors) = await RunAsync("docker", "compose", "-f", file, "config", "--services");
-        if (exitCode != 0) (exitCode, output, errors) = await RunAsync("docker-compose", "-f", file, "config", "--services");
+        var file = Path.Combine(BuiltAssembly.RepositoryRoot(), "compose", "docker-compose.yml");
+        var run = await ProgramRun.RunAsync("docker", ["compose", "-f", file, "config", "--services"]);
+        if (run.ExitCode != 0) run = await ProgramRun.RunAsync("docker-compose", ["-f", file, "config", "--services"]);
 
-        Assert.True(exitCode == 0, errors);
-        var services = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.True(run.ExitCode == 0, run.Errors);
+        var services = run.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         foreach (var expected in new[] { "postgres", "redis", "migrate", "silo1", "silo2", "silo3", "otel-collector", "prometheus", "grafana" })
             Assert.Contains(expected, services);
-    }
-
-    private static async Task<(int, string, string)> RunAsync(string program, params string[] arguments)
-    {
-        try
-        {
-            var info = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (var argument in arguments) info.ArgumentList.Add(argument);
-            using var process = Process.Start(info)!;
-            var output = process.StandardOutput.ReadToEndAsync();
-            var errors = process.StandardError.ReadToEndAsync();
-            await process.WaitForExitAsync();
-            return (process.ExitCode, await output, await errors);
-        }
-        catch (System.ComponentModel.Win32Exception ex)
-        {
-            return (-1, "", $"{program}: {ex.Message}");
-        }
     }
 }

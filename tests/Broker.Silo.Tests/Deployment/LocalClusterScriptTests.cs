@@ -39,7 +39,7 @@ public sealed class LocalClusterScriptTests : IAsyncLifetime
     public async Task Script_runs_a_cluster_that_survives_losing_a_silo_and_stops_cleanly()
     {
         var started = await ScriptAsync("start", "2");
-        Assert.True(started.ExitCode == 0, started.Output);
+        Assert.True(started.ExitCode == 0, started.Output + started.Errors);
         Assert.Contains("silo 1 ready", started.Output, StringComparison.Ordinal);
         var apiKey = File.ReadAllText(Path.Combine(_folder, "api-key")).Trim();
         using var silo0 = new ExternalSilo(5300 + _offset, 5380 + _offset, apiKey);
@@ -85,22 +85,8 @@ public sealed class LocalClusterScriptTests : IAsyncLifetime
         await Assert.ThrowsAnyAsync<HttpRequestException>(() => probe.GetAsync($"http://127.0.0.1:{5381 + _offset}/health/live"));
     }
 
-    private async Task<(int ExitCode, string Output)> ScriptAsync(params string[] arguments)
-    {
-        var info = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(Path.Combine(BuiltAssembly.RepositoryRoot(), "compose", "local-cluster.sh"));
-        foreach (var argument in arguments) info.ArgumentList.Add(argument);
-        foreach (var (key, value) in _environment)
-        {
-            if (value is not null) info.Environment[key.Replace(":", "__")] = value;
-        }
-        using var process = Process.Start(info)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await output + await errors);
-    }
+    private Task<ProgramRun.Result> ScriptAsync(params string[] arguments) =>
+        ProgramRun.RunAsync("bash", [Path.Combine(BuiltAssembly.RepositoryRoot(), "compose", "local-cluster.sh"), .. arguments], _environment);
 
     public async Task DisposeAsync()
     {
