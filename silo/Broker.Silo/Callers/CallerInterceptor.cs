@@ -19,19 +19,23 @@ public sealed class CallerInterceptor(CallerRegistry callers, AuditLog audit) : 
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
     {
-        if (!context.Method.StartsWith(ServicePrefix, StringComparison.Ordinal)
-            || !Enum.TryParse<CallerAction>(context.Method[ServicePrefix.Length..], out var action))
-        {
+        if (!context.Method.StartsWith(ServicePrefix, StringComparison.Ordinal))
             return await continuation(request, context); // health and reflection: open
-        }
 
+        var method = context.Method[ServicePrefix.Length..];
         var http = context.GetHttpContext();
         if (callers.Resolve(http.User) is not { } caller)
         {
             var presented = http.Request.Headers.Authorization.Count > 0 || http.Connection.ClientCertificate is not null;
-            audit.Unauthenticated(action.ToString(), context.Peer, presented ? "credential rejected" : "no credential");
+            audit.Unauthenticated(method, context.Peer, presented ? "credential rejected" : "no credential");
             throw new BrokerException(BrokerErrorReason.Unauthenticated,
                 "the call carries no credential the broker accepts: send 'authorization: Bearer <API key or workload JWT>' or a client certificate.");
+        }
+        // A method no policy can name (one added to the contract without a CallerAction) is refused, never open.
+        if (!Enum.TryParse<CallerAction>(method, out var action))
+        {
+            audit.Denied(caller.Name, method, "-", "-", "call a method without a policy");
+            throw new BrokerException(BrokerErrorReason.PermissionDenied, $"no caller may call '{method}' yet.") { Detail = "unknown_method" };
         }
 
         var call = new CallerContext(caller, action);

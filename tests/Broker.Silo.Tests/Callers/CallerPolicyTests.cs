@@ -99,4 +99,12 @@ public sealed class CallerPolicyTests
         Assert.Null(registry.FindByApiKey(ApiKeyHash.Format(key))); // the stored hash is not a key
         Assert.False(registry.IsOpenForDevelopment); // a configured caller closes the development door
     }
+
+    [Fact]
+    public void Every_method_of_the_contract_has_a_policy_action()
+    {
+        // The interceptor refuses methods without one; a new RPC must get its own grant before anyone can call it.
+        foreach (var method in Broker.V1.TokenBroker.Descriptor.Methods)
+            Assert.True(Enum.TryParse<CallerAction>(method.Name, out _), $"{method.Name} has no CallerAction");
+    }
 }
