@@ -138,19 +138,31 @@ public static class BrokerHost
         });
 
         var app = builder.Build();
-        var grpc = $"*:{http.GrpcPort}";
-        var web = $"*:{http.HttpPort}";
+        var grpc = new ServedOnPort(http.GrpcPort);
+        var web = new ServedOnPort(http.HttpPort);
         // Browser-facing answers only: gRPC callers ignore these headers, and the hot path should not pay for them.
         app.UseWhen(context => context.Connection.LocalPort == http.HttpPort, web => web.UseMiddleware<SecurityHeadersMiddleware>());
+        app.UseRouting();
+        // Each endpoint answers on its own listener only. Not RequireHost: that reads the Host header, which the
+        // caller writes, so the gRPC API (and its JSON form) could be reached on the plain HTTP port.
+        app.Use((context, next) =>
+        {
+            if (context.GetEndpoint()?.Metadata.GetMetadata<ServedOnPort>() is { } served && served.Port != context.Connection.LocalPort)
+            {
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
+                return Task.CompletedTask;
+            }
+            return next(context);
+        });
         app.UseAuthentication();
-        app.MapGrpcService<TokenBrokerService>().RequireHost(grpc);
-        app.MapGrpcHealthChecksService().RequireHost(grpc);
-        app.MapGrpcReflectionService().RequireHost(grpc);
-        app.MapAuthorizationCallback().RequireHost(web);
+        app.MapGrpcService<TokenBrokerService>().WithMetadata(grpc);
+        app.MapGrpcHealthChecksService().WithMetadata(grpc);
+        app.MapGrpcReflectionService().WithMetadata(grpc);
+        app.MapAuthorizationCallback().WithMetadata(web);
         // Live: the process answers. Ready: storage, clustering, membership, providers (a provider down = degraded, 200).
-        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false }).RequireHost(web);
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadyTag) }).RequireHost(web);
-        if (telemetry.Prometheus) app.MapPrometheusScrapingEndpoint("/metrics").RequireHost(web);
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false }).WithMetadata(web);
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadyTag) }).WithMetadata(web);
+        if (telemetry.Prometheus) app.MapPrometheusScrapingEndpoint("/metrics").WithMetadata(web);
         return app;
     }
 
@@ -179,6 +191,9 @@ public static class BrokerHost
         logger.LogInformation("Broker listening: gRPC on {Address}:{GrpcPort}, HTTP on {Address}:{HttpPort}.",
             http.BindAddress, http.GrpcPort, http.BindAddress, http.HttpPort);
     }
+
+    /// <summary>Endpoint metadata: the one local port an endpoint answers on.</summary>
+    private sealed record ServedOnPort(int Port);
 
     private static T Validated<T>(T options, IValidateOptions<T> validator) where T : class
     {
