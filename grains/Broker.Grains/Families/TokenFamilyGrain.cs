@@ -61,7 +61,7 @@ public sealed partial class TokenFamilyGrain(
         {
             return await Serve(minTimeToLive, forceRefresh);
         }
-        catch (BrokerException ex) when (ex.Reason == BrokerErrorReason.StateUnreadable)
+        catch (BrokerException ex) when (IsTampering(ex))
         {
             await MarkUnreadable();
             throw;
@@ -161,7 +161,7 @@ public sealed partial class TokenFamilyGrain(
                     throw new BrokerException(BrokerErrorReason.TokenReuseDetected,
                         "this refresh token was already rotated away by the broker: someone kept a copy. The family has been revoked; begin a new authorization.");
                 }
-                if (State.RefreshToken is { } current && SameSecret(Open(current, "refresh_token"), presented))
+                if (State.RefreshToken is { } current && TryOpen(current, "refresh_token") is { } held && SameSecret(held, presented))
                     return; // Importing what the family already holds changes nothing.
             }
             await Adopt(tokens);
@@ -223,10 +223,11 @@ public sealed partial class TokenFamilyGrain(
         {
             var metadata = await metadataStore.GetAsync(provider);
             // Revoking the refresh token revokes the grant at servers that support it (RFC 7009 §2.1).
-            var revoked = State.RefreshToken is { } refresh
-                && await tokenEndpoint.RevokeAsync(provider, metadata, Open(refresh, "refresh_token"), "refresh_token");
-            if (State.AccessToken is { } access)
-                await tokenEndpoint.RevokeAsync(provider, metadata, Open(access, "access_token"), "access_token");
+            // A secret that no longer decrypts cannot be revoked upstream; the family is still forgotten here.
+            var revoked = State.RefreshToken is { } refresh && TryOpen(refresh, "refresh_token") is { } refreshToken
+                && await tokenEndpoint.RevokeAsync(provider, metadata, refreshToken, "refresh_token");
+            if (State.AccessToken is { } access && TryOpen(access, "access_token") is { } accessToken)
+                await tokenEndpoint.RevokeAsync(provider, metadata, accessToken, "access_token");
             LogRevoked(logger, _logId, _key.Provider.Value, revoked);
         }
         await WriteFenced(state =>
@@ -248,6 +249,10 @@ public sealed partial class TokenFamilyGrain(
     /// mark the family instead of resetting it: the ciphertext stays for investigation, callers get
     /// STATE_UNREADABLE, and a new authorization replaces it.
     /// </summary>
+    /// <summary>Authentication failed on a key this silo holds: altered or moved. A key it lacks is not marked.</summary>
+    private static bool IsTampering(BrokerException ex) =>
+        ex.Reason == BrokerErrorReason.StateUnreadable && ex.Detail != SecretProtector.KeyNotInRing;
+
     private async Task MarkUnreadable()
     {
         await _gate.WaitAsync();
@@ -267,11 +272,10 @@ public sealed partial class TokenFamilyGrain(
         metrics.StateUnreadable("family");
         LogStateUnreadable(logger, _logId, _key.Provider.Value);
         _plainAccessToken = null;
-        await WriteFenced(state =>
+        await WriteOnStored(state =>
         {
             state.Status = FamilyStatus.ReauthorizationRequired;
             state.StatusReason = StateUnreadableReason;
-            state.Intent = null;
         });
     }
 
@@ -280,28 +284,18 @@ public sealed partial class TokenFamilyGrain(
         await _gate.WaitAsync();
         try
         {
-            var state = State;
-            ProtectedSecret?[] secrets = [state.AccessToken, state.RefreshToken, state.IdToken];
+            ProtectedSecret?[] secrets = [State.AccessToken, State.RefreshToken, State.IdToken];
             if (secrets.All(s => s is null)) return ReencryptionOutcome.Empty;
             if (!secrets.Any(s => s is not null && protector.NeedsReencryption(s))) return ReencryptionOutcome.Current;
-            string? access, refresh, id;
             try
             {
-                access = state.AccessToken is { } a ? Open(a, "access_token") : null;
-                refresh = state.RefreshToken is { } r ? Open(r, "refresh_token") : null;
-                id = state.IdToken is { } i ? Open(i, "id_token") : null;
+                await WriteOnStored(ResealUnderPrimary);
             }
-            catch (BrokerException ex) when (ex.Reason == BrokerErrorReason.StateUnreadable)
+            catch (BrokerException ex) when (IsTampering(ex))
             {
                 await MarkUnreadableHoldingGate();
                 return ReencryptionOutcome.Unreadable;
             }
-            await WriteFenced(s =>
-            {
-                if (access is not null) s.AccessToken = Seal(access, "access_token");
-                if (refresh is not null) s.RefreshToken = Seal(refresh, "refresh_token");
-                if (id is not null) s.IdToken = Seal(id, "id_token");
-            });
             return ReencryptionOutcome.Reencrypted;
         }
         finally
@@ -316,11 +310,10 @@ public sealed partial class TokenFamilyGrain(
         try
         {
             if (State.Status == FamilyStatus.None) return;
-            await WriteFenced(state =>
+            await WriteOnStored(state =>
             {
                 state.Status = FamilyStatus.ReauthorizationRequired;
                 state.StatusReason = MarkedByOperatorReason;
-                state.Intent = null;
             });
             _plainAccessToken = null;
             metrics.ReauthorizationRequired(_key.Provider.Value, MarkedByOperatorReason);
@@ -716,6 +709,36 @@ public sealed partial class TokenFamilyGrain(
         }
     }
 
+    /// <summary>
+    /// For changes that do not decide the tokens (a status, a re-seal): on a conflict the change is made again on
+    /// what is stored, so tokens another activation rotated meanwhile are kept, never overwritten by ours.
+    /// </summary>
+    private async Task WriteOnStored(Action<TokenFamilyState> change)
+    {
+        change(State);
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                await stored.WriteStateAsync();
+                return;
+            }
+            catch (InconsistentStateException) when (attempt < 3)
+            {
+                await stored.ReadStateAsync();
+                _plainAccessToken = null;
+                change(State);
+            }
+        }
+    }
+
+    private void ResealUnderPrimary(TokenFamilyState state)
+    {
+        if (state.AccessToken is { } a && protector.NeedsReencryption(a)) state.AccessToken = Seal(Open(a, "access_token"), "access_token");
+        if (state.RefreshToken is { } r && protector.NeedsReencryption(r)) state.RefreshToken = Seal(Open(r, "refresh_token"), "refresh_token");
+        if (state.IdToken is { } i && protector.NeedsReencryption(i)) state.IdToken = Seal(Open(i, "id_token"), "id_token");
+    }
+
     private static TokenFamilyState Snapshot(TokenFamilyState s) => new()
     {
         Status = s.Status, AccessToken = s.AccessToken, TokenType = s.TokenType, AccessTokenIssuedAt = s.AccessTokenIssuedAt,
@@ -774,13 +797,13 @@ public sealed partial class TokenFamilyGrain(
         {
             return Open(secret, field);
         }
-        catch (BrokerException ex) when (ex.Reason == BrokerErrorReason.StateUnreadable)
+        catch (BrokerException ex) when (IsTampering(ex)) // a key this silo lacks still fails the call
         {
             return null;
         }
     }
 
-    [LoggerMessage(EventId = 2101, Level = LogLevel.Critical, Message = "SECURITY: family {Family} at {Provider}: stored secrets failed to decrypt (altered, moved from another record, or under a key no longer in the ring). The family is marked reauthorization_required/state_unreadable; its stored ciphertext is kept.")]
+    [LoggerMessage(EventId = 2101, Level = LogLevel.Critical, Message = "SECURITY: family {Family} at {Provider}: stored secrets failed to decrypt (altered, or moved from another record). The family is marked reauthorization_required/state_unreadable; its stored ciphertext is kept.")]
     private static partial void LogStateUnreadable(ILogger logger, string family, string provider);
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Family {Family} at {Provider} stored tokens from an authorization.")]

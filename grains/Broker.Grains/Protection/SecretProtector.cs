@@ -14,6 +14,9 @@ namespace Broker.Grains.Protection;
 /// </remarks>
 public sealed class SecretProtector(KeyRing keys)
 {
+    /// <summary>The <see cref="BrokerException.Detail"/> of a secret under a key this silo does not hold.</summary>
+    public const string KeyNotInRing = "key_not_in_ring";
+
     private const int NonceSize = 12;
     private const int TagSize = 16;
 
@@ -34,8 +37,9 @@ public sealed class SecretProtector(KeyRing keys)
     {
         if (!keys.TryGet(secret.KeyId, out var key))
         {
+            // Not evidence of tampering: during a rolling key change a silo may not have the new key yet.
             throw new BrokerException(BrokerErrorReason.StateUnreadable,
-                $"stored secret was encrypted with key '{secret.KeyId}', which is not in the key ring.");
+                $"stored secret was encrypted with key '{secret.KeyId}', which is not in the key ring.") { Detail = KeyNotInRing };
         }
         try
         {

@@ -6,7 +6,8 @@ namespace Broker.Grains.Protection;
 
 /// <summary>
 /// Keyed hashes (HMAC-SHA-256) of refresh tokens, for reuse detection without keeping the tokens. The key is
-/// derived from a ring key with HKDF and the fingerprint names that key, so rotation does not orphan old ones.
+/// derived from a ring key with HKDF and the fingerprint names that key, so old fingerprints keep matching while
+/// their key stays in the ring; once it is removed they no longer match (a one-way hash cannot be re-keyed).
 /// </summary>
 public sealed class TokenFingerprint(KeyRing keys)
 {

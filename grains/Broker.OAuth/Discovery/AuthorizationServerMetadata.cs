@@ -11,6 +11,15 @@ public sealed record AuthorizationServerMetadata(
     IReadOnlyList<string> CodeChallengeMethods,
     bool AuthorizationResponseIssParameterSupported)
 {
+    /// <summary>RFC 8705 §5 <c>mtls_endpoint_aliases</c>: where a client authenticating with TLS must send its requests.</summary>
+    public Uri? MtlsTokenEndpoint { get; init; }
+
+    public Uri? MtlsRevocationEndpoint { get; init; }
+
+    public Uri TokenEndpointFor(bool mutualTls) => mutualTls && MtlsTokenEndpoint is { } alias ? alias : TokenEndpoint;
+
+    public Uri? RevocationEndpointFor(bool mutualTls) => mutualTls && MtlsRevocationEndpoint is { } alias ? alias : RevocationEndpoint;
+
     /// <summary>Parses a metadata document, or returns null with the reason when it is unusable.</summary>
     public static AuthorizationServerMetadata? Parse(JsonElement document, out string? error)
     {
@@ -35,7 +44,12 @@ public sealed record AuthorizationServerMetadata(
             : [];
         var iss = document.TryGetProperty("authorization_response_iss_parameter_supported", out var i) && i.ValueKind == JsonValueKind.True;
 
-        return new AuthorizationServerMetadata(issuer, authorization, token, GetUri(document, "revocation_endpoint"), methods, iss);
+        var aliases = document.TryGetProperty("mtls_endpoint_aliases", out var a) && a.ValueKind == JsonValueKind.Object ? a : default;
+        return new AuthorizationServerMetadata(issuer, authorization, token, GetUri(document, "revocation_endpoint"), methods, iss)
+        {
+            MtlsTokenEndpoint = aliases.ValueKind == JsonValueKind.Object ? GetUri(aliases, "token_endpoint") : null,
+            MtlsRevocationEndpoint = aliases.ValueKind == JsonValueKind.Object ? GetUri(aliases, "revocation_endpoint") : null,
+        };
     }
 
     private static string? GetString(JsonElement document, string name) =>

@@ -70,7 +70,8 @@ public sealed partial class MetadataStore(OAuthHttpClients http, TimeProvider ti
                 {
                     throw Unavailable(provider, "the metadata document names a different issuer than the one configured.");
                 }
-                foreach (var endpoint in new[] { metadata.AuthorizationEndpoint, metadata.TokenEndpoint, metadata.RevocationEndpoint })
+                foreach (var endpoint in new[] { metadata.AuthorizationEndpoint, metadata.TokenEndpoint, metadata.RevocationEndpoint,
+                             metadata.MtlsTokenEndpoint, metadata.MtlsRevocationEndpoint })
                 {
                     if (endpoint is not null && !Endpoint.IsTransportAllowed(endpoint, provider.Options.RequireHttps))
                         throw Unavailable(provider, "the metadata document names an endpoint without TLS.");
@@ -104,6 +105,9 @@ public sealed partial class MetadataStore(OAuthHttpClients http, TimeProvider ti
         AuthorizationEndpoint = Override(provider.Options.AuthorizationEndpoint) ?? metadata.AuthorizationEndpoint,
         TokenEndpoint = Override(provider.Options.TokenEndpoint) ?? metadata.TokenEndpoint,
         RevocationEndpoint = Override(provider.Options.RevocationEndpoint) ?? metadata.RevocationEndpoint,
+        // An endpoint set in the configuration wins over the document, its mTLS alias included.
+        MtlsTokenEndpoint = provider.Options.TokenEndpoint is null ? metadata.MtlsTokenEndpoint : null,
+        MtlsRevocationEndpoint = provider.Options.RevocationEndpoint is null ? metadata.MtlsRevocationEndpoint : null,
     };
 
     private static AuthorizationServerMetadata FromOptions(Provider provider) => new(

@@ -38,12 +38,14 @@ public static class ClientSigningKey
     {
         try
         {
-            Load(path, null);
+            // Sign once: a public-only JWK or a key the algorithm refuses (e.g. RSA under 2048 bits) fails here, at start.
+            Tokens.JwtClientAssertion.Create("start-check", "https://start-check.invalid/", Load(path, null), DateTimeOffset.UtcNow);
             return null;
         }
-        catch (Exception ex) when (ex is CryptographicException or ArgumentException or InvalidOperationException or FormatException or System.Text.Json.JsonException)
+        catch (Exception ex) when (ex is CryptographicException or ArgumentException or InvalidOperationException or FormatException
+                                       or System.Text.Json.JsonException or NotSupportedException or SecurityTokenException)
         {
-            return "is not a PEM private key (RSA or EC) nor a JWK with its private part.";
+            return "is not a PEM private key (RSA of at least 2048 bits, or EC) nor a JWK with its private part that can sign.";
         }
     }
 

@@ -38,6 +38,8 @@ public sealed class ProvidersOptionsValidator : IValidateOptions<ProvidersOption
                         failures.Add($"{prefix}:ClientCertificateFile and {prefix}:ClientCertificateKeyFile are required for ClientAuthentication=TlsClientAuth.");
                     else if (!File.Exists(provider.ClientCertificateFile) || !File.Exists(provider.ClientCertificateKeyFile))
                         failures.Add($"{prefix}:ClientCertificateFile or {prefix}:ClientCertificateKeyFile names a file that does not exist.");
+                    else if (!CertificatePairLoads(provider.ClientCertificateFile, provider.ClientCertificateKeyFile))
+                        failures.Add($"{prefix}:ClientCertificateFile and {prefix}:ClientCertificateKeyFile are not a PEM certificate with its private key.");
                     break;
                 default:
                     if (string.IsNullOrEmpty(provider.ClientSecret) && string.IsNullOrEmpty(provider.ClientSecretFile))
@@ -81,6 +83,19 @@ public sealed class ProvidersOptionsValidator : IValidateOptions<ProvidersOption
                 failures.Add($"{prefix}:MetadataRefreshInterval must be positive.");
         }
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static bool CertificatePairLoads(string certificate, string key)
+    {
+        try
+        {
+            using var loaded = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(certificate, key);
+            return loaded.HasPrivateKey;
+        }
+        catch (Exception ex) when (ex is System.Security.Cryptography.CryptographicException or ArgumentException)
+        {
+            return false;
+        }
     }
 
     private static bool IsAbsoluteUri(string? value) =>

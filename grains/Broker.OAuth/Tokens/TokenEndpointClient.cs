@@ -18,54 +18,67 @@ public sealed class TokenEndpointClient(OAuthHttpClients http, TimeProvider time
 {
     public Task<TokenEndpointOutcome> RedeemCodeAsync(Provider provider, AuthorizationServerMetadata metadata,
         string code, string codeVerifier, ScopeSet requested, CancellationToken cancellationToken = default) =>
-        SendAsync(provider, requested, http.ForSingleAttemptRequests(provider.Name), client =>
-            client.RequestAuthorizationCodeTokenAsync(Authenticate(new AuthorizationCodeTokenRequest
+        SendAsync(provider, requested, () => http.ForSingleAttemptRequests(provider.Name),
+            () => Authenticate(new AuthorizationCodeTokenRequest
             {
-                Address = metadata.TokenEndpoint.AbsoluteUri,
+                Address = metadata.TokenEndpointFor(MutualTls(provider)).AbsoluteUri,
                 Code = code,
                 CodeVerifier = codeVerifier,
                 RedirectUri = provider.RedirectUri.AbsoluteUri,
-            }, provider, metadata), cancellationToken));
+            }, provider, metadata),
+            (client, request) => client.RequestAuthorizationCodeTokenAsync(request, cancellationToken));
 
     /// <summary>Sends the refresh token once. Never retried here: see <see cref="OAuthHttpClients"/>.</summary>
     public Task<TokenEndpointOutcome> RefreshAsync(Provider provider, AuthorizationServerMetadata metadata,
         string refreshToken, ScopeSet held, CancellationToken cancellationToken = default) =>
-        SendAsync(provider, held, http.ForSingleAttemptRequests(provider.Name), client =>
-            client.RequestRefreshTokenAsync(Authenticate(new RefreshTokenRequest
+        SendAsync(provider, held, () => http.ForSingleAttemptRequests(provider.Name),
+            () => Authenticate(new RefreshTokenRequest
             {
-                Address = metadata.TokenEndpoint.AbsoluteUri,
+                Address = metadata.TokenEndpointFor(MutualTls(provider)).AbsoluteUri,
                 RefreshToken = refreshToken,
-            }, provider, metadata), cancellationToken));
+            }, provider, metadata),
+            (client, request) => client.RequestRefreshTokenAsync(request, cancellationToken));
 
     public Task<TokenEndpointOutcome> ClientCredentialsAsync(Provider provider, AuthorizationServerMetadata metadata,
-        ScopeSet scopes, string resource, CancellationToken cancellationToken = default)
-    {
-        var request = Authenticate(new ClientCredentialsTokenRequest
-        {
-            Address = metadata.TokenEndpoint.AbsoluteUri,
-            Scope = scopes.IsEmpty ? null : scopes.ToString(),
-        }, provider, metadata);
-        if (resource.Length > 0) request.Resource.Add(resource);
-        return SendAsync(provider, scopes, http.ForRetryableRequests(provider.Name),
-            client => client.RequestClientCredentialsTokenAsync(request, cancellationToken));
-    }
+        ScopeSet scopes, string resource, CancellationToken cancellationToken = default) =>
+        SendAsync(provider, scopes, () => ForRepeatableRequests(provider),
+            () =>
+            {
+                var request = Authenticate(new ClientCredentialsTokenRequest
+                {
+                    Address = metadata.TokenEndpointFor(MutualTls(provider)).AbsoluteUri,
+                    Scope = scopes.IsEmpty ? null : scopes.ToString(),
+                }, provider, metadata);
+                if (resource.Length > 0) request.Resource.Add(resource);
+                return request;
+            },
+            (client, request) => client.RequestClientCredentialsTokenAsync(request, cancellationToken));
+
+    /// <summary>
+    /// Client credentials and revocation may be retried, except with private_key_jwt: a retry would resend the
+    /// same assertion, and servers that hold each jti to one use (RFC 7523 §3) would refuse the client.
+    /// </summary>
+    private HttpClient ForRepeatableRequests(Provider provider) =>
+        provider.Options.ClientAuthentication == ClientAuthenticationMethod.PrivateKeyJwt
+            ? http.ForSingleAttemptRequests(provider.Name)
+            : http.ForRetryableRequests(provider.Name);
 
     /// <summary>RFC 7009 revocation. True when the server confirmed it (200), false when it could not be done.</summary>
     public async Task<bool> RevokeAsync(Provider provider, AuthorizationServerMetadata metadata, string token,
         string tokenTypeHint, CancellationToken cancellationToken = default)
     {
-        if (metadata.RevocationEndpoint is null) return false;
+        if (metadata.RevocationEndpointFor(MutualTls(provider)) is not { } endpoint) return false;
         try
         {
-            var response = await http.ForRetryableRequests(provider.Name).RevokeTokenAsync(Authenticate(new TokenRevocationRequest
+            var response = await ForRepeatableRequests(provider).RevokeTokenAsync(Authenticate(new TokenRevocationRequest
             {
-                Address = metadata.RevocationEndpoint.AbsoluteUri,
+                Address = endpoint.AbsoluteUri,
                 Token = token,
                 TokenTypeHint = tokenTypeHint,
             }, provider, metadata), cancellationToken);
             return !response.IsError;
         }
-        catch (Exception ex) when (IsTransportFailure(ex))
+        catch (Exception ex) when (IsTransportFailure(ex) || IsPreparationFailure(ex))
         {
             return false;
         }
@@ -104,13 +117,33 @@ public sealed class TokenEndpointClient(OAuthHttpClients http, TimeProvider time
         return request;
     }
 
-    private async Task<TokenEndpointOutcome> SendAsync(Provider provider, ScopeSet requested, HttpClient client,
-        Func<HttpClient, Task<TokenResponse>> send)
+    private static bool MutualTls(Provider provider) => provider.Options.ClientAuthentication == ClientAuthenticationMethod.TlsClientAuth;
+
+    private static bool IsPreparationFailure(Exception ex) =>
+        ex is System.Security.Cryptography.CryptographicException or IOException or InvalidOperationException
+            or ArgumentException or UnauthorizedAccessException;
+
+    private async Task<TokenEndpointOutcome> SendAsync<TRequest>(Provider provider, ScopeSet requested,
+        Func<HttpClient> client, Func<TRequest> prepare, Func<HttpClient, TRequest, Task<TokenResponse>> send)
     {
+        HttpClient sender;
+        TRequest request;
+        try
+        {
+            // Loading a client certificate or signing an assertion can fail (a replaced file, a bad key); nothing
+            // has left the process then, so the caller may treat it like a refused connection.
+            sender = client();
+            request = prepare();
+        }
+        catch (Exception ex) when (IsPreparationFailure(ex))
+        {
+            return new TokenEndpointOutcome.NotSent($"the request could not be prepared ({ex.GetType().Name}).");
+        }
+
         TokenResponse response;
         try
         {
-            response = await send(client);
+            response = await send(sender, request);
         }
         catch (Exception ex) when (IsTransportFailure(ex))
         {

@@ -42,6 +42,12 @@ public sealed class TokenBrokerService(IGrainFactory grains, ProviderRegistry pr
         var call = CallerContext.Of(context);
         call.Demand(family.Provider, family.Subject);
         var grain = grains.GetGrain<ITokenFamilyGrain>(family.ToGrainKey());
+        if (request.ForceRefresh)
+        {
+            // A forced refresh spends a refresh and the client's budget: check the family's scopes before, not after.
+            var held = await ClusterRetry.RunAsync(grain.Describe, context.CancellationToken);
+            call.Demand(family.Provider, family.Subject, held.Scopes);
+        }
         var token = await ClusterRetry.RunAsync(() => grain.GetAccessToken(minTimeToLive, request.ForceRefresh), context.CancellationToken);
         // The family's scopes are known only now; a token wider than the caller's grant is not handed out.
         call.Demand(family.Provider, family.Subject, token.Scopes);

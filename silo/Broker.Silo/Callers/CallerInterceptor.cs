@@ -58,6 +58,13 @@ public sealed class CallerInterceptor(CallerRegistry callers, AuditLog audit) : 
             audit.Failed(caller.Name, action.ToString(), call.Provider, call.Family, BrokerErrors.ReasonOf(ex.Reason));
             throw;
         }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Cluster failures and bugs: the exception interceptor maps them; the trail still records the attempt.
+            Tag(call, null, "error");
+            audit.Failed(caller.Name, action.ToString(), call.Provider, call.Family, ex.GetType().Name);
+            throw;
+        }
     }
 
     /// <summary>The request's server span carries who, which provider and family (hashed), the outcome and the token's source.</summary>

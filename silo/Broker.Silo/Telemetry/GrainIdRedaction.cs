@@ -22,8 +22,13 @@ public sealed class GrainIdRedaction : BaseProcessor<Activity>
             if (value is string text && text.Contains(FamilyType, StringComparison.Ordinal))
                 (changes ??= []).Add((key, Redact(text)));
         }
-        if (changes is null) return;
-        foreach (var (key, value) in changes) activity.SetTag(key, value);
+        if (changes is not null)
+        {
+            foreach (var (key, value) in changes) activity.SetTag(key, value);
+        }
+        // Error descriptions (storage failures name the grain) are prose: drop them rather than parse them.
+        if (activity.StatusDescription?.Contains(FamilyType, StringComparison.Ordinal) == true)
+            activity.SetStatus(activity.Status, "redacted: the description named a family");
     }
 
     private static string Redact(string text)

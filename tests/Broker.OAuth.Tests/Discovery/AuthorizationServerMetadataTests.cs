@@ -47,4 +47,19 @@ public sealed class AuthorizationServerMetadataTests
         Assert.False(metadata.AuthorizationResponseIssParameterSupported);
         Assert.Null(metadata.RevocationEndpoint);
     }
+
+    [Fact]
+    public void Mtls_endpoint_aliases_are_used_by_tls_clients_only()
+    {
+        var metadata = AuthorizationServerMetadata.Parse(JsonDocument.Parse("""
+            {"issuer":"https://as.example/","authorization_endpoint":"https://as.example/authorize",
+             "token_endpoint":"https://as.example/token","revocation_endpoint":"https://as.example/revoke",
+             "mtls_endpoint_aliases":{"token_endpoint":"https://mtls.as.example/token","revocation_endpoint":"https://mtls.as.example/revoke"}}
+            """).RootElement, out _)!;
+
+        Assert.Equal("https://mtls.as.example/token", metadata.TokenEndpointFor(mutualTls: true).AbsoluteUri);
+        Assert.Equal("https://mtls.as.example/revoke", metadata.RevocationEndpointFor(mutualTls: true)!.AbsoluteUri);
+        Assert.Equal("https://as.example/token", metadata.TokenEndpointFor(mutualTls: false).AbsoluteUri);
+        Assert.Equal("https://as.example/revoke", metadata.RevocationEndpointFor(mutualTls: false)!.AbsoluteUri);
+    }
 }
