@@ -96,6 +96,38 @@ public sealed class KeyRotationTests(Infrastructure infrastructure) : IAsyncLife
         Assert.All(rows, r => Assert.Equal("active", r.GetProperty("status").GetString()));
     }
 
+    [Fact]
+    public async Task A_silo_without_the_key_refuses_but_does_not_mark_the_family()
+    {
+        string token;
+        await using (var withKey = await _spec.StartSiloAsync())
+        {
+            await _server.AddRedirectUriAsync("broker", withKey.RedirectUri("test"));
+            await AuthorizationFlow.AuthorizeAsync(withKey, "test", "rolling", "api.read");
+            token = (await withKey.Client.GetAccessTokenAsync(new GetAccessTokenRequest { Provider = "test", Subject = "rolling" })).AccessToken_;
+        }
+
+        // Mid-roll: this silo does not hold the key the family is sealed under.
+        var other = _spec with
+        {
+            Settings = ProviderSettings.Merge(_spec.Settings, new()
+            {
+                ["Broker:Encryption:Keys:0:Id"] = "other",
+                ["Broker:Encryption:Keys:0:Key"] = BrokerSiloSettings.NewEncryptionKey(),
+            }),
+        };
+        await using (var lacking = await other.StartSiloAsync())
+        {
+            var refused = await GrpcAssert.FailsWith(Grpc.Core.StatusCode.DataLoss, "STATE_UNREADABLE",
+                () => lacking.Client.GetAccessTokenAsync(new GetAccessTokenRequest { Provider = "test", Subject = "rolling" }).ResponseAsync);
+            Assert.Equal("key_not_in_ring", refused.GetDetail<Google.Rpc.ErrorInfo>()!.Metadata["detail"]);
+            Assert.Equal("active", (await lacking.Client.DescribeFamilyAsync(new DescribeFamilyRequest { Provider = "test", Subject = "rolling" })).Status);
+        }
+
+        await using var again = await _spec.StartSiloAsync();
+        TokenAssert.Same(token, (await again.Client.GetAccessTokenAsync(new GetAccessTokenRequest { Provider = "test", Subject = "rolling" })).AccessToken_);
+    }
+
     private static int Count(ProgramRun.Result result, string state, string outcome) =>
         result.Json.GetProperty("rows").EnumerateArray()
             .Where(r => r.GetProperty("state").GetString() == state && r.GetProperty("outcome").GetString() == outcome)

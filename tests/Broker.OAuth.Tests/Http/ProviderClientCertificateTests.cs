@@ -46,6 +46,37 @@ public sealed class ProviderClientCertificateTests
         Directory.Delete(folder, recursive: true);
     }
 
+    [Fact]
+    public async Task A_certificate_that_no_longer_loads_fails_the_request_before_anything_is_sent()
+    {
+        var folder = Directory.CreateTempSubdirectory("broker-mtls-gone-").FullName;
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var certificate = new CertificateRequest("CN=broker-client", key, HashAlgorithmName.SHA256)
+            .CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+        File.WriteAllText(Path.Combine(folder, "client.pem"), certificate.ExportCertificatePem());
+        File.WriteAllText(Path.Combine(folder, "client.key"), key.ExportPkcs8PrivateKeyPem());
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Broker:Http:PublicBaseUrl"] = "http://127.0.0.1:9/",
+            ["Broker:Providers:bank:Issuer"] = "https://bank.example/",
+            ["Broker:Providers:bank:ClientId"] = "broker",
+            ["Broker:Providers:bank:ClientAuthentication"] = "TlsClientAuth",
+            ["Broker:Providers:bank:ClientCertificateFile"] = Path.Combine(folder, "client.pem"),
+            ["Broker:Providers:bank:ClientCertificateKeyFile"] = Path.Combine(folder, "client.key"),
+        }).Build();
+        using var services = new ServiceCollection().AddLogging().AddBrokerOAuth(configuration).BuildServiceProvider();
+        var provider = services.GetRequiredService<Broker.OAuth.Providers.ProviderRegistry>().Get(ProviderName.Parse("bank")); // validated: the files load
+        Directory.Delete(folder, recursive: true); // then the mounted secret disappears
+
+        var metadata = new Broker.OAuth.Discovery.AuthorizationServerMetadata("https://bank.example/", new Uri("https://bank.example/authorize"),
+            new Uri("https://bank.example/token"), null, ["S256"], true);
+        var outcome = await services.GetRequiredService<Broker.OAuth.Tokens.TokenEndpointClient>()
+            .RefreshAsync(provider, metadata, "a-refresh-token", ScopeSet.Empty);
+
+        // Not "outcome unknown": nothing left the process, so the family's refresh token is still good.
+        Assert.IsType<Broker.OAuth.Tokens.TokenEndpointOutcome.NotSent>(outcome);
+    }
+
     private static SocketsHttpHandler Primary(HttpMessageHandler handler)
     {
         while (handler is DelegatingHandler delegating) handler = delegating.InnerHandler!;
