@@ -687,33 +687,18 @@ public sealed partial class TokenFamilyGrain(
 
     /// <summary>
     /// Applies a change and writes it with the storage's compare-and-set. When the stored version moved on
-    /// (another activation wrote), re-read and apply the change again on top of what is stored.
+    /// (another activation wrote), re-read and apply the change again on top of what is stored, keeping this
+    /// activation's view of the tokens: for changes that decide them (a refresh, an authorization, a revocation).
     /// </summary>
-    private async Task WriteFenced(Action<TokenFamilyState> change)
-    {
-        change(State);
-        for (var attempt = 0; ; attempt++)
-        {
-            try
-            {
-                await stored.WriteStateAsync();
-                return;
-            }
-            catch (InconsistentStateException) when (attempt < 3)
-            {
-                var mine = Snapshot(State);
-                await stored.ReadStateAsync();
-                Restore(State, mine);
-                change(State);
-            }
-        }
-    }
+    private Task WriteFenced(Action<TokenFamilyState> change) => WriteWithRetry(change, keepOurTokens: true);
 
     /// <summary>
     /// For changes that do not decide the tokens (a status, a re-seal): on a conflict the change is made again on
     /// what is stored, so tokens another activation rotated meanwhile are kept, never overwritten by ours.
     /// </summary>
-    private async Task WriteOnStored(Action<TokenFamilyState> change)
+    private Task WriteOnStored(Action<TokenFamilyState> change) => WriteWithRetry(change, keepOurTokens: false);
+
+    private async Task WriteWithRetry(Action<TokenFamilyState> change, bool keepOurTokens)
     {
         change(State);
         for (var attempt = 0; ; attempt++)
@@ -725,8 +710,10 @@ public sealed partial class TokenFamilyGrain(
             }
             catch (InconsistentStateException) when (attempt < 3)
             {
+                var mine = keepOurTokens ? Snapshot(State) : null;
                 await stored.ReadStateAsync();
-                _plainAccessToken = null;
+                if (mine is not null) Restore(State, mine);
+                else _plainAccessToken = null;
                 change(State);
             }
         }
