@@ -86,7 +86,16 @@ public sealed class TestAuthorizationServer : IAsyncDisposable
         // test host's configuration (ASPNETCORE_URLS, Kestrel:Endpoints, logging) leaks in.
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.WebHost.UseKestrelCore();
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen =>
+        {
+            if (options.HttpsCertificate is not { } certificate) return;
+            // TLS with client certificates asked for, not required; OpenIddict judges them per client (RFC 8705).
+            listen.UseHttps(certificate, https =>
+            {
+                https.ClientCertificateMode = Microsoft.AspNetCore.Server.Kestrel.Https.ClientCertificateMode.AllowCertificate;
+                https.AllowAnyClientCertificate();
+            });
+        }));
         builder.Services.AddRouting();
         builder.Services.AddLogging(logging =>
         {
@@ -155,6 +164,13 @@ public sealed class TestAuthorizationServer : IAsyncDisposable
                       // OpenIddict validated it. The token endpoint is NOT passthrough: OpenIddict signs
                       // in code/refresh grants itself; client_credentials is handled by an event handler.
                       .EnableAuthorizationEndpointPassthrough();
+
+                if (options.HttpsCertificate is not null)
+                {
+                    // self_signed_tls_client_auth (RFC 8705 §2.2): a client whose JWKS holds its certificate may
+                    // authenticate with it. Test certificates name no CRL or OCSP responder.
+                    server.EnableSelfSignedTlsClientAuthentication(policy => policy.RevocationMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck);
+                }
 
                 RegisterEventHandlers(server, options, stats);
             });
@@ -409,6 +425,9 @@ public sealed class TestAuthorizationServerOptions
     public TimeSpan AccessTokenLifetime { get; set; } = TimeSpan.FromSeconds(60);
 
     public TimeSpan RefreshTokenLifetime { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Serve HTTPS with this certificate and accept self-signed TLS client certificates (RFC 8705 §2.2).</summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2? HttpsCertificate { get; set; }
 
     /// <summary>The <c>aud</c> of client-credentials access tokens (signed JWTs), e.g. to act as a workload identity issuer.</summary>
     public string? ClientCredentialsAudience { get; set; }
