@@ -26,12 +26,12 @@ public sealed class ClientCertificateCallerTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        using var authority = Authority("CN=Broker test callers CA");
-        using var other = Authority("CN=Someone else's CA");
-        _server = Issue(authority, "CN=127.0.0.1", serverAuth: true);
-        _pinned = Issue(authority, "CN=payments", serverAuth: false);
-        _notPinned = Issue(authority, "CN=unlisted", serverAuth: false);
-        _foreign = Issue(other, "CN=payments", serverAuth: false);
+        using var authority = TestCertificates.Authority("CN=Broker test callers CA");
+        using var other = TestCertificates.Authority("CN=Someone else's CA");
+        _server = TestCertificates.Issue(authority, "CN=127.0.0.1", serverAuth: true);
+        _pinned = TestCertificates.Issue(authority, "CN=payments", serverAuth: false);
+        _notPinned = TestCertificates.Issue(authority, "CN=unlisted", serverAuth: false);
+        _foreign = TestCertificates.Issue(other, "CN=payments", serverAuth: false);
 
         File.WriteAllText(Path.Combine(_folder, "server.pem"), _server.ExportCertificatePem());
         File.WriteAllText(Path.Combine(_folder, "server.key"), _server.GetECDsaPrivateKey()!.ExportPkcs8PrivateKeyPem());
@@ -89,35 +89,6 @@ public sealed class ClientCertificateCallerTests : IAsyncLifetime
             handler.SslOptions.LocalCertificateSelectionCallback = (_, _, _, _, _) => certificate;
         }
         return GrpcChannel.ForAddress($"https://127.0.0.1:{_silo.GrpcPort}", new GrpcChannelOptions { HttpHandler = handler });
-    }
-
-    private static X509Certificate2 Authority(string name)
-    {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest(name, key, HashAlgorithmName.SHA256);
-        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
-        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign, true));
-        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
-        return X509CertificateLoader.LoadPkcs12(certificate.Export(X509ContentType.Pfx), null);
-    }
-
-    private static X509Certificate2 Issue(X509Certificate2 authority, string name, bool serverAuth)
-    {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest(name, key, HashAlgorithmName.SHA256);
-        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
-        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension(
-            [new Oid(serverAuth ? "1.3.6.1.5.5.7.3.1" : "1.3.6.1.5.5.7.3.2")], false));
-        if (serverAuth)
-        {
-            var san = new SubjectAlternativeNameBuilder();
-            san.AddIpAddress(System.Net.IPAddress.Loopback);
-            request.CertificateExtensions.Add(san.Build());
-        }
-        using var issued = request.Create(authority, DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddHours(12), RandomNumberGenerator.GetBytes(8));
-        using var withKey = issued.CopyWithPrivateKey(key);
-        return X509CertificateLoader.LoadPkcs12(withKey.Export(X509ContentType.Pfx), null);
     }
 
     public async Task DisposeAsync()
