@@ -48,6 +48,9 @@ public sealed class ScalingTests(Infrastructure infrastructure, ITestOutputHelpe
 
         var failures = new ConcurrentBag<string>();
         var served = 0;
+        // For a failure's diagnosis: when each phase happened and when each failed call had started.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var timeline = new ConcurrentQueue<string>();
         using var stop = new CancellationTokenSource();
         var workers = Enumerable.Range(0, 16).Select(w => Task.Run(async () =>
         {
@@ -56,6 +59,7 @@ public sealed class ScalingTests(Infrastructure infrastructure, ITestOutputHelpe
             {
                 SiloProcess silo;
                 lock (rotation) silo = rotation[random.Next(rotation.Count)];
+                var started = clock.Elapsed;
                 try
                 {
                     await silo.Client.GetAccessTokenAsync(new GetAccessTokenRequest { Provider = "test", Subject = $"scale-{random.Next(Families)}", MinTtlSeconds = 1 },
@@ -65,22 +69,28 @@ public sealed class ScalingTests(Infrastructure infrastructure, ITestOutputHelpe
                 catch (RpcException ex)
                 {
                     failures.Add($"{ex.StatusCode}: {ex.Status.Detail}");
+                    timeline.Enqueue($"{started.TotalSeconds:F1}s call to silo :{silo.GrpcPort} started, failed {ex.StatusCode} at {clock.Elapsed.TotalSeconds:F1}s");
                 }
             }
         })).ToList();
 
         await Task.Delay(TimeSpan.FromSeconds(3));
+        timeline.Enqueue($"{clock.Elapsed.TotalSeconds:F1}s starting a third silo");
         var third = await AddSiloAsync();                       // 2 → 3
         lock (rotation) rotation.Add(third);
+        timeline.Enqueue($"{clock.Elapsed.TotalSeconds:F1}s third silo :{third.GrpcPort} ready");
         await Task.Delay(TimeSpan.FromSeconds(4));
         var leaving = rotation[0];                              // 3 → 2: out of rotation, then SIGTERM
         lock (rotation) rotation.Remove(leaving);
+        timeline.Enqueue($"{clock.Elapsed.TotalSeconds:F1}s silo :{leaving.GrpcPort} out of rotation");
         await Task.Delay(TimeSpan.FromMilliseconds(500));       // calls already sent to it finish
         await leaving.StopGracefullyAsync(TimeSpan.FromSeconds(60));
+        timeline.Enqueue($"{clock.Elapsed.TotalSeconds:F1}s silo :{leaving.GrpcPort} stopped");
         await Task.Delay(TimeSpan.FromSeconds(4));
         await stop.CancelAsync();
         await Task.WhenAll(workers);
 
+        foreach (var line in timeline.OrderBy(l => double.Parse(l[..l.IndexOf('s')], System.Globalization.CultureInfo.InvariantCulture))) output.WriteLine(line);
         output.WriteLine($"served {served}, failed {failures.Count}, refreshes {_server.Stats.RefreshTokenGrants}, rejections {_server.Stats.RefreshTokenRejections}");
         Assert.True(failures.IsEmpty, $"{failures.Count} calls failed: {string.Join("; ", failures.Distinct().Take(5))}");
         Assert.True(served > 0);
