@@ -19,9 +19,11 @@ public static class ClientSigningKey
             jwk.KeyId = keyId ?? (string.IsNullOrEmpty(jwk.KeyId) ? Thumbprint(jwk) : jwk.KeyId);
             return new SigningCredentials(jwk, jwk.Alg ?? AlgorithmFor(jwk.Kty, jwk.Crv));
         }
-        if (text.Contains("EC PRIVATE KEY", StringComparison.Ordinal) || TryEc(text) is not null)
+        var ec = TryEc(text);
+        if (ec is null && text.Contains("EC PRIVATE KEY", StringComparison.Ordinal))
+            throw new InvalidOperationException("the PEM is not a readable EC private key.");
+        if (ec is not null)
         {
-            var ec = TryEc(text) ?? throw new InvalidOperationException("the PEM is not a readable EC private key.");
             var key = new ECDsaSecurityKey(ec);
             key.KeyId = keyId ?? Thumbprint(JsonWebKeyConverter.ConvertFromECDsaSecurityKey(key));
             return new SigningCredentials(key, AlgorithmFor("EC", CurveName(ec)));
