@@ -30,6 +30,7 @@ public static class GrainsServiceCollectionExtensions
         services.AddSingleton<TokenFingerprint>();
         services.AddMetrics();
         services.AddSingleton<Telemetry.BrokerMetrics>();
+        services.AddSingleton<Upstream.UpstreamTokenRequests>();
         services.AddOptions<TokenFamilyOptions>().Bind(configuration.GetSection(TokenFamilyOptions.Section));
         services.AddOptions<AuthorizationOptions>().Bind(configuration.GetSection(AuthorizationOptions.Section));
         return services;

@@ -32,6 +32,7 @@ public static class OAuthServiceCollectionExtensions
         services.AddSingleton<OAuthHttpClients>();
         services.AddSingleton<MetadataStore>();
         services.AddSingleton<TokenEndpointClient>();
+        services.TryAddSingleton<ITokenEndpoint, TokenEndpoint>();
 
         var providerNames = configuration.GetSection(ProvidersOptions.Section).GetChildren().Select(c => c.Key).ToArray();
         foreach (var name in providerNames)

@@ -11,7 +11,7 @@ public enum FamilyStatus
     Revoked,
 }
 
-/// <summary>What an operator may see of a family: never a token.</summary>
+/// <summary>What an operator may see of a family: never a token. (Ids 7 and 8 held the reason strings of earlier versions.)</summary>
 [GenerateSerializer, Immutable]
 public sealed record FamilyDescription(
     [property: Id(0)] FamilyKey Key,
@@ -21,6 +21,6 @@ public sealed record FamilyDescription(
     [property: Id(4)] bool HasRefreshToken,
     [property: Id(5)] long RefreshCount,
     [property: Id(6)] DateTimeOffset? LastRefreshAt,
-    [property: Id(7)] string? LastRefreshOutcome,
-    [property: Id(8)] string? StatusReason,
+    [property: Id(10)] RefreshOutcome LastRefreshOutcome,
+    [property: Id(11)] FamilyStatusReason StatusReason,
     [property: Id(9)] DateTimeOffset? ThrottledUntil);

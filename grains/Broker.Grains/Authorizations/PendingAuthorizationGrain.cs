@@ -4,6 +4,7 @@ using Broker.Abstractions.Identity;
 using Broker.Abstractions.Tokens;
 using Broker.Grains.Protection;
 using Broker.Grains.Storage;
+using Broker.Grains.Upstream;
 using Broker.OAuth.Authorization;
 using Broker.OAuth.Discovery;
 using Broker.OAuth.Providers;
@@ -21,7 +22,7 @@ public sealed partial class PendingAuthorizationGrain(
     [PersistentState("pending-authorization", BrokerStorage.Name)] IPersistentState<PendingAuthorizationState> stored,
     ProviderRegistry providers,
     MetadataStore metadataStore,
-    TokenEndpointClient tokenEndpoint,
+    UpstreamTokenRequests upstream,
     SecretProtector protector,
     TimeProvider time,
     IOptions<AuthorizationOptions> options,
@@ -67,6 +68,9 @@ public sealed partial class PendingAuthorizationGrain(
         if (pending.Used)
             throw InvalidState("the state has already been used.");
 
+        // Our own budget refusing the redemption spends nothing: the user may load the callback again.
+        await upstream.TakeBudgetAsync(providers.Get(pending.Family.Provider));
+
         // Any response burns the state, even an invalid one: a state is good for one try.
         pending.Used = true;
         await stored.WriteStateAsync();
@@ -85,18 +89,9 @@ public sealed partial class PendingAuthorizationGrain(
         AuthorizationResponseValidator.Validate(response, metadata);
 
         var verifier = protector.Unprotect(pending.CodeVerifier, Context("code_verifier"));
-        var outcome = await tokenEndpoint.RedeemCodeAsync(configured, metadata, response.Code!, verifier, pending.Scopes);
-        LogRedeemed(logger, provider.Value, outcome.Kind);
-        var tokens = outcome switch
-        {
-            TokenEndpointOutcome.Issued issued => issued.Tokens,
-            TokenEndpointOutcome.Rejected rejected => throw new BrokerException(BrokerErrorReason.ProviderRejected,
-                $"the provider rejected the authorization code with '{rejected.Error}'.") { Detail = rejected.Error },
-            TokenEndpointOutcome.Throttled throttled => throw new BrokerException(BrokerErrorReason.Throttled,
-                "the provider asks the broker to slow down.", throttled.RetryAfter),
-            _ => throw new BrokerException(BrokerErrorReason.ProviderUnavailable,
-                $"the authorization code could not be redeemed ({outcome.Kind}); begin a new authorization."),
-        };
+        var outcome = await upstream.RedeemCodeAsync(configured, response.Code!, verifier, pending.Scopes);
+        if (outcome is not TokenEndpointOutcome.Issued { Tokens: var tokens })
+            throw UpstreamTokenRequests.ErrorFor(outcome, "the authorization code");
 
         if (pending.Nonce is not null)
             IdTokenCheck.Validate(tokens.IdToken, metadata.Issuer, configured.ClientId, protector.Unprotect(pending.Nonce, Context("nonce")));
@@ -117,7 +112,4 @@ public sealed partial class PendingAuthorizationGrain(
 
     [LoggerMessage(EventId = 4001, Level = LogLevel.Warning, Message = "Authorization response at the redirect URI of {Provider} carried the state of a request to {Expected}: rejected (possible mix-up attack).")]
     private static partial void LogProviderMismatch(ILogger logger, string provider, string expected);
-
-    [LoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "Authorization code for {Provider}: redemption ended {Outcome}.")]
-    private static partial void LogRedeemed(ILogger logger, string provider, string outcome);
 }

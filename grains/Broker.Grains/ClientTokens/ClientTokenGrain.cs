@@ -6,7 +6,7 @@ using Broker.Grains.Families;
 using Broker.Grains.Protection;
 using Broker.Grains.Storage;
 using Broker.Grains.Telemetry;
-using Broker.OAuth.Discovery;
+using Broker.Grains.Upstream;
 using Broker.OAuth.Providers;
 using Broker.OAuth.Tokens;
 using Microsoft.Extensions.Logging;
@@ -20,8 +20,7 @@ namespace Broker.Grains.ClientTokens;
 public sealed partial class ClientTokenGrain(
     [PersistentState("client-token", BrokerStorage.Name)] IPersistentState<ClientTokenState> stored,
     ProviderRegistry providers,
-    MetadataStore metadataStore,
-    TokenEndpointClient tokenEndpoint,
+    UpstreamTokenRequests upstream,
     SecretProtector protector,
     TimeProvider time,
     BrokerMetrics metrics,
@@ -45,50 +44,29 @@ public sealed partial class ClientTokenGrain(
         }
 
         var provider = providers.Get(_key.Provider);
-        var throttle = GrainFactory.GetGrain<IClientThrottleGrain>(new ClientKey(provider.Name, provider.ClientId).ToGrainKey());
-        if (await throttle.TryAcquire() is { } wait)
+        var outcome = await upstream.ClientCredentialsAsync(provider, _key.Scopes, _key.Resource);
+        if (outcome is not TokenEndpointOutcome.Issued issued)
+            throw UpstreamTokenRequests.ErrorFor(outcome, "the client credentials request");
+
+        var state = stored.State;
+        state.Generation++;
+        state.AccessToken = protector.Protect(issued.Tokens.AccessToken, Context);
+        state.TokenType = issued.Tokens.TokenType;
+        state.IssuedAt = time.GetUtcNow();
+        state.ExpiresAt = issued.Tokens.ExpiresAt;
+        state.Scopes = issued.Tokens.Scopes;
+        _plain = (state.Generation, issued.Tokens.AccessToken);
+        try
         {
-            throw new BrokerException(BrokerErrorReason.Throttled,
-                $"token requests of this client at provider '{provider.Name}' are over their budget.", wait);
+            await stored.WriteStateAsync();
         }
-        var metadata = await metadataStore.GetAsync(provider);
-        var started = time.GetTimestamp();
-        var outcome = await tokenEndpoint.ClientCredentialsAsync(provider, metadata, _key.Scopes, _key.Resource);
-        var elapsed = time.GetElapsedTime(started).TotalMilliseconds;
-        LogAcquired(logger, _key.Provider.Value, outcome.Kind, elapsed);
-        metrics.UpstreamRequest(_key.Provider.Value, "client_credentials", outcome.Kind, elapsed);
-        switch (outcome)
+        catch (Exception ex) when (ex is not BrokerException)
         {
-            case TokenEndpointOutcome.Issued issued:
-                var state = stored.State;
-                state.Generation++;
-                state.AccessToken = protector.Protect(issued.Tokens.AccessToken, Context);
-                state.TokenType = issued.Tokens.TokenType;
-                state.IssuedAt = time.GetUtcNow();
-                state.ExpiresAt = issued.Tokens.ExpiresAt;
-                state.Scopes = issued.Tokens.Scopes;
-                _plain = (state.Generation, issued.Tokens.AccessToken);
-                try
-                {
-                    await stored.WriteStateAsync();
-                }
-                catch (Exception ex) when (ex is not BrokerException)
-                {
-                    // A client-credentials token can always be acquired again: serve it, storing is an optimisation.
-                    LogNotStored(logger, _key.Provider.Value, ex.GetType().Name);
-                }
-                metrics.TokenServed(_key.Provider.Value, "client_credentials");
-                return TryServe(TimeSpan.Zero, TokenSource.ClientCredentials)!;
-            case TokenEndpointOutcome.Rejected rejected:
-                throw new BrokerException(BrokerErrorReason.ProviderRejected,
-                    $"the provider rejected the client credentials request with '{rejected.Error}'.") { Detail = rejected.Error };
-            case TokenEndpointOutcome.Throttled throttled:
-                await throttle.Backoff(throttled.RetryAfter);
-                throw new BrokerException(BrokerErrorReason.Throttled, "the provider asks the broker to slow down.", throttled.RetryAfter);
-            default:
-                throw new BrokerException(BrokerErrorReason.ProviderUnavailable,
-                    $"the provider could not issue a client token ({outcome.Kind}).", TimeSpan.FromSeconds(5));
+            // A client-credentials token can always be acquired again: serve it, storing is an optimisation.
+            LogNotStored(logger, _key.Provider.Value, ex.GetType().Name);
         }
+        metrics.TokenServed(_key.Provider.Value, "client_credentials");
+        return TryServe(TimeSpan.Zero, TokenSource.ClientCredentials)!;
     }
 
     /// <summary>A client token is a cache: re-seal it under the primary key, or drop it when it cannot be read.</summary>
@@ -126,9 +104,6 @@ public sealed partial class ClientTokenGrain(
         }
         return new AccessTokenResult(plain.Token, state.TokenType, state.ExpiresAt, state.Scopes, source);
     }
-
-    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Client token at {Provider}: request ended {Outcome} in {ElapsedMs} ms.")]
-    private static partial void LogAcquired(ILogger logger, string provider, string outcome, double elapsedMs);
 
     [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "Client token at {Provider} could not be stored ({Error}); serving it from memory.")]
     private static partial void LogNotStored(ILogger logger, string provider, string error);

@@ -73,14 +73,8 @@ public static class FamilyCommands
     [
         d.Key.Provider.Value,
         d.Key.Subject.Value,
-        d.Status switch
-        {
-            FamilyStatus.Active => "active",
-            FamilyStatus.ReauthorizationRequired => "reauthorization_required",
-            FamilyStatus.Revoked => "revoked",
-            _ => "none",
-        },
-        d.StatusReason ?? "",
+        FamilyWireNames.Of(d.Status),
+        FamilyWireNames.Of(d.StatusReason) ?? "",
         d.AccessTokenExpiresAt?.ToString("u") ?? "",
         d.RefreshCount.ToString(System.Globalization.CultureInfo.InvariantCulture),
         d.LastRefreshAt?.ToString("u") ?? "",

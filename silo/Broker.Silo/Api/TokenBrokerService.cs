@@ -120,11 +120,11 @@ public sealed class TokenBrokerService(IGrainFactory grains, ProviderRegistry pr
         {
             Provider = d.Key.Provider.Value,
             Subject = d.Key.Subject.Value,
-            Status = StatusName(d.Status),
+            Status = FamilyWireNames.Of(d.Status),
             HasRefreshToken = d.HasRefreshToken,
             RefreshCount = d.RefreshCount,
-            LastRefreshOutcome = d.LastRefreshOutcome ?? "",
-            StatusReason = d.StatusReason ?? "",
+            LastRefreshOutcome = FamilyWireNames.Of(d.LastRefreshOutcome) ?? "",
+            StatusReason = FamilyWireNames.Of(d.StatusReason) ?? "",
             AccessTokenExpiresAt = d.AccessTokenExpiresAt is { } e ? Timestamp.FromDateTimeOffset(e) : null,
             LastRefreshAt = d.LastRefreshAt is { } r ? Timestamp.FromDateTimeOffset(r) : null,
             ThrottledUntil = d.ThrottledUntil is { } t ? Timestamp.FromDateTimeOffset(t) : null,
@@ -165,12 +165,4 @@ public sealed class TokenBrokerService(IGrainFactory grains, ProviderRegistry pr
         message.Scopes.AddRange(token.Scopes.Values);
         return message;
     }
-
-    private static string StatusName(FamilyStatus status) => status switch
-    {
-        FamilyStatus.Active => "active",
-        FamilyStatus.ReauthorizationRequired => "reauthorization_required",
-        FamilyStatus.Revoked => "revoked",
-        _ => "none",
-    };
 }

@@ -4,7 +4,7 @@ using Broker.Abstractions.Identity;
 using Broker.Grains.Telemetry;
 using Broker.OAuth.Providers;
 
-namespace Broker.Grains.Throttling;
+namespace Broker.Grains.Upstream;
 
 /// <summary>
 /// A token bucket per OAuth client (System.Threading.RateLimiting), plus the provider's own "stop until"

@@ -1,0 +1,54 @@
+using Broker.Abstractions.Identity;
+using Broker.Abstractions.Tokens;
+using Broker.Grains.Protection;
+using Broker.OAuth.Tokens;
+
+namespace Broker.Grains.Families;
+
+/// <summary>Tokens from the token endpoint, already sealed for this family: the decisions never see a secret in clear.</summary>
+public sealed record SealedTokens(
+    ProtectedSecret AccessToken,
+    string TokenType,
+    DateTimeOffset ExpiresAt,
+    ProtectedSecret? RefreshToken,
+    ProtectedSecret? IdToken,
+    ScopeSet Scopes);
+
+/// <summary>What can happen to a family. <see cref="TokenFamilyDecisions.Decide"/> answers each with a new state and effects.</summary>
+public abstract record FamilyEvent
+{
+    private FamilyEvent() { }
+
+    /// <summary>A caller wants a token valid for <paramref name="MinTimeToLive"/>.</summary>
+    public sealed record Asked(TimeSpan MinTimeToLive, bool Force) : FamilyEvent;
+
+    /// <summary>The refresh a caller waited on has ended (by any route): serve or explain.</summary>
+    public sealed record RefreshSettled(long GenerationBefore) : FamilyEvent;
+
+    /// <summary>This activation holds the family's gate and may refresh; <paramref name="GenerationAtStart"/> is what it saw before waiting.</summary>
+    public sealed record RefreshTurn(long GenerationAtStart) : FamilyEvent;
+
+    /// <summary>The token endpoint issued tokens for the refresh token whose fingerprint is <paramref name="SpentFingerprint"/>.</summary>
+    public sealed record Refreshed(SealedTokens Tokens, string SpentFingerprint) : FamilyEvent;
+
+    /// <summary>The refresh request ended without tokens; <paramref name="Replayed"/> when it was already sent a second time.</summary>
+    public sealed record RefreshFailed(TokenEndpointOutcome Outcome, bool Replayed) : FamilyEvent;
+
+    /// <summary>A completed authorization's tokens; <paramref name="ReplacedFingerprint"/> is the refresh token they replace.</summary>
+    public sealed record Authorized(SealedTokens Tokens, string? ReplacedFingerprint) : FamilyEvent;
+
+    /// <summary>A service hands over tokens it held; what the presented refresh token is to this family was looked up by the grain.</summary>
+    public sealed record Imported(SealedTokens Tokens, string? ReplacedFingerprint, bool PresentedWasSuperseded, bool PresentedIsHeld) : FamilyEvent;
+
+    /// <summary>Forget the tokens after revoking them upstream; <paramref name="CurrentFingerprint"/> is the refresh token held now.</summary>
+    public sealed record RevokeRequested(string? CurrentFingerprint) : FamilyEvent;
+
+    /// <summary>An operator's decision, or stored secrets that failed to decrypt: stop serving.</summary>
+    public sealed record Marked(FamilyStatusReason Reason) : FamilyEvent;
+
+    /// <summary>The keep-alive reminder fired.</summary>
+    public sealed record KeepAliveDue : FamilyEvent;
+}
+
+/// <summary>Why a refresh started.</summary>
+public enum RefreshCause { Expiring, Forced, Ahead, KeepAlive }

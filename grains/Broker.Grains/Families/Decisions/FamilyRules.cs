@@ -1,0 +1,47 @@
+using Broker.OAuth.Providers;
+
+namespace Broker.Grains.Families;
+
+/// <summary>The timing and policy a family's decisions follow: the broker's family options and its provider's quirks.</summary>
+public sealed record FamilyRules
+{
+    public TimeSpan RefreshLease { get; init; } = TimeSpan.FromSeconds(30);
+    public TimeSpan IntentPollInterval { get; init; } = TimeSpan.FromMilliseconds(100);
+    public TimeSpan MinForcedRefreshInterval { get; init; } = TimeSpan.FromSeconds(30);
+    public int SupersededTokenHistory { get; init; } = 64;
+    public bool RefreshAhead { get; init; } = true;
+    public TimeSpan ExpiryBuffer { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Share of a token's lifetime added to the refresh-ahead point: the option's jitter times a random draw per activation.</summary>
+    public double RefreshAheadSpread { get; init; }
+
+    /// <summary>How long the provider accepts a refresh token again after redeeming it (0: never).</summary>
+    public TimeSpan ReuseLeeway { get; init; }
+
+    public TimeSpan? RefreshTokenLifetime { get; init; }
+    public TimeSpan? KeepAliveInterval { get; init; }
+
+    /// <summary>The rules for one activation; <paramref name="draw"/> in [0, 1) spreads refresh-ahead across families.</summary>
+    public static FamilyRules For(TokenFamilyOptions family, ProviderOptions? provider, double draw) => new()
+    {
+        RefreshLease = family.RefreshLease,
+        IntentPollInterval = family.IntentPollInterval,
+        MinForcedRefreshInterval = family.MinForcedRefreshInterval,
+        SupersededTokenHistory = family.SupersededTokenHistory,
+        RefreshAhead = family.RefreshAhead,
+        ExpiryBuffer = family.ExpiryBuffer,
+        RefreshAheadSpread = family.RefreshAheadJitter * draw,
+        ReuseLeeway = provider?.RefreshTokenReuseLeeway ?? TimeSpan.Zero,
+        RefreshTokenLifetime = provider?.RefreshTokenLifetime,
+        KeepAliveInterval = provider?.KeepAliveInterval,
+    };
+}
+
+/// <summary>Where and when a decision is made.</summary>
+public sealed record FamilyContext(DateTimeOffset Now, Guid Activation, FamilyRules Rules, string Provider);
+
+/// <summary>The answer to one event: the state to hold next and what to do, in order.</summary>
+public sealed record FamilyDecision(TokenFamilyState State, IReadOnlyList<FamilyEffect> Effects)
+{
+    public T? Find<T>() where T : FamilyEffect => Effects.OfType<T>().FirstOrDefault();
+}

@@ -1,0 +1,306 @@
+using Broker.Abstractions;
+using Broker.Abstractions.Tokens;
+using Broker.Grains.Storage;
+using Broker.OAuth.Tokens;
+using static Broker.Grains.Families.FamilyEffect;
+
+namespace Broker.Grains.Families;
+
+/// <summary>
+/// The rules of a token family as one pure function: (state, event, context) -> (state, effects). No I/O, no
+/// Orleans, no clock of its own: the grain feeds it events and carries out the effects. See docs/architecture.md.
+/// </summary>
+public static class TokenFamilyDecisions
+{
+    public static FamilyDecision Decide(TokenFamilyState state, FamilyEvent e, FamilyContext context) => e switch
+    {
+        FamilyEvent.Asked asked => OnAsked(state, asked, context),
+        FamilyEvent.RefreshSettled settled => OnSettled(state, settled, context),
+        FamilyEvent.RefreshTurn turn => OnTurn(state, turn, context),
+        FamilyEvent.Refreshed refreshed => OnRefreshed(state, refreshed, context),
+        FamilyEvent.RefreshFailed failed => OnRefreshFailed(state, failed, context),
+        FamilyEvent.Authorized authorized => Adopt(state, authorized.Tokens, authorized.ReplacedFingerprint, new FamilySignal.Authorized(), context),
+        FamilyEvent.Imported imported => OnImported(state, imported, context),
+        FamilyEvent.RevokeRequested revoke => Forget(state, revoke.CurrentFingerprint, FamilyStatusReason.Revoked, context,
+            new Report(new FamilySignal.Revoked())),
+        FamilyEvent.Marked marked => OnMarked(state, marked),
+        FamilyEvent.KeepAliveDue => OnKeepAliveDue(state, context),
+        _ => throw new ArgumentOutOfRangeException(nameof(e), e, null),
+    };
+
+    /// <summary>
+    /// The held access token may be handed out: valid for the caller's buffer, and the family not stopped by an
+    /// operator or revoked. A family whose refresh failed keeps serving its still-valid token.
+    /// </summary>
+    public static bool CanServe(TokenFamilyState state, DateTimeOffset now, TimeSpan minTimeToLive) =>
+        state.AccessToken is not null
+        && state.Status != FamilyStatus.Revoked
+        && state.StatusReason != FamilyStatusReason.MarkedByOperator
+        && TokenLifetime.IsFreshEnough(state.AccessTokenIssuedAt, state.AccessTokenExpiresAt, now, minTimeToLive);
+
+    private static FamilyDecision OnAsked(TokenFamilyState state, FamilyEvent.Asked asked, FamilyContext context)
+    {
+        var now = context.Now;
+        if (!asked.Force && CanServe(state, now, asked.MinTimeToLive))
+        {
+            return RefreshAheadDue(state, context)
+                ? Keep(state, new Serve(TokenSource.Cache), new RefreshInBackground(RefreshCause.Ahead))
+                : Keep(state, new Serve(TokenSource.Cache));
+        }
+        // A forced refresh right after a refresh would only spend a refresh token: hand out the new token.
+        if (asked.Force && state.LastRefreshAt is { } last && now - last < context.Rules.MinForcedRefreshInterval && CanServe(state, now, TimeSpan.Zero))
+            return Keep(state, new Serve(TokenSource.Cache));
+        return Keep(state, new Refresh(asked.Force ? RefreshCause.Forced : RefreshCause.Expiring));
+    }
+
+    /// <summary>After a refresh: whatever token is still valid is the answer (a failed refresh already failed its caller).</summary>
+    private static FamilyDecision OnSettled(TokenFamilyState state, FamilyEvent.RefreshSettled settled, FamilyContext context) =>
+        CanServe(state, context.Now, TimeSpan.Zero)
+            ? Keep(state, new Serve(state.Generation != settled.GenerationBefore ? TokenSource.Refresh : TokenSource.Cache))
+            : Keep(state, new Fail(NotServable(state, context.Provider)));
+
+    /// <summary>Refresh-ahead: a family in use nears its callers' buffer, so start before they have to wait.</summary>
+    private static bool RefreshAheadDue(TokenFamilyState state, FamilyContext context)
+    {
+        var rules = context.Rules;
+        if (!rules.RefreshAhead || state.Status != FamilyStatus.Active || state.RefreshToken is null) return false;
+        var lifetime = state.AccessTokenExpiresAt - state.AccessTokenIssuedAt;
+        var buffer = rules.ExpiryBuffer < lifetime / 2 ? rules.ExpiryBuffer : lifetime / 2;
+        var threshold = buffer + lifetime * rules.RefreshAheadSpread;
+        return state.AccessTokenExpiresAt - context.Now <= threshold;
+    }
+
+    /// <summary>The fenced refresh, step 1: see docs/architecture.md.</summary>
+    private static FamilyDecision OnTurn(TokenFamilyState state, FamilyEvent.RefreshTurn turn, FamilyContext context)
+    {
+        var now = context.Now;
+        // Another activation refreshed while this one waited: its token is the answer.
+        if (state.Generation != turn.GenerationAtStart && CanServe(state, now, TimeSpan.Zero)) return Keep(state);
+        if (state.Status != FamilyStatus.Active || state.RefreshToken is null) return Keep(state); // explained by RefreshSettled
+
+        var replay = false;
+        if (state.Intent is { } intent && intent.Owner != context.Activation)
+        {
+            var age = now - intent.StartedAt;
+            if (age < context.Rules.RefreshLease) return Keep(state, new WaitForOtherActivation(context.Rules.IntentPollInterval));
+            // Its holder died mid-refresh: the server may or may not have rotated the token.
+            if (age >= context.Rules.ReuseLeeway)
+                return OutcomeUnknown(state, "an earlier refresh was interrupted and the provider allows no reuse of its refresh token", context);
+            replay = true;
+        }
+        var claimed = state with { Intent = new RefreshIntent(context.Activation, state.Generation + 1, replay ? state.Intent!.StartedAt : now) };
+        return new FamilyDecision(claimed, [new ClaimAndSend(replay)]);
+    }
+
+    private static FamilyDecision OnRefreshed(TokenFamilyState state, FamilyEvent.Refreshed refreshed, FamilyContext context)
+    {
+        var next = WithTokens(state, refreshed.Tokens, context.Now);
+        if (refreshed.Tokens.RefreshToken is not null) next = Supersede(next, refreshed.SpentFingerprint, context.Rules);
+        next = next with
+        {
+            Intent = null,
+            RefreshCount = state.RefreshCount + 1,
+            LastRefreshAt = context.Now,
+            LastRefreshOutcome = RefreshOutcome.Issued,
+        };
+        return new FamilyDecision(next, [new Persist(WriteMode.Durable), new Report(new FamilySignal.Refreshed(RefreshOutcome.Issued))]);
+    }
+
+    private static FamilyDecision OnRefreshFailed(TokenFamilyState state, FamilyEvent.RefreshFailed failed, FamilyContext context)
+    {
+        switch (failed.Outcome)
+        {
+            case TokenEndpointOutcome.Rejected { Error: "invalid_grant" }:
+                var reason = RejectionReason(state, failed.Replayed, context);
+                var refused = state with
+                {
+                    Status = FamilyStatus.ReauthorizationRequired,
+                    StatusReason = reason,
+                    Intent = null,
+                    LastRefreshOutcome = RefreshOutcome.InvalidGrant,
+                };
+                List<FamilyEffect> effects = [new Report(new FamilySignal.ReauthorizationRequired(reason))];
+                // Never sent before, not expired: someone else redeemed it (RFC 9700 §4.14.2). A human must look.
+                if (reason == FamilyStatusReason.InvalidGrantPossibleTheft) effects.Add(new Report(new FamilySignal.PossibleTheft()));
+                effects.Add(new Persist(WriteMode.Fenced));
+                effects.Add(new Fail(NotServable(refused, context.Provider)));
+                return new FamilyDecision(refused, effects);
+
+            case TokenEndpointOutcome.Rejected rejected:
+                return Cleared(state, RefreshOutcome.Rejected, new BrokerException(BrokerErrorReason.ProviderRejected,
+                    $"the provider rejected the refresh request with '{rejected.Error}'.") { Detail = rejected.Error });
+
+            case TokenEndpointOutcome.Throttled throttled:
+                // The client's back-off was already recorded by the one upstream path (UpstreamTokenRequests).
+                return Cleared(state, RefreshOutcome.Throttled, new BrokerException(BrokerErrorReason.Throttled,
+                    "the provider asks the broker to slow down.", throttled.RetryAfter));
+
+            case TokenEndpointOutcome.NotSent notSent:
+                return Cleared(state, RefreshOutcome.NotSent, new BrokerException(BrokerErrorReason.ProviderUnavailable,
+                    $"the provider could not be reached: {notSent.Why}", TimeSpan.FromSeconds(5)));
+
+            case TokenEndpointOutcome.OutcomeUnknown unknown:
+                // Within the provider's reuse leeway a lost answer may be retried once with the same token.
+                if (!failed.Replayed && state.Intent is { } intent && context.Now - intent.StartedAt < context.Rules.ReuseLeeway)
+                    return Keep(state, new Report(new FamilySignal.ReplayWithinLeeway()), new Resend());
+                return OutcomeUnknown(state, unknown.Why, context);
+
+            default:
+                throw new ArgumentOutOfRangeException(nameof(failed), failed.Outcome, "a refresh that issued tokens is Refreshed");
+        }
+    }
+
+    /// <summary>Nothing changed at the provider: drop the intent, record why, and fail the caller.</summary>
+    private static FamilyDecision Cleared(TokenFamilyState state, RefreshOutcome outcome, BrokerException error) =>
+        new(state with { Intent = null, LastRefreshOutcome = outcome },
+            [new Report(new FamilySignal.Refreshed(outcome)), new Persist(WriteMode.Fenced), new Fail(error)]);
+
+    /// <summary>
+    /// A refresh whose answer was lost may have rotated the token at the server; sending the old one again would
+    /// look like theft and revoke the family. Stop, keep any still-valid access token, and fail this refresh.
+    /// </summary>
+    private static FamilyDecision OutcomeUnknown(TokenFamilyState state, string why, FamilyContext context)
+    {
+        var stopped = state with
+        {
+            Status = FamilyStatus.ReauthorizationRequired,
+            StatusReason = FamilyStatusReason.RefreshOutcomeUnknown,
+            LastRefreshOutcome = RefreshOutcome.OutcomeUnknown,
+            Intent = null,
+        };
+        return new FamilyDecision(stopped,
+        [
+            new Report(new FamilySignal.OutcomeUnknown(why)),
+            new Report(new FamilySignal.ReauthorizationRequired(FamilyStatusReason.RefreshOutcomeUnknown)),
+            new Persist(WriteMode.Fenced),
+            new Fail(NotServable(stopped, context.Provider)),
+        ]);
+    }
+
+    /// <summary>Why the provider refused a refresh token, as far as the broker can tell.</summary>
+    private static FamilyStatusReason RejectionReason(TokenFamilyState state, bool replayed, FamilyContext context)
+    {
+        if (replayed) return FamilyStatusReason.InvalidGrantAfterReplay;
+        if (context.Rules.RefreshTokenLifetime is { } lifetime && state.RefreshTokenReceivedAt is { } received && context.Now - received >= lifetime)
+            return FamilyStatusReason.RefreshTokenExpired;
+        return FamilyStatusReason.InvalidGrantPossibleTheft;
+    }
+
+    private static FamilyDecision OnImported(TokenFamilyState state, FamilyEvent.Imported imported, FamilyContext context)
+    {
+        if (imported.PresentedWasSuperseded)
+        {
+            // Whoever holds a superseded refresh token can use the family (RFC 9700 §4.14.2): revoke what it holds
+            // upstream, so the thief's copy dies with ours, and stop serving it.
+            var forgotten = Forget(state, imported.ReplacedFingerprint, FamilyStatusReason.TokenReuseDetected, context,
+                new Report(new FamilySignal.ReuseDetected()));
+            return forgotten with
+            {
+                Effects = [.. forgotten.Effects, new Fail(new BrokerException(BrokerErrorReason.TokenReuseDetected,
+                    "this refresh token was already rotated away by the broker: someone kept a copy. The family has been revoked; begin a new authorization."))],
+            };
+        }
+        if (imported.PresentedIsHeld) return Keep(state); // importing what the family already holds changes nothing
+        return Adopt(state, imported.Tokens, imported.ReplacedFingerprint, new FamilySignal.Imported(), context);
+    }
+
+    /// <summary>Tokens from outside a refresh (an authorization, an import) become the family's current ones.</summary>
+    private static FamilyDecision Adopt(TokenFamilyState state, SealedTokens tokens, string? replacedFingerprint, FamilySignal signal, FamilyContext context)
+    {
+        var next = WithTokens(state, tokens, context.Now) with
+        {
+            Status = FamilyStatus.Active,
+            StatusReason = FamilyStatusReason.None,
+            Intent = null,
+        };
+        if (replacedFingerprint is not null && tokens.RefreshToken is not null) next = Supersede(next, replacedFingerprint, context.Rules);
+        return new FamilyDecision(next, [new Persist(WriteMode.Fenced), new ScheduleKeepAlive(), new Report(signal)]);
+    }
+
+    /// <summary>Revoke upstream what can be, then forget every token; the refresh token's fingerprint stays for reuse detection.</summary>
+    private static FamilyDecision Forget(TokenFamilyState state, string? currentFingerprint, FamilyStatusReason reason, FamilyContext context, FamilyEffect first)
+    {
+        var next = state with
+        {
+            AccessToken = null,
+            RefreshToken = null,
+            IdToken = null,
+            Intent = null,
+            Status = FamilyStatus.Revoked,
+            StatusReason = reason,
+        };
+        if (currentFingerprint is not null) next = Supersede(next, currentFingerprint, context.Rules);
+        // Secrets that no longer decrypt cannot be revoked upstream; the family is still forgotten here.
+        var revoke = state.HasTokens && state.StatusReason != FamilyStatusReason.StateUnreadable;
+        return new FamilyDecision(next, revoke
+            ? [first, new RevokeUpstream(), new Persist(WriteMode.Fenced), new CancelKeepAlive()]
+            : [first, new Persist(WriteMode.Fenced), new CancelKeepAlive()]);
+    }
+
+    private static FamilyDecision OnMarked(TokenFamilyState state, FamilyEvent.Marked marked)
+    {
+        if (marked.Reason == FamilyStatusReason.StateUnreadable)
+        {
+            if (state.StatusReason == FamilyStatusReason.StateUnreadable) return Keep(state);
+        }
+        else if (state.Status == FamilyStatus.None)
+        {
+            return Keep(state);
+        }
+        var next = state with { Status = FamilyStatus.ReauthorizationRequired, StatusReason = marked.Reason };
+        FamilySignal signal = marked.Reason == FamilyStatusReason.StateUnreadable
+            ? new FamilySignal.StateUnreadable()
+            : new FamilySignal.ReauthorizationRequired(marked.Reason);
+        return new FamilyDecision(next, [new Report(signal), new Persist(WriteMode.OnStored)]);
+    }
+
+    /// <summary>Providers that revoke idle refresh tokens: refresh a family nobody used for the keep-alive interval.</summary>
+    private static FamilyDecision OnKeepAliveDue(TokenFamilyState state, FamilyContext context)
+    {
+        if (context.Rules.KeepAliveInterval is not { } interval || state.Status != FamilyStatus.Active || state.RefreshToken is null)
+            return Keep(state, new CancelKeepAlive());
+        var lastUse = state.LastRefreshAt ?? state.RefreshTokenReceivedAt ?? DateTimeOffset.MinValue;
+        return context.Now - lastUse < interval ? Keep(state) : Keep(state, new RefreshInBackground(RefreshCause.KeepAlive));
+    }
+
+    /// <summary>Why the family cannot hand out a token, in words a caller can act on.</summary>
+    public static BrokerException NotServable(TokenFamilyState state, string provider) => (state.Status, state.StatusReason) switch
+    {
+        (FamilyStatus.None, _) => new BrokerException(BrokerErrorReason.AuthorizationRequired,
+            $"no tokens are held for this subject at provider '{provider}': begin an authorization."),
+        (FamilyStatus.Revoked, var reason) => new BrokerException(BrokerErrorReason.ReauthorizationRequired,
+            "the family was revoked: begin a new authorization.") { Detail = FamilyWireNames.Of(reason) },
+        (FamilyStatus.ReauthorizationRequired, FamilyStatusReason.RefreshOutcomeUnknown) => new BrokerException(BrokerErrorReason.RefreshOutcomeUnknown,
+            "a refresh may have reached the provider but its answer was lost; replaying it would get the family revoked: begin a new authorization.")
+            { Detail = FamilyWireNames.Of(FamilyStatusReason.RefreshOutcomeUnknown) },
+        (FamilyStatus.ReauthorizationRequired, FamilyStatusReason.MarkedByOperator) => new BrokerException(BrokerErrorReason.ReauthorizationRequired,
+            "an operator marked this family for reauthorization: begin a new authorization.") { Detail = FamilyWireNames.Of(FamilyStatusReason.MarkedByOperator) },
+        (FamilyStatus.ReauthorizationRequired, var reason) => new BrokerException(BrokerErrorReason.ReauthorizationRequired,
+            "the provider no longer accepts this family's refresh token: begin a new authorization.") { Detail = FamilyWireNames.Of(reason) },
+        _ => new BrokerException(BrokerErrorReason.ReauthorizationRequired,
+            "the family holds no refresh token and its access token has expired: begin a new authorization."),
+    };
+
+    private static TokenFamilyState WithTokens(TokenFamilyState state, SealedTokens tokens, DateTimeOffset now) => state with
+    {
+        Generation = state.Generation + 1,
+        AccessToken = tokens.AccessToken,
+        TokenType = tokens.TokenType,
+        AccessTokenIssuedAt = now,
+        AccessTokenExpiresAt = tokens.ExpiresAt,
+        Scopes = tokens.Scopes,
+        // RFC 6749 §6: a refresh response without a refresh token leaves the old one in force.
+        RefreshToken = tokens.RefreshToken ?? state.RefreshToken,
+        RefreshTokenReceivedAt = tokens.RefreshToken is not null ? now : state.RefreshTokenReceivedAt,
+        IdToken = tokens.IdToken ?? state.IdToken,
+    };
+
+    private static TokenFamilyState Supersede(TokenFamilyState state, string fingerprint, FamilyRules rules)
+    {
+        var history = state.SupersededRefreshTokens.Append(fingerprint).ToList();
+        var excess = history.Count - rules.SupersededTokenHistory;
+        return state with { SupersededRefreshTokens = excess > 0 ? history[excess..] : history };
+    }
+
+    private static FamilyDecision Keep(TokenFamilyState state, params FamilyEffect[] effects) => new(state, effects);
+}

@@ -1,0 +1,88 @@
+using System.Security.Cryptography;
+using System.Text;
+using Broker.Abstractions;
+using Broker.Abstractions.Tokens;
+using Broker.Grains.Protection;
+
+namespace Broker.Grains.Families;
+
+/// <summary>
+/// Seals and opens one family's secrets. The grain's key and the field are the associated data, so a
+/// ciphertext moved to another family or field does not open. Keeps the opened access token of the state in
+/// hand, so a cache hit costs no decryption.
+/// </summary>
+public sealed class FamilySecrets(SecretProtector protector, TokenFingerprint fingerprints, string grainKey)
+{
+    private (ProtectedSecret Sealed, string Plain)? _access;
+
+    public SealedTokens Seal(TokenSet tokens) => new(
+        Seal(tokens.AccessToken, "access_token"),
+        tokens.TokenType,
+        tokens.ExpiresAt,
+        tokens.RefreshToken is null ? null : Seal(tokens.RefreshToken, "refresh_token"),
+        tokens.IdToken is null ? null : Seal(tokens.IdToken, "id_token"),
+        tokens.Scopes);
+
+    public string AccessToken(ProtectedSecret secret)
+    {
+        if (_access is { } held && ReferenceEquals(held.Sealed, secret)) return held.Plain;
+        var plain = Open(secret, "access_token");
+        _access = (secret, plain);
+        return plain;
+    }
+
+    public string RefreshToken(ProtectedSecret secret) => Open(secret, "refresh_token");
+
+    /// <summary>The fingerprint of the refresh token held, or null when there is none or it no longer opens.</summary>
+    public string? FingerprintOfHeld(TokenFamilyState state) =>
+        state.RefreshToken is { } held && TryOpen(held, "refresh_token") is { } token ? fingerprints.Of(token) : null;
+
+    public string Fingerprint(string refreshToken) => fingerprints.Of(refreshToken);
+
+    public bool WasSuperseded(TokenFamilyState state, string presented) =>
+        state.SupersededRefreshTokens.Any(f => fingerprints.Matches(presented, f));
+
+    /// <summary>Whether <paramref name="presented"/> is the refresh token held, compared in constant time.</summary>
+    public bool IsHeld(TokenFamilyState state, string presented) =>
+        state.RefreshToken is { } held && TryOpen(held, "refresh_token") is { } token
+        && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(token), Encoding.UTF8.GetBytes(presented));
+
+    /// <summary>The plaintext of every token still readable, for revocation upstream.</summary>
+    public (string? Refresh, string? Access) Readable(TokenFamilyState state) => (
+        state.RefreshToken is { } r ? TryOpen(r, "refresh_token") : null,
+        state.AccessToken is { } a ? TryOpen(a, "access_token") : null);
+
+    public bool NeedsReencryption(TokenFamilyState state) =>
+        new[] { state.AccessToken, state.RefreshToken, state.IdToken }.Any(s => s is not null && protector.NeedsReencryption(s));
+
+    /// <summary>The same tokens sealed under the ring's primary key. Throws STATE_UNREADABLE when one does not open.</summary>
+    public TokenFamilyState Resealed(TokenFamilyState state) => state with
+    {
+        AccessToken = Reseal(state.AccessToken, "access_token"),
+        RefreshToken = Reseal(state.RefreshToken, "refresh_token"),
+        IdToken = Reseal(state.IdToken, "id_token"),
+    };
+
+    /// <summary>Authentication failed on a key this silo holds: altered or moved. A key it lacks is not tampering.</summary>
+    public static bool IsTampering(BrokerException ex) =>
+        ex.Reason == BrokerErrorReason.StateUnreadable && ex.Detail != SecretProtector.KeyNotInRing;
+
+    private ProtectedSecret? Reseal(ProtectedSecret? secret, string field) =>
+        secret is not null && protector.NeedsReencryption(secret) ? Seal(Open(secret, field), field) : secret;
+
+    private string Context(string field) => $"family/{grainKey}/{field}";
+    private ProtectedSecret Seal(string secret, string field) => protector.Protect(secret, Context(field));
+    private string Open(ProtectedSecret secret, string field) => protector.Unprotect(secret, Context(field));
+
+    private string? TryOpen(ProtectedSecret secret, string field)
+    {
+        try
+        {
+            return Open(secret, field);
+        }
+        catch (BrokerException ex) when (IsTampering(ex)) // a key this silo lacks still fails the call
+        {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,86 @@
+using Broker.Abstractions;
+using Broker.Abstractions.Grains;
+using Broker.Abstractions.Identity;
+using Broker.Grains.Telemetry;
+using Broker.OAuth.Providers;
+using Broker.OAuth.Tokens;
+using Microsoft.Extensions.Logging;
+
+namespace Broker.Grains.Upstream;
+
+/// <summary>
+/// Every token request any grain sends goes through here: the client's cluster-wide budget, the request, its
+/// timing, one log line and one metric, the provider's back-off, and the outcome as a typed error. One path,
+/// so a rule such as "a 429 stops every silo" holds for code redemption as much as for refreshes.
+/// </summary>
+public sealed partial class UpstreamTokenRequests(
+    ITokenEndpoint endpoint,
+    IGrainFactory grains,
+    TimeProvider time,
+    BrokerMetrics metrics,
+    ILogger<UpstreamTokenRequests> logger)
+{
+    /// <summary>
+    /// Takes one request from the client's budget; THROTTLED when it is spent. Grains that write before they send
+    /// (a refresh intent, a spent state) take it before that write, so a refusal changes nothing.
+    /// </summary>
+    public async Task TakeBudgetAsync(Provider provider)
+    {
+        if (await Throttle(provider).TryAcquire() is { } wait)
+        {
+            throw new BrokerException(BrokerErrorReason.Throttled,
+                $"token requests of this client at provider '{provider.Name}' are over their budget.", wait);
+        }
+    }
+
+    /// <summary>Sends a refresh token. The budget was taken by the caller before it wrote its intent.</summary>
+    public Task<TokenEndpointOutcome> RefreshAsync(Provider provider, string refreshToken, ScopeSet held) =>
+        SendAsync(provider, "refresh_token", () => endpoint.RefreshAsync(provider, refreshToken, held));
+
+    public async Task<TokenEndpointOutcome> ClientCredentialsAsync(Provider provider, ScopeSet scopes, string resource)
+    {
+        await TakeBudgetAsync(provider);
+        return await SendAsync(provider, "client_credentials", () => endpoint.ClientCredentialsAsync(provider, scopes, resource));
+    }
+
+    /// <summary>Redeems a code. The budget was taken by the caller before it spent the authorization's state.</summary>
+    public Task<TokenEndpointOutcome> RedeemCodeAsync(Provider provider, string code, string codeVerifier, ScopeSet requested) =>
+        SendAsync(provider, "authorization_code", () => endpoint.RedeemCodeAsync(provider, code, codeVerifier, requested));
+
+    /// <summary>Until when the provider or the budget holds this client back, if it does.</summary>
+    public Task<DateTimeOffset?> BlockedUntilAsync(Provider provider) => Throttle(provider).BlockedUntil();
+
+    public Task<bool> RevokeAsync(Provider provider, string token, string tokenTypeHint) =>
+        endpoint.RevokeAsync(provider, token, tokenTypeHint);
+
+    /// <summary>What a caller is told when a token request ended without tokens (a refresh has its own rules in the family).</summary>
+    public static BrokerException ErrorFor(TokenEndpointOutcome outcome, string request) => outcome switch
+    {
+        TokenEndpointOutcome.Rejected rejected => new BrokerException(BrokerErrorReason.ProviderRejected,
+            $"the provider rejected {request} with '{rejected.Error}'.") { Detail = rejected.Error },
+        TokenEndpointOutcome.Throttled throttled => new BrokerException(BrokerErrorReason.Throttled,
+            "the provider asks the broker to slow down.", throttled.RetryAfter),
+        TokenEndpointOutcome.NotSent notSent => new BrokerException(BrokerErrorReason.ProviderUnavailable,
+            $"the provider could not be reached: {notSent.Why}", TimeSpan.FromSeconds(5)),
+        _ => new BrokerException(BrokerErrorReason.ProviderUnavailable,
+            $"{request} ended without an answer ({outcome.Kind}).", TimeSpan.FromSeconds(5)),
+    };
+
+    private async Task<TokenEndpointOutcome> SendAsync(Provider provider, string grant, Func<Task<TokenEndpointOutcome>> send)
+    {
+        var started = time.GetTimestamp();
+        var outcome = await send();
+        var elapsed = time.GetElapsedTime(started).TotalMilliseconds;
+        LogTokenRequest(logger, provider.Name.Value, grant, outcome.Kind, elapsed);
+        metrics.UpstreamRequest(provider.Name.Value, grant, outcome.Kind, elapsed);
+        // The server asked the whole client to wait (429, 503 with Retry-After): stop every silo, not just this grain.
+        if (outcome is TokenEndpointOutcome.Throttled throttled) await Throttle(provider).Backoff(throttled.RetryAfter);
+        return outcome;
+    }
+
+    private IClientThrottleGrain Throttle(Provider provider) =>
+        grains.GetGrain<IClientThrottleGrain>(new ClientKey(provider.Name, provider.ClientId).ToGrainKey());
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Information, Message = "Token request ({Grant}) at {Provider} ended {Outcome} in {ElapsedMs} ms.")]
+    private static partial void LogTokenRequest(ILogger logger, string provider, string grant, string outcome, double elapsedMs);
+}
