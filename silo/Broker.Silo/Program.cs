@@ -33,10 +33,10 @@ try
     await host.WaitForShutdownAsync();
     return 0;
 }
-catch (OptionsValidationException ex)
+catch (Exception ex) when (InvalidSettings(ex) is { Count: > 0 } failures)
 {
     Console.Error.WriteLine("Broker cannot start, configuration is invalid:");
-    foreach (var failure in ex.Failures) Console.Error.WriteLine($"  - {failure}");
+    foreach (var failure in failures) Console.Error.WriteLine($"  - {failure}");
     return 2;
 }
 catch (SchemaMissingException ex)
@@ -44,3 +44,13 @@ catch (SchemaMissingException ex)
     Console.Error.WriteLine($"Broker cannot start: {ex.Message}");
     return 3;
 }
+
+// ValidateOnStart reports one section's failures as an OptionsValidationException, several sections' as an
+// AggregateException of them: either way every failure is printed.
+static IReadOnlyList<string> InvalidSettings(Exception ex) => ex switch
+{
+    OptionsValidationException invalid => invalid.Failures.ToList(),
+    AggregateException { InnerExceptions: var inner } when inner.All(e => e is OptionsValidationException) =>
+        inner.SelectMany(e => ((OptionsValidationException)e).Failures).ToList(),
+    _ => [],
+};

@@ -1,3 +1,6 @@
+using Broker.Abstractions.Settings;
+using Microsoft.Extensions.Options;
+
 namespace Broker.Silo.Callers;
 
 /// <summary>
@@ -56,19 +59,39 @@ public sealed class WorkloadJwtOptions
     public TimeSpan ClockSkew { get; set; } = TimeSpan.FromSeconds(30);
 }
 
-/// <summary>Names every wrong caller setting at start.</summary>
-public static class CallerOptionsValidator
+/// <summary>Every caller, keyed by name: <c>Broker:Callers</c>.</summary>
+public sealed class CallersOptions
 {
+    public Dictionary<string, CallerOptions> Callers { get; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>Names every wrong <c>Broker:Authentication</c> setting at start.</summary>
+public sealed class CallerAuthenticationOptionsValidator : IValidateOptions<CallerAuthenticationOptions>
+{
+    public ValidateOptionsResult Validate(string? name, CallerAuthenticationOptions options)
+    {
+        var jwt = options.Jwt;
+        var failures = new SettingFailures($"{CallerAuthenticationOptions.Section}:Jwt");
+        if (jwt.Authority is not null && !Uri.TryCreate(jwt.Authority, UriKind.Absolute, out _))
+            failures.Add(nameof(jwt.Authority), "must be an absolute URL.");
+        if (jwt.Authority is not null && string.IsNullOrWhiteSpace(jwt.Audience))
+            failures.Add(nameof(jwt.Audience), $"is required when {failures.Path(nameof(jwt.Authority))} is set.");
+        failures.NotNegative(nameof(jwt.ClockSkew), jwt.ClockSkew);
+        return failures.Result;
+    }
+}
+
+/// <summary>Names every wrong caller setting at start; WorkloadSubjects are checked against the JWT issuer.</summary>
+public sealed class CallerOptionsValidator(CallerAuthenticationOptions authentication) : IValidateOptions<CallersOptions>
+{
+    public ValidateOptionsResult Validate(string? name, CallersOptions options) =>
+        Validate(options.Callers, authentication) is { Count: > 0 } failures ? ValidateOptionsResult.Fail(failures) : ValidateOptionsResult.Success;
+
     public static IReadOnlyList<string> Validate(IReadOnlyDictionary<string, CallerOptions> callers, CallerAuthenticationOptions authentication)
     {
         var failures = new List<string>();
         var jwt = authentication.Jwt;
         var j = $"{CallerAuthenticationOptions.Section}:Jwt";
-        if (jwt.Authority is not null && !Uri.TryCreate(jwt.Authority, UriKind.Absolute, out _))
-            failures.Add($"{j}:Authority must be an absolute URL.");
-        if (jwt.Authority is not null && string.IsNullOrWhiteSpace(jwt.Audience))
-            failures.Add($"{j}:Audience is required when {j}:Authority is set.");
-
         var seenHashes = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         foreach (var (name, caller) in callers)
         {
