@@ -33,7 +33,7 @@ try
     await host.WaitForShutdownAsync();
     return 0;
 }
-catch (Exception ex) when (InvalidSettings(ex) is { Count: > 0 } failures)
+catch (Exception ex) when (InvalidSettings.From(ex) is { Count: > 0 } failures)
 {
     Console.Error.WriteLine("Broker cannot start, configuration is invalid:");
     foreach (var failure in failures) Console.Error.WriteLine($"  - {failure}");
@@ -44,13 +44,3 @@ catch (SchemaMissingException ex)
     Console.Error.WriteLine($"Broker cannot start: {ex.Message}");
     return 3;
 }
-
-// ValidateOnStart reports one section's failures as an OptionsValidationException, several sections' as an
-// AggregateException of them: either way every failure is printed.
-static IReadOnlyList<string> InvalidSettings(Exception ex) => ex switch
-{
-    OptionsValidationException invalid => invalid.Failures.ToList(),
-    AggregateException { InnerExceptions: var inner } when inner.All(e => e is OptionsValidationException) =>
-        inner.SelectMany(e => ((OptionsValidationException)e).Failures).ToList(),
-    _ => [],
-};
