@@ -3,6 +3,7 @@ using Broker.V1;
 using Grpc.Core;
 using Grpc.Net.Client.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace Broker.Client;
@@ -16,11 +17,8 @@ public static class BrokerClientServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddBrokerClient(this IServiceCollection services, Action<BrokerClientOptions> configure)
     {
-        services.AddOptions<BrokerClientOptions>().Configure(configure)
-            .Validate(o => o.Address is { IsAbsoluteUri: true }, $"{BrokerClientOptions.Section}:Address is required (the broker's gRPC address).")
-            .Validate(o => o.Deadline > TimeSpan.Zero, $"{BrokerClientOptions.Section}:Deadline must be positive.")
-            .Validate(o => o.MaxAttempts is >= 1 and <= 5, $"{BrokerClientOptions.Section}:MaxAttempts must be 1-5.")
-            .ValidateOnStart();
+        services.AddOptions<BrokerClientOptions>().Configure(configure).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<BrokerClientOptions>, BrokerClientOptionsValidator>());
         services.AddSingleton<BrokerErrorInterceptor>();
         services.AddSingleton<HandlerTokenCache>();
 

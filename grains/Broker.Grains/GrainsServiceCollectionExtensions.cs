@@ -1,9 +1,9 @@
+using Broker.Abstractions.Settings;
 using Broker.Grains.Authorizations;
 using Broker.Grains.Families;
 using Broker.Grains.Protection;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 
 namespace Broker.Grains;
 
@@ -11,7 +11,8 @@ public static class GrainsServiceCollectionExtensions
 {
     /// <summary>
     /// Registers what the grains need besides the protocol core: the key ring (validated at start, or an
-    /// ephemeral key when <paramref name="ephemeralKeys"/> is set and none is configured) and their options.
+    /// ephemeral key when <paramref name="ephemeralKeys"/> is set and none is configured) and their options, each
+    /// validated at start.
     /// </summary>
     public static IServiceCollection AddBrokerGrains(this IServiceCollection services, IConfiguration configuration, bool ephemeralKeys)
     {
@@ -22,8 +23,7 @@ public static class GrainsServiceCollectionExtensions
         }
         else
         {
-            services.AddOptions<EncryptionOptions>().Bind(encryption).ValidateOnStart();
-            services.AddSingleton<IValidateOptions<EncryptionOptions>, EncryptionOptionsValidator>();
+            services.AddBrokerOptions<EncryptionOptions, EncryptionOptionsValidator>(configuration, EncryptionOptions.Section);
             services.AddSingleton<KeyRing>();
         }
         services.AddSingleton<SecretProtector>();
@@ -31,8 +31,8 @@ public static class GrainsServiceCollectionExtensions
         services.AddMetrics();
         services.AddSingleton<Telemetry.BrokerMetrics>();
         services.AddSingleton<Upstream.UpstreamTokenRequests>();
-        services.AddOptions<TokenFamilyOptions>().Bind(configuration.GetSection(TokenFamilyOptions.Section));
-        services.AddOptions<AuthorizationOptions>().Bind(configuration.GetSection(AuthorizationOptions.Section));
+        services.AddBrokerOptions<TokenFamilyOptions, TokenFamilyOptionsValidator>(configuration, TokenFamilyOptions.Section);
+        services.AddBrokerOptions<AuthorizationOptions, AuthorizationOptionsValidator>(configuration, AuthorizationOptions.Section);
         return services;
     }
 }

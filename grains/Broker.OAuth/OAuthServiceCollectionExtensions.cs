@@ -1,3 +1,4 @@
+using Broker.Abstractions.Settings;
 using Broker.OAuth.Discovery;
 using Broker.OAuth.Http;
 using Broker.OAuth.Providers;
@@ -21,11 +22,10 @@ public static class OAuthServiceCollectionExtensions
     public static IServiceCollection AddBrokerOAuth(this IServiceCollection services, IConfiguration configuration)
     {
         services.TryAddSingleton(TimeProvider.System);
-        services.AddOptions<ProvidersOptions>()
-            .Configure(o => configuration.GetSection(ProvidersOptions.Section).Bind(o.Providers))
-            .ValidateOnStart();
-        services.AddSingleton<IValidateOptions<ProvidersOptions>, ProvidersOptionsValidator>();
-        services.AddOptions<RedirectOptions>().Bind(configuration.GetSection(RedirectOptions.Section));
+        // Keyed by provider name, so bound into the dictionary rather than by property names.
+        services.AddBrokerOptions<ProvidersOptions, ProvidersOptionsValidator>(
+            o => configuration.GetSection(ProvidersOptions.Section).Bind(o.Providers));
+        services.AddBrokerOptions<RedirectOptions, RedirectOptionsValidator>(configuration, RedirectOptions.Section);
 
         services.AddHttpClient(); // the factory, even with no provider configured yet
         services.AddSingleton<ProviderRegistry>();

@@ -33,10 +33,10 @@ try
     await host.WaitForShutdownAsync();
     return 0;
 }
-catch (OptionsValidationException ex)
+catch (Exception ex) when (InvalidSettings.From(ex) is { Count: > 0 } failures)
 {
     Console.Error.WriteLine("Broker cannot start, configuration is invalid:");
-    foreach (var failure in ex.Failures) Console.Error.WriteLine($"  - {failure}");
+    foreach (var failure in failures) Console.Error.WriteLine($"  - {failure}");
     return 2;
 }
 catch (SchemaMissingException ex)

@@ -2,7 +2,7 @@ using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Certificate;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
-using Microsoft.Extensions.Options;
+using Broker.Abstractions.Settings;
 using Broker.Silo.Hosting;
 
 namespace Broker.Silo.Callers;
@@ -18,12 +18,13 @@ public static class CallerAuthenticationExtensions
     /// </summary>
     public static WebApplicationBuilder AddBrokerCallers(this WebApplicationBuilder builder, BrokerMode mode, HttpEndpointOptions http)
     {
-        var callers = builder.Configuration.GetSection(CallerOptions.Section).Get<Dictionary<string, CallerOptions>>() ?? [];
-        var settings = builder.Configuration.GetSection(CallerAuthenticationOptions.Section).Get<CallerAuthenticationOptions>() ?? new();
-        var failures = CallerOptionsValidator.Validate(callers, settings);
-        if (failures.Count > 0) throw new OptionsValidationException(CallerOptions.Section, typeof(CallerOptions), failures);
+        // Read now: the registry and the JWT handler are built from them.
+        var settings = builder.Services.AddBrokerOptionsNow(builder.Configuration, CallerAuthenticationOptions.Section,
+            new CallerAuthenticationOptionsValidator());
+        var callers = builder.Services.AddBrokerOptionsNow(builder.Configuration, CallerOptions.Section,
+            new CallerOptionsValidator(settings), (section, o) => section.Bind(o.Callers));
 
-        var registry = new CallerRegistry(callers, openForDevelopment: mode == BrokerMode.Embedded);
+        var registry = new CallerRegistry(callers.Callers, openForDevelopment: mode == BrokerMode.Embedded);
         builder.Services.AddSingleton(registry);
         builder.Services.AddSingleton<Audit.AuditLog>();
 

@@ -56,47 +56,8 @@ public sealed class WorkloadJwtOptions
     public TimeSpan ClockSkew { get; set; } = TimeSpan.FromSeconds(30);
 }
 
-/// <summary>Names every wrong caller setting at start.</summary>
-public static class CallerOptionsValidator
+/// <summary>Every caller, keyed by name: <c>Broker:Callers</c>.</summary>
+public sealed class CallersOptions
 {
-    public static IReadOnlyList<string> Validate(IReadOnlyDictionary<string, CallerOptions> callers, CallerAuthenticationOptions authentication)
-    {
-        var failures = new List<string>();
-        var jwt = authentication.Jwt;
-        var j = $"{CallerAuthenticationOptions.Section}:Jwt";
-        if (jwt.Authority is not null && !Uri.TryCreate(jwt.Authority, UriKind.Absolute, out _))
-            failures.Add($"{j}:Authority must be an absolute URL.");
-        if (jwt.Authority is not null && string.IsNullOrWhiteSpace(jwt.Audience))
-            failures.Add($"{j}:Audience is required when {j}:Authority is set.");
-
-        var seenHashes = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-        foreach (var (name, caller) in callers)
-        {
-            var p = $"{CallerOptions.Section}:{name}";
-            if (caller.ApiKeyHashes.Count + caller.WorkloadSubjects.Count + caller.CertificateThumbprints.Count == 0)
-                failures.Add($"{p} has no credential: set ApiKeyHashes, WorkloadSubjects or CertificateThumbprints.");
-            foreach (var hash in caller.ApiKeyHashes)
-            {
-                if (!ApiKeyHash.TryParse(hash, out _))
-                    failures.Add($"{p}:ApiKeyHashes has a value that is not sha256:<64 hex digits> (make one with `Broker.Silo new-api-key`).");
-                else if (!seenHashes.Add(hash))
-                    failures.Add($"{p}:ApiKeyHashes repeats a key hash another caller has: each key names one caller.");
-            }
-            if (caller.WorkloadSubjects.Count > 0 && jwt.Authority is null)
-                failures.Add($"{p}:WorkloadSubjects needs {j}:Authority.");
-            foreach (var thumbprint in caller.CertificateThumbprints)
-            {
-                if (thumbprint.Length != 64 || !thumbprint.All(char.IsAsciiHexDigit))
-                    failures.Add($"{p}:CertificateThumbprints must be SHA-256 thumbprints (64 hex digits).");
-            }
-            foreach (var subject in caller.Subjects)
-            {
-                if (subject.Length == 0 || subject.IndexOf('*') is var star && star >= 0 && star != subject.Length - 1)
-                    failures.Add($"{p}:Subjects entries are exact, a prefix ending in '*', or '*'.");
-            }
-            if (caller.Providers.Count == 0)
-                failures.Add($"{p}:Providers is empty: the caller could do nothing (use '*' for all providers).");
-        }
-        return failures;
-    }
+    public Dictionary<string, CallerOptions> Callers { get; } = new(StringComparer.Ordinal);
 }

@@ -1,4 +1,5 @@
 using System.Net;
+using Broker.Abstractions.Settings;
 using Broker.Grains;
 using Broker.Grains.Storage;
 using Broker.OAuth;
@@ -42,13 +43,14 @@ public static class BrokerHost
         builder.Logging.AddFilter("Broker.Audit", LogLevel.Information);
         customize?.Invoke(builder);
 
-        var mode = builder.Configuration.GetSection(BrokerHostOptions.Section).Get<BrokerHostOptions>()?.Mode ?? BrokerMode.Embedded;
-        var validator = new BrokerHostOptionsValidator(mode);
-        var cluster = Validated(builder.Configuration.GetSection(ClusterModeOptions.Section).Get<ClusterModeOptions>() ?? new(), validator);
-        var http = Validated(builder.Configuration.GetSection(HttpEndpointOptions.Section).Get<HttpEndpointOptions>() ?? new(), validator);
+        // What shapes the host itself (mode, ports, exporters) is read and validated now; the rest at start.
+        var services = builder.Services;
+        var configuration = builder.Configuration;
+        var mode = services.AddBrokerOptionsNow(configuration, BrokerHostOptions.Section, new BrokerHostOptionsValidator()).Mode;
+        var cluster = services.AddBrokerOptionsNow(configuration, ClusterModeOptions.Section, new ClusterModeOptionsValidator(mode));
+        var http = services.AddBrokerOptionsNow(configuration, HttpEndpointOptions.Section, new HttpEndpointOptionsValidator());
+        var telemetry = services.AddBrokerOptionsNow(configuration, TelemetryOptions.Section, new TelemetryOptionsValidator());
 
-        builder.Services.AddSingleton(Options.Create(cluster));
-        builder.Services.AddSingleton(Options.Create(http));
         builder.Services.AddSingleton(new BrokerHostOptions { Mode = mode });
         builder.Services.PostConfigure<RedirectOptions>(o => o.PublicBaseUrl ??= $"http://{FormatHost(http.BindAddress)}:{http.HttpPort}");
 
@@ -76,7 +78,6 @@ public static class BrokerHost
             health.AddCheck("postgresql", new PostgreSqlHealthCheck(cluster.PostgreSql!), tags: [ReadyTag])
                 .AddCheck("redis", new RedisHealthCheck(cluster.Redis!), tags: [ReadyTag]);
         }
-        var telemetry = builder.Configuration.GetSection(TelemetryOptions.Section).Get<TelemetryOptions>() ?? new();
         builder.AddBrokerTelemetry(telemetry);
 
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -194,13 +195,6 @@ public static class BrokerHost
 
     /// <summary>Endpoint metadata: the one local port an endpoint answers on.</summary>
     private sealed record ServedOnPort(int Port);
-
-    private static T Validated<T>(T options, IValidateOptions<T> validator) where T : class
-    {
-        var result = validator.Validate(null, options);
-        if (result.Failed) throw new OptionsValidationException(typeof(T).Name, typeof(T), result.Failures);
-        return options;
-    }
 
     private static IPAddress AdvertisedAddress(string value) =>
         IPAddress.TryParse(value, out var ip)
