@@ -1,0 +1,87 @@
+using Broker.Grains.Storage;
+using Broker.OAuth;
+using Broker.OAuth.Tokens;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Orleans.Serialization;
+using Orleans.Storage;
+using Orleans.TestingHost;
+
+namespace Broker.Grains.Tests.Hosting;
+
+/// <summary>
+/// The fast grain layer: the real grains in Orleans' in-process test cluster, with a fake clock, in-memory storage
+/// that can fail on demand, and a scripted token endpoint. Grain timing (refresh-ahead, keep-alive, leases,
+/// replay inside the leeway, the persist retry) runs in milliseconds here; the real processes stay the outer ring.
+/// </summary>
+public class FakeClockCluster : IAsyncLifetime
+{
+    public FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
+    public ScriptedTokenEndpoint Endpoint { get; }
+    public FaultInjectingGrainStorage Storage { get; private set; } = null!;
+    public InProcessTestCluster Cluster { get; private set; } = null!;
+    public IGrainFactory Grains => Cluster.Client;
+
+    public FakeClockCluster() => Endpoint = new ScriptedTokenEndpoint(Clock);
+
+    /// <summary>Settings on top of the provider "test" (no discovery: nothing leaves the process).</summary>
+    protected virtual Dictionary<string, string?> Settings => [];
+
+    public async Task InitializeAsync()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Broker:Providers:test:Issuer"] = "https://as.invalid/",
+            ["Broker:Providers:test:UseDiscovery"] = "false",
+            ["Broker:Providers:test:AuthorizationEndpoint"] = "https://as.invalid/authorize",
+            ["Broker:Providers:test:TokenEndpoint"] = "https://as.invalid/token",
+            ["Broker:Providers:test:RevocationEndpoint"] = "https://as.invalid/revoke",
+            ["Broker:Providers:test:ClientId"] = "broker",
+            ["Broker:Providers:test:ClientSecret"] = "secret",
+            ["Broker:Families:ExpiryBuffer"] = "00:01:00",
+            ["Broker:Families:RefreshAheadJitter"] = "0",
+            ["Broker:Families:PersistRetryDelay"] = "00:00:01",
+            ["Broker:Families:PersistAttemptsPerCall"] = "3",
+        }.Concat(Settings).ToDictionary()).Build();
+
+        var builder = new InProcessTestClusterBuilder(1);
+        builder.ConfigureSilo((_, silo) =>
+        {
+            silo.UseInMemoryReminderService();
+            silo.Services.AddKeyedSingleton<IGrainStorage>(BrokerStorage.Name, (services, _) =>
+                Storage = new FaultInjectingGrainStorage(services.GetRequiredService<DeepCopier>()));
+            silo.Services.AddSingleton<TimeProvider>(Clock);
+            silo.Services.AddSingleton<ITokenEndpoint>(Endpoint);
+            silo.Services.AddBrokerOAuth(configuration);
+            silo.Services.AddBrokerGrains(configuration, ephemeralKeys: true);
+        });
+        Cluster = builder.Build();
+        await Cluster.DeployAsync();
+    }
+
+    /// <summary>Runs <paramref name="call"/> while moving the clock in <paramref name="step"/>s, until it ends (bounded).</summary>
+    public async Task<T> WhileTimePasses<T>(Task<T> call, TimeSpan step, int maxSteps = 1000)
+    {
+        for (var i = 0; i < maxSteps && !call.IsCompleted; i++)
+        {
+            await Task.Delay(1);
+            Clock.Advance(step);
+        }
+        Assert.True(call.IsCompleted, $"the call did not end within {maxSteps} steps of {step}");
+        return await call;
+    }
+
+    /// <summary>Waits (real time, bounded) until <paramref name="condition"/> holds: for work a grain does in the background.</summary>
+    public static async Task Eventually(Func<bool> condition, string what)
+    {
+        for (var i = 0; i < 500 && !condition(); i++) await Task.Delay(10);
+        Assert.True(condition(), what);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Cluster.StopAllSilosAsync();
+        await Cluster.DisposeAsync();
+    }
+}
