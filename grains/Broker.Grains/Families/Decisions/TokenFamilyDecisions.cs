@@ -57,7 +57,7 @@ public static class TokenFamilyDecisions
     private static FamilyDecision OnSettled(TokenFamilyState state, FamilyEvent.RefreshSettled settled, FamilyContext context) =>
         CanServe(state, context.Now, TimeSpan.Zero)
             ? Keep(state, new Serve(state.Generation != settled.GenerationBefore ? TokenSource.Refresh : TokenSource.Cache))
-            : Keep(state, new Fail(NotServable(state, context.Provider)));
+            : Keep(state, new Fail(FamilyErrors.NotServable(state, context.Provider)));
 
     /// <summary>Refresh-ahead: a family in use nears its callers' buffer, so start before they have to wait.</summary>
     private static bool RefreshAheadDue(TokenFamilyState state, FamilyContext context)
@@ -123,7 +123,7 @@ public static class TokenFamilyDecisions
                 // Never sent before, not expired: someone else redeemed it (RFC 9700 §4.14.2). A human must look.
                 if (reason == FamilyStatusReason.InvalidGrantPossibleTheft) effects.Add(new Report(new FamilySignal.PossibleTheft()));
                 effects.Add(new Persist(WriteMode.Fenced));
-                effects.Add(new Fail(NotServable(refused, context.Provider)));
+                effects.Add(new Fail(FamilyErrors.NotServable(refused, context.Provider)));
                 return new FamilyDecision(refused, effects);
 
             case TokenEndpointOutcome.Rejected rejected:
@@ -173,7 +173,7 @@ public static class TokenFamilyDecisions
             new Report(new FamilySignal.OutcomeUnknown(why)),
             new Report(new FamilySignal.ReauthorizationRequired(FamilyStatusReason.RefreshOutcomeUnknown)),
             new Persist(WriteMode.Fenced),
-            new Fail(NotServable(stopped, context.Provider)),
+            new Fail(FamilyErrors.NotServable(stopped, context.Provider)),
         ]);
     }
 
@@ -262,24 +262,6 @@ public static class TokenFamilyDecisions
         var lastUse = state.LastRefreshAt ?? state.RefreshTokenReceivedAt ?? DateTimeOffset.MinValue;
         return context.Now - lastUse < interval ? Keep(state) : Keep(state, new RefreshInBackground(RefreshCause.KeepAlive));
     }
-
-    /// <summary>Why the family cannot hand out a token, in words a caller can act on.</summary>
-    public static BrokerException NotServable(TokenFamilyState state, string provider) => (state.Status, state.StatusReason) switch
-    {
-        (FamilyStatus.None, _) => new BrokerException(BrokerErrorReason.AuthorizationRequired,
-            $"no tokens are held for this subject at provider '{provider}': begin an authorization."),
-        (FamilyStatus.Revoked, var reason) => new BrokerException(BrokerErrorReason.ReauthorizationRequired,
-            "the family was revoked: begin a new authorization.") { Detail = FamilyWireNames.Of(reason) },
-        (FamilyStatus.ReauthorizationRequired, FamilyStatusReason.RefreshOutcomeUnknown) => new BrokerException(BrokerErrorReason.RefreshOutcomeUnknown,
-            "a refresh may have reached the provider but its answer was lost; replaying it would get the family revoked: begin a new authorization.")
-            { Detail = FamilyWireNames.Of(FamilyStatusReason.RefreshOutcomeUnknown) },
-        (FamilyStatus.ReauthorizationRequired, FamilyStatusReason.MarkedByOperator) => new BrokerException(BrokerErrorReason.ReauthorizationRequired,
-            "an operator marked this family for reauthorization: begin a new authorization.") { Detail = FamilyWireNames.Of(FamilyStatusReason.MarkedByOperator) },
-        (FamilyStatus.ReauthorizationRequired, var reason) => new BrokerException(BrokerErrorReason.ReauthorizationRequired,
-            "the provider no longer accepts this family's refresh token: begin a new authorization.") { Detail = FamilyWireNames.Of(reason) },
-        _ => new BrokerException(BrokerErrorReason.ReauthorizationRequired,
-            "the family holds no refresh token and its access token has expired: begin a new authorization."),
-    };
 
     private static TokenFamilyState WithTokens(TokenFamilyState state, SealedTokens tokens, DateTimeOffset now) => state with
     {

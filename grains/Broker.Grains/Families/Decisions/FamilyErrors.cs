@@ -1,0 +1,25 @@
+using Broker.Abstractions;
+using Broker.Abstractions.Tokens;
+
+namespace Broker.Grains.Families;
+
+public static class FamilyErrors
+{
+    /// <summary>Why the family cannot hand out a token, in words a caller can act on.</summary>
+    public static BrokerException NotServable(TokenFamilyState state, string provider) => (state.Status, state.StatusReason) switch
+    {
+        (FamilyStatus.None, _) => new BrokerException(BrokerErrorReason.AuthorizationRequired,
+            $"no tokens are held for this subject at provider '{provider}': begin an authorization."),
+        (FamilyStatus.Revoked, var reason) => new BrokerException(BrokerErrorReason.ReauthorizationRequired,
+            "the family was revoked: begin a new authorization.") { Detail = FamilyWireNames.Of(reason) },
+        (FamilyStatus.ReauthorizationRequired, FamilyStatusReason.RefreshOutcomeUnknown) => new BrokerException(BrokerErrorReason.RefreshOutcomeUnknown,
+            "a refresh may have reached the provider but its answer was lost; replaying it would get the family revoked: begin a new authorization.")
+            { Detail = FamilyWireNames.Of(FamilyStatusReason.RefreshOutcomeUnknown) },
+        (FamilyStatus.ReauthorizationRequired, FamilyStatusReason.MarkedByOperator) => new BrokerException(BrokerErrorReason.ReauthorizationRequired,
+            "an operator marked this family for reauthorization: begin a new authorization.") { Detail = FamilyWireNames.Of(FamilyStatusReason.MarkedByOperator) },
+        (FamilyStatus.ReauthorizationRequired, var reason) => new BrokerException(BrokerErrorReason.ReauthorizationRequired,
+            "the provider no longer accepts this family's refresh token: begin a new authorization.") { Detail = FamilyWireNames.Of(reason) },
+        _ => new BrokerException(BrokerErrorReason.ReauthorizationRequired,
+            "the family holds no refresh token and its access token has expired: begin a new authorization."),
+    };
+}
