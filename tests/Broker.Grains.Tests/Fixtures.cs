@@ -33,7 +33,11 @@ public sealed class Infrastructure : IAsyncLifetime
     }
 }
 
-[CollectionDefinition(Name)]
+/// <summary>
+/// The cluster tests: storms of a thousand callers and silos killed mid-refresh. Not run beside any other class,
+/// so they never share the two cores with timing-exact tests (and those never slow the storms).
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class ClusterCollection : ICollectionFixture<Infrastructure>
 {
     public const string Name = "cluster";

@@ -1,0 +1,105 @@
+using System.Security.Cryptography;
+using Broker.Abstractions.Identity;
+using Broker.OAuth.Discovery;
+using Broker.OAuth.Providers;
+using Broker.OAuth.Tokens;
+using Broker.Testing.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Broker.OAuth.Tests.Tokens;
+
+/// <summary>
+/// A failing token endpoint, hand-written to inject faults (a real server does not fail on demand): it answers
+/// every request with the status a test sets, and counts what reached it.
+/// </summary>
+public sealed class ServerErrorTests : IAsyncLifetime
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("broker-5xx-").FullName;
+    private WebApplication _app = null!;
+    private Uri _address = null!;
+    private int _status = 500;
+    private int _requests;
+
+    public async Task InitializeAsync()
+    {
+        File.WriteAllText(Path.Combine(_folder, "key.pem"), ECDsa.Create(ECCurve.NamedCurves.nistP256).ExportPkcs8PrivateKeyPem());
+        (_app, _address) = await LoopbackWebApp.StartAsync(app => app.MapPost("/token", () =>
+        {
+            Interlocked.Increment(ref _requests);
+            return Results.StatusCode(_status);
+        }));
+    }
+
+    [Theory]
+    [InlineData(500)]
+    [InlineData(502)]
+    [InlineData(504)]
+    public async Task A_refresh_answered_with_a_server_error_is_an_unknown_outcome_and_is_sent_once(int status)
+    {
+        _status = status;
+        var (tokens, provider, metadata) = await ClientAsync("ClientSecretBasic");
+
+        var outcome = await tokens.RefreshAsync(provider, metadata, "refresh-token", ScopeSet.Empty);
+
+        // The server may have rotated the token before failing: the refresh token may be spent.
+        Assert.IsType<TokenEndpointOutcome.OutcomeUnknown>(outcome);
+        Assert.Equal(1, _requests);
+    }
+
+    [Fact]
+    public async Task A_client_credentials_request_with_a_secret_is_retried_after_a_502()
+    {
+        _status = 502;
+        var (tokens, provider, metadata) = await ClientAsync("ClientSecretPost");
+
+        var outcome = await tokens.ClientCredentialsAsync(provider, metadata, ScopeSet.Empty, "");
+
+        Assert.IsType<TokenEndpointOutcome.OutcomeUnknown>(outcome);
+        Assert.True(_requests > 1, $"sent {_requests} time(s): a request that spends nothing should have been retried");
+    }
+
+    [Fact]
+    public async Task Requests_carrying_an_assertion_are_never_retried()
+    {
+        _status = 502;
+        var (tokens, provider, metadata) = await ClientAsync("PrivateKeyJwt");
+
+        var outcome = await tokens.ClientCredentialsAsync(provider, metadata, ScopeSet.Empty, "");
+        var revoked = await tokens.RevokeAsync(provider, metadata, "token", "access_token");
+
+        Assert.IsType<TokenEndpointOutcome.OutcomeUnknown>(outcome);
+        Assert.False(revoked);
+        Assert.Equal(2, _requests); // one token request, one revocation: a resent assertion would repeat its jti
+    }
+
+    private async Task<(TokenEndpointClient, Provider, AuthorizationServerMetadata)> ClientAsync(string authentication)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Broker:Http:PublicBaseUrl"] = "http://127.0.0.1:9/",
+            ["Broker:Providers:failing:Issuer"] = _address.AbsoluteUri,
+            ["Broker:Providers:failing:UseDiscovery"] = "false",
+            ["Broker:Providers:failing:RequireHttps"] = "false",
+            ["Broker:Providers:failing:AuthorizationEndpoint"] = new Uri(_address, "authorize").AbsoluteUri,
+            ["Broker:Providers:failing:TokenEndpoint"] = new Uri(_address, "token").AbsoluteUri,
+            ["Broker:Providers:failing:RevocationEndpoint"] = new Uri(_address, "token").AbsoluteUri,
+            ["Broker:Providers:failing:ClientId"] = "broker",
+            ["Broker:Providers:failing:ClientAuthentication"] = authentication,
+            ["Broker:Providers:failing:ClientSecret"] = authentication == "PrivateKeyJwt" ? null : "secret",
+            ["Broker:Providers:failing:ClientKeyFile"] = authentication == "PrivateKeyJwt" ? Path.Combine(_folder, "key.pem") : null,
+        }).Build();
+        var services = new ServiceCollection().AddLogging().AddBrokerOAuth(configuration).BuildServiceProvider();
+        var provider = services.GetRequiredService<ProviderRegistry>().Get(ProviderName.Parse("failing"));
+        var metadata = await services.GetRequiredService<MetadataStore>().GetAsync(provider);
+        return (services.GetRequiredService<TokenEndpointClient>(), provider, metadata);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _app.DisposeAsync();
+        Directory.Delete(_folder, recursive: true);
+    }
+}
