@@ -26,7 +26,7 @@ public class BrokerClientException : Exception
     public bool NeedsAuthorization => Reason is BrokerReasons.AuthorizationRequired or BrokerReasons.ReauthorizationRequired
         or BrokerReasons.RefreshOutcomeUnknown or BrokerReasons.TokenReuseDetected;
 
-    public static BrokerClientException From(RpcException ex)
+    internal static BrokerClientException From(RpcException ex)
     {
         var status = ex.GetRpcStatus();
         var reason = status?.GetDetail<ErrorInfo>()?.Reason ?? ex.StatusCode.ToString().ToUpperInvariant();

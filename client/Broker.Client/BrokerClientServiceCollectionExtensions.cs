@@ -1,6 +1,5 @@
 using Broker.Client.Grpc;
 using Broker.V1;
-using Grpc.Core;
 using Grpc.Net.Client.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -12,8 +11,7 @@ public static class BrokerClientServiceCollectionExtensions
 {
     /// <summary>
     /// Registers <see cref="BrokerClient"/> over a typed gRPC client: a deadline per call, retries of UNAVAILABLE
-    /// for the idempotent methods only (a token read can always be asked again; a begun authorization or an
-    /// import cannot), the caller's credential, and typed errors.
+    /// for the methods the contract marks idempotent only, the caller's credential, and typed errors.
     /// </summary>
     public static IServiceCollection AddBrokerClient(this IServiceCollection services, Action<BrokerClientOptions> configure)
     {
@@ -30,7 +28,7 @@ public static class BrokerClientServiceCollectionExtensions
             .ConfigureChannel((provider, channel) =>
             {
                 var options = provider.GetRequiredService<IOptions<BrokerClientOptions>>().Value;
-                channel.ServiceConfig = new ServiceConfig { MethodConfigs = { IdempotentRetry(options.MaxAttempts) } };
+                channel.ServiceConfig = new ServiceConfig { MethodConfigs = { IdempotentRetry.Policy(options.MaxAttempts) } };
                 // Bearer credentials over plain HTTP only make sense on loopback or inside a mesh that adds TLS.
                 channel.UnsafeUseInsecureChannelCallCredentials = options.Address!.Scheme == Uri.UriSchemeHttp;
             })
@@ -54,22 +52,4 @@ public static class BrokerClientServiceCollectionExtensions
         services.AddTransient<BrokerClient>();
         return services;
     }
-
-    private static MethodConfig IdempotentRetry(int attempts) => new()
-    {
-        Names =
-        {
-            new MethodName { Service = "broker.v1.TokenBroker", Method = "GetAccessToken" },
-            new MethodName { Service = "broker.v1.TokenBroker", Method = "GetClientToken" },
-            new MethodName { Service = "broker.v1.TokenBroker", Method = "DescribeFamily" },
-        },
-        RetryPolicy = new RetryPolicy
-        {
-            MaxAttempts = attempts,
-            InitialBackoff = TimeSpan.FromMilliseconds(100),
-            MaxBackoff = TimeSpan.FromSeconds(2),
-            BackoffMultiplier = 2,
-            RetryableStatusCodes = { StatusCode.Unavailable },
-        },
-    };
 }

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Headers;
-using Microsoft.Extensions.Options;
 
 namespace Broker.Client;
 
@@ -8,19 +7,11 @@ namespace Broker.Client;
 /// Attaches a broker access token to every request. On a 401 it asks the broker once for a forced refresh
 /// and sends the request once more; a 403 insufficient_scope and a 429 become typed exceptions.
 /// </summary>
-public sealed class BrokerTokenHandler(
-    Func<HttpRequestMessage, CancellationToken, ValueTask<(string CacheKey, Func<bool, CancellationToken, Task<BrokerToken>> Fetch)>> source,
-    HandlerTokenCache cache,
-    IOptions<BrokerClientOptions> options) : DelegatingHandler
+internal sealed class BrokerTokenHandler(IAccessTokenSource tokens) : DelegatingHandler
 {
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        var (key, fetch) = await source(request, cancellationToken);
-        if (!cache.TryGet(key, options.Value.HandlerRefreshBeforeExpiry, out var token))
-        {
-            token = await fetch(false, cancellationToken);
-            cache.Set(key, token);
-        }
+        var token = await tokens.GetAsync(request, forceRefresh: false, cancellationToken);
         // The body may have to go twice: buffer it before the first send.
         if (request.Content is not null) await request.Content.LoadIntoBufferAsync(cancellationToken);
 
@@ -29,9 +20,7 @@ public sealed class BrokerTokenHandler(
         {
             // The API refused a token we thought valid (revoked, rotated elsewhere): one forced refresh, one retry.
             response.Dispose();
-            cache.Remove(key);
-            token = await fetch(true, cancellationToken);
-            cache.Set(key, token);
+            token = await tokens.GetAsync(request, forceRefresh: true, cancellationToken);
             response = await SendWith(request, token, cancellationToken);
         }
 

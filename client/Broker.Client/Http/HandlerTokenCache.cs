@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
 
 namespace Broker.Client;
 
@@ -6,20 +7,27 @@ namespace Broker.Client;
 /// Tokens the HttpClient handlers hold between calls, so a busy service does not ask the broker on every
 /// request. Bounded: past the limit it starts afresh rather than grow without end.
 /// </summary>
-public sealed class HandlerTokenCache(TimeProvider? time = null)
+internal sealed class HandlerTokenCache(IOptions<BrokerClientOptions> options, TimeProvider? time = null)
 {
     private const int MaxEntries = 10_000;
     private readonly ConcurrentDictionary<string, BrokerToken> _tokens = new(StringComparer.Ordinal);
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
-    public bool TryGet(string key, TimeSpan refreshBeforeExpiry, out BrokerToken token) =>
-        _tokens.TryGetValue(key, out token!) && token.ExpiresAt - _time.GetUtcNow() > refreshBeforeExpiry;
-
-    public void Set(string key, BrokerToken token)
+    /// <summary>
+    /// The held token for <paramref name="key"/> while it has more than <see cref="BrokerClientOptions.HandlerRefreshBeforeExpiry"/>
+    /// left, else (or when forced) a fetched one, which is then held.
+    /// </summary>
+    public async Task<BrokerToken> GetAsync(string key, bool forceRefresh,
+        Func<bool, CancellationToken, Task<BrokerToken>> fetch, CancellationToken cancellationToken)
     {
+        if (forceRefresh)
+            _tokens.TryRemove(key, out _); // refused by the API: never hand it out again, even if the fetch fails
+        else if (_tokens.TryGetValue(key, out var held) && held.ExpiresAt - _time.GetUtcNow() > options.Value.HandlerRefreshBeforeExpiry)
+            return held;
+
+        var token = await fetch(forceRefresh, cancellationToken);
         if (_tokens.Count >= MaxEntries) _tokens.Clear();
         _tokens[key] = token;
+        return token;
     }
-
-    public void Remove(string key) => _tokens.TryRemove(key, out _);
 }

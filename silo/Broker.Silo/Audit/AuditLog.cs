@@ -1,17 +1,36 @@
 using Broker.Grains.Telemetry;
+using Broker.V1;
 
 namespace Broker.Silo.Audit;
 
 /// <summary>
 /// Who did what to which family, with what outcome: one structured event per call under the category
-/// <c>Broker.Audit</c> with stable event ids (6000-6099), and the counter <c>broker.audit.events</c>.
-/// Families appear as their hashed log id; never a token, code or subject.
+/// <c>Broker.Audit</c> with stable event ids (6000-6099, the numbers of <see cref="AuditEvent"/> in the proto), and the
+/// counter <c>broker.audit.events</c>. Families appear as their hashed log id; never a token, code or subject.
 /// </summary>
 public sealed partial class AuditLog(ILoggerFactory loggers, BrokerMetrics metrics)
 {
     private readonly ILogger _logger = loggers.CreateLogger("Broker.Audit");
 
-    public void TokenHandedOut(string caller, string action, string provider, string family, string source)
+    /// <summary>The events a successful TokenBroker call can leave: the values its (broker.v1.rpc) option may name.</summary>
+    public static bool IsCallEvent(AuditEvent audited) => audited is AuditEvent.TokenHandedOut or AuditEvent.AuthorizationBegun
+        or AuditEvent.TokensImported or AuditEvent.FamilyRevoked or AuditEvent.FamilyDescribed;
+
+    /// <summary>A call succeeded: the event its method declares. <paramref name="source"/> is the token's, when it handed one out.</summary>
+    public void Succeeded(AuditEvent audited, string caller, string action, string provider, string family, string? source)
+    {
+        switch (audited)
+        {
+            case AuditEvent.TokenHandedOut: TokenHandedOut(caller, action, provider, family, source ?? "-"); break;
+            case AuditEvent.AuthorizationBegun: AuthorizationBegun(caller, provider, family); break;
+            case AuditEvent.TokensImported: TokensImported(caller, provider, family); break;
+            case AuditEvent.FamilyRevoked: FamilyRevoked(caller, provider, family); break;
+            case AuditEvent.FamilyDescribed: FamilyDescribed(caller, provider, family); break;
+            default: throw new ArgumentOutOfRangeException(nameof(audited), audited, "not an event a call leaves.");
+        }
+    }
+
+    private void TokenHandedOut(string caller, string action, string provider, string family, string source)
     {
         LogTokenHandedOut(_logger, caller, action, provider, family, source);
         metrics.AuditEvent("token_handed_out", source);
@@ -24,7 +43,7 @@ public sealed partial class AuditLog(ILoggerFactory loggers, BrokerMetrics metri
         metrics.AuditEvent("family_refreshed", "ok");
     }
 
-    public void AuthorizationBegun(string caller, string provider, string family)
+    private void AuthorizationBegun(string caller, string provider, string family)
     {
         LogAuthorizationBegun(_logger, caller, provider, family);
         metrics.AuditEvent("authorization_begun", "ok");
@@ -36,19 +55,19 @@ public sealed partial class AuditLog(ILoggerFactory loggers, BrokerMetrics metri
         metrics.AuditEvent("authorization_completed", outcome);
     }
 
-    public void TokensImported(string caller, string provider, string family)
+    private void TokensImported(string caller, string provider, string family)
     {
         LogTokensImported(_logger, caller, provider, family);
         metrics.AuditEvent("tokens_imported", "ok");
     }
 
-    public void FamilyRevoked(string caller, string provider, string family)
+    private void FamilyRevoked(string caller, string provider, string family)
     {
         LogFamilyRevoked(_logger, caller, provider, family);
         metrics.AuditEvent("family_revoked", "ok");
     }
 
-    public void FamilyDescribed(string caller, string provider, string family)
+    private void FamilyDescribed(string caller, string provider, string family)
     {
         LogFamilyDescribed(_logger, caller, provider, family);
         metrics.AuditEvent("family_described", "ok");
@@ -72,33 +91,33 @@ public sealed partial class AuditLog(ILoggerFactory loggers, BrokerMetrics metri
         metrics.AuditEvent("failed", reason);
     }
 
-    [LoggerMessage(EventId = 6000, Level = LogLevel.Information, Message = "Audit: {Caller} {Action} provider={Provider} family={Family}: token handed out from {Source}.")]
+    [LoggerMessage(EventId = (int)AuditEvent.TokenHandedOut, Level = LogLevel.Information, Message = "Audit: {Caller} {Action} provider={Provider} family={Family}: token handed out from {Source}.")]
     private static partial void LogTokenHandedOut(ILogger logger, string caller, string action, string provider, string family, string source);
 
-    [LoggerMessage(EventId = 6001, Level = LogLevel.Information, Message = "Audit: {Caller} caused a refresh of provider={Provider} family={Family}.")]
+    [LoggerMessage(EventId = (int)AuditEvent.FamilyRefreshed, Level = LogLevel.Information, Message = "Audit: {Caller} caused a refresh of provider={Provider} family={Family}.")]
     private static partial void LogRefreshed(ILogger logger, string caller, string provider, string family);
 
-    [LoggerMessage(EventId = 6002, Level = LogLevel.Information, Message = "Audit: {Caller} began an authorization for provider={Provider} family={Family}.")]
+    [LoggerMessage(EventId = (int)AuditEvent.AuthorizationBegun, Level = LogLevel.Information, Message = "Audit: {Caller} began an authorization for provider={Provider} family={Family}.")]
     private static partial void LogAuthorizationBegun(ILogger logger, string caller, string provider, string family);
 
-    [LoggerMessage(EventId = 6003, Level = LogLevel.Information, Message = "Audit: authorization callback for provider={Provider} family={Family}: {Outcome}.")]
+    [LoggerMessage(EventId = (int)AuditEvent.AuthorizationCompleted, Level = LogLevel.Information, Message = "Audit: authorization callback for provider={Provider} family={Family}: {Outcome}.")]
     private static partial void LogAuthorizationCompleted(ILogger logger, string provider, string family, string outcome);
 
-    [LoggerMessage(EventId = 6004, Level = LogLevel.Information, Message = "Audit: {Caller} imported tokens into provider={Provider} family={Family}.")]
+    [LoggerMessage(EventId = (int)AuditEvent.TokensImported, Level = LogLevel.Information, Message = "Audit: {Caller} imported tokens into provider={Provider} family={Family}.")]
     private static partial void LogTokensImported(ILogger logger, string caller, string provider, string family);
 
-    [LoggerMessage(EventId = 6005, Level = LogLevel.Information, Message = "Audit: {Caller} revoked provider={Provider} family={Family}.")]
+    [LoggerMessage(EventId = (int)AuditEvent.FamilyRevoked, Level = LogLevel.Information, Message = "Audit: {Caller} revoked provider={Provider} family={Family}.")]
     private static partial void LogFamilyRevoked(ILogger logger, string caller, string provider, string family);
 
-    [LoggerMessage(EventId = 6006, Level = LogLevel.Information, Message = "Audit: {Caller} described provider={Provider} family={Family}.")]
+    [LoggerMessage(EventId = (int)AuditEvent.FamilyDescribed, Level = LogLevel.Information, Message = "Audit: {Caller} described provider={Provider} family={Family}.")]
     private static partial void LogFamilyDescribed(ILogger logger, string caller, string provider, string family);
 
-    [LoggerMessage(EventId = 6010, Level = LogLevel.Warning, Message = "Audit: {Caller} denied {Action} provider={Provider} family={Family}: may not {Why}.")]
+    [LoggerMessage(EventId = (int)AuditEvent.Denied, Level = LogLevel.Warning, Message = "Audit: {Caller} denied {Action} provider={Provider} family={Family}: may not {Why}.")]
     private static partial void LogDenied(ILogger logger, string caller, string action, string provider, string family, string why);
 
-    [LoggerMessage(EventId = 6011, Level = LogLevel.Warning, Message = "Audit: unauthenticated {Action} from {Peer}: {Failure}.")]
+    [LoggerMessage(EventId = (int)AuditEvent.Unauthenticated, Level = LogLevel.Warning, Message = "Audit: unauthenticated {Action} from {Peer}: {Failure}.")]
     private static partial void LogUnauthenticated(ILogger logger, string action, string peer, string failure);
 
-    [LoggerMessage(EventId = 6012, Level = LogLevel.Information, Message = "Audit: {Caller} {Action} provider={Provider} family={Family} failed: {Reason}.")]
+    [LoggerMessage(EventId = (int)AuditEvent.Failed, Level = LogLevel.Information, Message = "Audit: {Caller} {Action} provider={Provider} family={Family} failed: {Reason}.")]
     private static partial void LogFailed(ILogger logger, string caller, string action, string provider, string family, string reason);
 }

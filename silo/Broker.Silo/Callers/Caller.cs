@@ -1,18 +1,8 @@
 using Broker.Abstractions;
 using Broker.Abstractions.Identity;
+using Broker.V1;
 
 namespace Broker.Silo.Callers;
-
-/// <summary>What a caller asks to do; each is granted separately.</summary>
-public enum CallerAction
-{
-    GetAccessToken,
-    DescribeFamily,
-    GetClientToken,
-    BeginAuthorization,
-    ImportTokens,
-    RevokeFamily,
-}
 
 /// <summary>
 /// An authenticated caller and its policy. Plain rules with no I/O: default deny, and every grant is
@@ -48,15 +38,7 @@ public sealed class Caller
     /// <summary>Why the policy refuses, or null when it allows.</summary>
     public string? Denial(CallerAction action, ProviderName provider, Subject? subject, ScopeSet? scopes)
     {
-        var flag = action switch
-        {
-            CallerAction.GetClientToken => _policy.MayGetClientTokens,
-            CallerAction.BeginAuthorization => _policy.MayBeginAuthorization,
-            CallerAction.ImportTokens => _policy.MayImport,
-            CallerAction.RevokeFamily => _policy.MayRevoke,
-            _ => true,
-        };
-        if (!flag) return $"{Verb(action)}";
+        if (!Grants(action.Permission)) return Verb(action);
         if (!AllowsProvider(provider)) return $"use provider '{provider}'";
         if (subject is { } s && !AllowsSubject(s)) return "use this subject";
         if (scopes is { } requested && !AllowsScopes(requested)) return "use these scopes";
@@ -74,12 +56,23 @@ public sealed class Caller
     public bool AllowsScopes(ScopeSet scopes) =>
         _policy.Scopes.Contains(All) || scopes.Values.All(s => _policy.Scopes.Contains(s, StringComparer.Ordinal));
 
-    private static string Verb(CallerAction action) => action switch
+    /// <summary>The policy's flag for each grant; a grant this version does not know is refused.</summary>
+    private bool Grants(CallerPermission permission) => permission switch
     {
-        CallerAction.GetClientToken => "get client-credentials tokens",
-        CallerAction.BeginAuthorization => "begin authorizations",
-        CallerAction.ImportTokens => "import tokens",
-        CallerAction.RevokeFamily => "revoke families",
-        _ => action.ToString(),
+        CallerPermission.Read => true,
+        CallerPermission.GetClientTokens => _policy.MayGetClientTokens,
+        CallerPermission.BeginAuthorization => _policy.MayBeginAuthorization,
+        CallerPermission.Import => _policy.MayImport,
+        CallerPermission.Revoke => _policy.MayRevoke,
+        _ => false,
+    };
+
+    private static string Verb(CallerAction action) => action.Permission switch
+    {
+        CallerPermission.GetClientTokens => "get client-credentials tokens",
+        CallerPermission.BeginAuthorization => "begin authorizations",
+        CallerPermission.Import => "import tokens",
+        CallerPermission.Revoke => "revoke families",
+        _ => $"call {action.Name}",
     };
 }

@@ -31,8 +31,8 @@ public sealed class CallerInterceptor(CallerRegistry callers, AuditLog audit) : 
             throw new BrokerException(BrokerErrorReason.Unauthenticated,
                 "the call carries no credential the broker accepts: send 'authorization: Bearer <API key or workload JWT>' or a client certificate.");
         }
-        // A method no policy can name (one added to the contract without a CallerAction) is refused, never open.
-        if (!Enum.TryParse<CallerAction>(method, out var action))
+        // A method no policy can name (one added to the contract without a complete (broker.v1.rpc) option) is refused, never open.
+        if (CallerAction.Find(method) is not { } action)
         {
             audit.Denied(caller.Name, method, "-", "-", "call a method without a policy");
             throw new BrokerException(BrokerErrorReason.PermissionDenied, $"no caller may call '{method}' yet.") { Detail = "unknown_method" };
@@ -49,20 +49,20 @@ public sealed class CallerInterceptor(CallerRegistry callers, AuditLog audit) : 
         catch (BrokerException ex) when (ex.Reason == BrokerErrorReason.PermissionDenied)
         {
             Tag(call, null, "permission_denied");
-            audit.Denied(caller.Name, action.ToString(), call.Provider, call.Family, ex.Detail ?? "-");
+            audit.Denied(caller.Name, action.Name, call.Provider, call.Family, ex.Detail ?? "-");
             throw;
         }
         catch (BrokerException ex)
         {
             Tag(call, null, BrokerErrors.ReasonOf(ex.Reason).ToLowerInvariant());
-            audit.Failed(caller.Name, action.ToString(), call.Provider, call.Family, BrokerErrors.ReasonOf(ex.Reason));
+            audit.Failed(caller.Name, action.Name, call.Provider, call.Family, BrokerErrors.ReasonOf(ex.Reason));
             throw;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             // Cluster failures and bugs: the exception interceptor maps them; the trail still records the attempt.
             Tag(call, null, "error");
-            audit.Failed(caller.Name, action.ToString(), call.Provider, call.Family, ex.GetType().Name);
+            audit.Failed(caller.Name, action.Name, call.Provider, call.Family, ex.GetType().Name);
             throw;
         }
     }
@@ -80,25 +80,8 @@ public sealed class CallerInterceptor(CallerRegistry callers, AuditLog audit) : 
 
     private void Record(CallerContext call, object? response)
     {
-        var name = call.Caller.Name;
-        Tag(call, response is AccessToken token ? token.Source : null, "ok");
-        switch (call.Action)
-        {
-            case CallerAction.GetAccessToken or CallerAction.GetClientToken:
-                audit.TokenHandedOut(name, call.Action.ToString(), call.Provider, call.Family, (response as AccessToken)?.Source ?? "-");
-                break;
-            case CallerAction.BeginAuthorization:
-                audit.AuthorizationBegun(name, call.Provider, call.Family);
-                break;
-            case CallerAction.ImportTokens:
-                audit.TokensImported(name, call.Provider, call.Family);
-                break;
-            case CallerAction.RevokeFamily:
-                audit.FamilyRevoked(name, call.Provider, call.Family);
-                break;
-            case CallerAction.DescribeFamily:
-                audit.FamilyDescribed(name, call.Provider, call.Family);
-                break;
-        }
+        var source = (response as AccessToken)?.Source;
+        Tag(call, source, "ok");
+        audit.Succeeded(call.Action.AuditEvent, call.Caller.Name, call.Action.Name, call.Provider, call.Family, source);
     }
 }

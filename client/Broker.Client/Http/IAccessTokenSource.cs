@@ -1,0 +1,11 @@
+namespace Broker.Client;
+
+/// <summary>Where a <see cref="BrokerTokenHandler"/> gets the token for a request: the broker, through the handler cache.</summary>
+internal interface IAccessTokenSource
+{
+    /// <summary>
+    /// The token to send with <paramref name="request"/>. <paramref name="forceRefresh"/> after the API refused the
+    /// last one: the held token is dropped and the broker asked again.
+    /// </summary>
+    Task<BrokerToken> GetAsync(HttpRequestMessage request, bool forceRefresh, CancellationToken cancellationToken);
+}

@@ -1,0 +1,13 @@
+namespace Broker.Client;
+
+/// <summary>The access token of the user a request is made for (the subject resolver names the user).</summary>
+internal sealed class UserTokenSource(
+    BrokerClient broker, HandlerTokenCache cache, string provider, Func<HttpRequestMessage, string> subjectOf) : IAccessTokenSource
+{
+    public Task<BrokerToken> GetAsync(HttpRequestMessage request, bool forceRefresh, CancellationToken cancellationToken)
+    {
+        var subject = subjectOf(request);
+        return cache.GetAsync($"user\n{provider}\n{subject}", forceRefresh,
+            (force, ct) => broker.GetAccessTokenAsync(provider, subject, force, cancellationToken: ct), cancellationToken);
+    }
+}
