@@ -1,6 +1,8 @@
 using Broker.Grains.Storage;
 using Broker.OAuth;
 using Broker.OAuth.Tokens;
+using Broker.Testing;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
@@ -22,6 +24,12 @@ public class FakeClockCluster : IAsyncLifetime
     public FaultInjectingGrainStorage Storage { get; private set; } = null!;
     public InProcessTestCluster Cluster { get; private set; } = null!;
     public IGrainFactory Grains => Cluster.Client;
+
+    /// <summary>Everything the silo logs.</summary>
+    public CapturingLoggerProvider Logs { get; } = new();
+
+    /// <summary>The silo's services (its meter factory, to tell its metrics from other tests').</summary>
+    public IServiceProvider SiloServices => Cluster.GetSiloServiceProvider(Cluster.Silos[0].SiloAddress);
 
     public FakeClockCluster() => Endpoint = new ScriptedTokenEndpoint(Clock);
 
@@ -52,6 +60,7 @@ public class FakeClockCluster : IAsyncLifetime
             silo.Services.AddKeyedSingleton<IGrainStorage>(BrokerStorage.Name, (services, _) =>
                 Storage = new FaultInjectingGrainStorage(services.GetRequiredService<DeepCopier>()));
             silo.Services.AddSingleton<TimeProvider>(Clock);
+            silo.Services.AddSingleton<ILoggerProvider>(Logs);
             silo.Services.AddSingleton<ITokenEndpoint>(Endpoint);
             silo.Services.AddBrokerOAuth(configuration);
             silo.Services.AddBrokerGrains(configuration, ephemeralKeys: true);

@@ -50,6 +50,16 @@ public sealed class ServerErrorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_503_without_retry_after_holds_the_client_back_for_the_default_five_seconds()
+    {
+        _status = 503;
+        var (tokens, provider, metadata) = await ClientAsync("ClientSecretBasic");
+        var outcome = await tokens.RefreshAsync(provider, metadata, "refresh-token", ScopeSet.Empty);
+        Assert.Equal(TimeSpan.FromSeconds(5), Assert.IsType<TokenEndpointOutcome.Throttled>(outcome).RetryAfter);
+        Assert.Equal(1, _requests);
+    }
+
+    [Fact]
     public async Task A_client_credentials_request_with_a_secret_is_retried_after_a_502()
     {
         _status = 502;

@@ -21,7 +21,7 @@ public sealed class ClusterInfrastructure : IAsyncLifetime
     }
 
     /// <summary>A migrated database of its own, and settings for silos of one cluster on it.</summary>
-    public async Task<Func<Task<BrokerSilo>>> NewClusterAsync(bool migrate = true, string? encryptionKey = null)
+    public async Task<Func<Task<BrokerSilo>>> NewClusterAsync(bool migrate = true, string? encryptionKey = null, bool withoutCallers = false)
     {
         var database = await Postgres.CreateDatabaseAsync();
         if (migrate) await SchemaMigrator.MigrateAsync(database);
@@ -38,6 +38,7 @@ public sealed class ClusterInfrastructure : IAsyncLifetime
                 ServiceId = clusterId,
                 EncryptionKey = key,
                 Settings = ProviderSettings.For("test", Server),
+                WithoutCallers = withoutCallers,
             });
             await Server.AddRedirectUriAsync("broker", silo.RedirectUri("test"));
             return silo;

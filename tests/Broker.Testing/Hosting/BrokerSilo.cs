@@ -25,6 +25,9 @@ public sealed class BrokerSiloSettings
 
     public Dictionary<string, string?> Settings { get; init; } = [];
 
+    /// <summary>Starts with no caller configured at all (the tests' admin caller is left out).</summary>
+    public bool WithoutCallers { get; init; }
+
     /// <summary>An extra log sink, e.g. to read everything the silo writes.</summary>
     public Microsoft.Extensions.Logging.ILoggerProvider? LoggerProvider { get; init; }
 
@@ -90,7 +93,8 @@ public sealed class BrokerSilo : IBrokerEndpoints, IAsyncDisposable
             configuration["Broker:Encryption:Keys:0:Id"] = "test";
             configuration["Broker:Encryption:Keys:0:Key"] = settings.EncryptionKey;
         }
-        foreach (var (key, value) in TestCallers.AdminSettings) configuration[key] = value;
+        if (!settings.WithoutCallers)
+            foreach (var (key, value) in TestCallers.AdminSettings) configuration[key] = value;
         foreach (var (key, value) in settings.Settings) configuration[key] = value;
 
         var app = BrokerHost.Build([], builder => builder.AddInMemoryCollection(configuration), host =>
