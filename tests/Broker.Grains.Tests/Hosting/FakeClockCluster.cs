@@ -1,3 +1,5 @@
+using Broker.Abstractions.Grains;
+using Broker.Abstractions.Identity;
 using Broker.Grains.Storage;
 using Broker.OAuth;
 using Broker.OAuth.Tokens;
@@ -67,6 +69,14 @@ public class FakeClockCluster : IAsyncLifetime
         });
         Cluster = builder.Build();
         await Cluster.DeployAsync();
+    }
+
+    /// <summary>A family of provider "test" holding freshly issued tokens (imported, so no flow is needed).</summary>
+    public async Task<ITokenFamilyGrain> ImportedFamily(string subject)
+    {
+        var family = Grains.GetGrain<ITokenFamilyGrain>(new FamilyKey(ProviderName.Parse("test"), Subject.Parse(subject)).ToGrainKey());
+        await family.ImportTokens(Endpoint.Issue(subject));
+        return family;
     }
 
     /// <summary>Runs <paramref name="call"/> while moving the clock in <paramref name="step"/>s, until it ends (bounded).</summary>

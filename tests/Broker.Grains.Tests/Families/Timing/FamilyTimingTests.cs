@@ -1,6 +1,5 @@
 using Broker.Abstractions;
 using Broker.Abstractions.Grains;
-using Broker.Abstractions.Identity;
 using Broker.Abstractions.Tokens;
 using Broker.Grains.Families;
 using Broker.Grains.Tests.Hosting;
@@ -13,17 +12,10 @@ public sealed class FamilyTimingTests(FakeClockCluster cluster) : IClassFixture<
 {
     private static readonly TimeSpan CallerBuffer = TimeSpan.FromSeconds(30);
 
-    private async Task<ITokenFamilyGrain> Imported(string subject)
-    {
-        var family = cluster.Grains.GetGrain<ITokenFamilyGrain>(new FamilyKey(ProviderName.Parse("test"), Subject.Parse(subject)).ToGrainKey());
-        await family.ImportTokens(cluster.Endpoint.Issue(subject));
-        return family;
-    }
-
     [Fact]
     public async Task A_family_in_use_is_refreshed_ahead_so_no_caller_waits_on_the_server()
     {
-        var family = await Imported("ahead");
+        var family = await cluster.ImportedFamily("ahead");
         var first = await family.GetAccessToken(CallerBuffer, false);
         var sent = cluster.Endpoint.RefreshesSent.Count;
 
@@ -46,7 +38,7 @@ public sealed class FamilyTimingTests(FakeClockCluster cluster) : IClassFixture<
     [Fact]
     public async Task Concurrent_callers_of_an_expired_family_cause_one_refresh()
     {
-        var family = await Imported("storm");
+        var family = await cluster.ImportedFamily("storm");
         cluster.Clock.Advance(TimeSpan.FromMinutes(10));
         var sent = cluster.Endpoint.RefreshesSent.Count;
         cluster.Endpoint.Hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -68,7 +60,7 @@ public sealed class FamilyTimingTests(FakeClockCluster cluster) : IClassFixture<
     [Fact]
     public async Task A_fresh_intent_of_another_activation_is_waited_on_for_its_lease_then_the_outcome_is_unknown()
     {
-        var family = await Imported("interrupted");
+        var family = await cluster.ImportedFamily("interrupted");
         cluster.Clock.Advance(TimeSpan.FromMinutes(10));
         var stored = cluster.Storage.Read<TokenFamilyState>("family", family.GetGrainId())!;
         // Another activation wrote its intent and died before it could record the answer.
@@ -88,7 +80,7 @@ public sealed class FamilyTimingTests(FakeClockCluster cluster) : IClassFixture<
     [Fact]
     public async Task Rotated_tokens_are_served_only_once_stored_and_the_spent_token_is_never_sent_again()
     {
-        var family = await Imported("durable");
+        var family = await cluster.ImportedFamily("durable");
         var before = await family.GetAccessToken(CallerBuffer, false);
         var sent = cluster.Endpoint.RefreshesSent.Count;
         // The intent is stored when the request reaches the server; the database goes away there.

@@ -1,5 +1,4 @@
 using Broker.Abstractions.Grains;
-using Broker.Abstractions.Identity;
 using Broker.Abstractions.Tokens;
 using Broker.Grains.Families;
 using Broker.Grains.Tests.Hosting;
@@ -19,17 +18,10 @@ public sealed class LeewayCluster : FakeClockCluster
 
 public sealed class LeewayTimingTests(LeewayCluster cluster) : IClassFixture<LeewayCluster>
 {
-    private async Task<ITokenFamilyGrain> Imported(string subject)
-    {
-        var family = cluster.Grains.GetGrain<ITokenFamilyGrain>(new FamilyKey(ProviderName.Parse("test"), Subject.Parse(subject)).ToGrainKey());
-        await family.ImportTokens(cluster.Endpoint.Issue(subject));
-        return family;
-    }
-
     [Fact]
     public async Task An_interrupted_refresh_inside_the_leeway_is_replayed_after_the_lease_and_the_family_lives_on()
     {
-        var family = await Imported("replayed");
+        var family = await cluster.ImportedFamily("replayed");
         cluster.Clock.Advance(TimeSpan.FromMinutes(10));
         var stored = cluster.Storage.Read<TokenFamilyState>("family", family.GetGrainId())!;
         cluster.Storage.WriteBehindTheGrain("family", family.GetGrainId(),
@@ -47,7 +39,7 @@ public sealed class LeewayTimingTests(LeewayCluster cluster) : IClassFixture<Lee
     [Fact]
     public async Task The_keep_alive_refreshes_a_family_left_idle_for_its_interval_and_not_before()
     {
-        var family = await Imported("idle");
+        var family = await cluster.ImportedFamily("idle");
         var reminder = family.AsReference<IRemindable>();
         var tick = new TickStatus(DateTime.UtcNow, TimeSpan.FromHours(12), DateTime.UtcNow);
 

@@ -1,7 +1,6 @@
 using System.Diagnostics.Metrics;
 using Broker.Abstractions;
 using Broker.Abstractions.Grains;
-using Broker.Abstractions.Identity;
 using Broker.Abstractions.Tokens;
 using Broker.Grains.Families;
 using Broker.Grains.Tests.Hosting;
@@ -22,17 +21,10 @@ public sealed class RefusalTimingTests(ExpiringRefreshTokensCluster cluster) : I
     private static readonly TimeSpan CallerBuffer = TimeSpan.FromSeconds(30);
     private static readonly TokenEndpointOutcome InvalidGrant = new TokenEndpointOutcome.Rejected("invalid_grant", 400);
 
-    private async Task<ITokenFamilyGrain> Imported(string subject)
-    {
-        var family = cluster.Grains.GetGrain<ITokenFamilyGrain>(new FamilyKey(ProviderName.Parse("test"), Subject.Parse(subject)).ToGrainKey());
-        await family.ImportTokens(cluster.Endpoint.Issue(subject));
-        return family;
-    }
-
     [Fact]
     public async Task Invalid_grant_before_the_refresh_token_lifetime_is_possible_theft_logged_as_event_2003()
     {
-        var family = await Imported("theft");
+        var family = await cluster.ImportedFamily("theft");
         cluster.Clock.Advance(TimeSpan.FromMinutes(10));
         cluster.Endpoint.NextRefreshes.Enqueue(() => InvalidGrant);
 
@@ -45,7 +37,7 @@ public sealed class RefusalTimingTests(ExpiringRefreshTokensCluster cluster) : I
     [Fact]
     public async Task Invalid_grant_once_the_refresh_token_lifetime_has_passed_is_expiry_not_theft()
     {
-        var family = await Imported("expired");
+        var family = await cluster.ImportedFamily("expired");
         cluster.Clock.Advance(TimeSpan.FromDays(30));
         cluster.Endpoint.NextRefreshes.Enqueue(() => InvalidGrant);
         var logged = cluster.Logs.Entries.Count(e => e.Contains("#2003", StringComparison.Ordinal));
@@ -60,8 +52,8 @@ public sealed class RefusalTimingTests(ExpiringRefreshTokensCluster cluster) : I
     [Fact]
     public async Task A_providers_retry_after_holds_back_every_family_of_the_client_until_it_passes()
     {
-        var first = await Imported("throttled-1");
-        var second = await Imported("throttled-2");
+        var first = await cluster.ImportedFamily("throttled-1");
+        var second = await cluster.ImportedFamily("throttled-2");
         cluster.Clock.Advance(TimeSpan.FromMinutes(10));
         cluster.Endpoint.NextRefreshes.Enqueue(() => new TokenEndpointOutcome.Throttled(TimeSpan.FromSeconds(30), 503));
 
@@ -82,7 +74,7 @@ public sealed class RefusalTimingTests(ExpiringRefreshTokensCluster cluster) : I
     [Fact]
     public async Task Altered_ciphertext_answers_state_unreadable_marks_the_family_and_is_counted_once()
     {
-        var family = await Imported("tampered");
+        var family = await cluster.ImportedFamily("tampered");
         var meters = cluster.SiloServices.GetRequiredService<IMeterFactory>();
         long unreadable = 0;
         using var listener = new MeterListener();
