@@ -23,6 +23,8 @@ public enum FamilyStatusReason
     Revoked = 7,
     /// <summary>A superseded refresh token came back: the family was revoked as stolen.</summary>
     TokenReuseDetected = 8,
+    /// <summary>The provider refused the refresh token with a bare 400, 401 or 403 (no OAuth error).</summary>
+    RefusedWithoutError = 9,
 }
 
 /// <summary>How the family's last refresh ended. Numbers as for <see cref="FamilyStatusReason"/>.</summary>
@@ -36,6 +38,8 @@ public enum RefreshOutcome
     Throttled = 4,
     NotSent = 5,
     OutcomeUnknown = 6,
+    /// <summary>A bare 400, 401 or 403: refused, without an OAuth error code.</summary>
+    Refused = 7,
 }
 
 /// <summary>The strings the API, logs and metrics use for the family enums: one place, so they never drift.</summary>
@@ -52,6 +56,7 @@ public static class FamilyWireNames
         FamilyStatusReason.MarkedByOperator => "marked_by_operator",
         FamilyStatusReason.Revoked => "revoked",
         FamilyStatusReason.TokenReuseDetected => "token_reuse_detected",
+        FamilyStatusReason.RefusedWithoutError => "refused_without_error",
         _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, null),
     };
 
@@ -64,6 +69,7 @@ public static class FamilyWireNames
         RefreshOutcome.Throttled => "throttled",
         RefreshOutcome.NotSent => "not_sent",
         RefreshOutcome.OutcomeUnknown => "refresh_outcome_unknown",
+        RefreshOutcome.Refused => "refused",
         _ => throw new ArgumentOutOfRangeException(nameof(outcome), outcome, null),
     };
 

@@ -58,6 +58,8 @@ public sealed partial class UpstreamTokenRequests(
     {
         TokenEndpointOutcome.Rejected rejected => new BrokerException(BrokerErrorReason.ProviderRejected,
             $"the provider rejected {request} with '{rejected.Error}'.") { Detail = rejected.Error },
+        TokenEndpointOutcome.Refused refused => new BrokerException(BrokerErrorReason.ProviderRejected,
+            $"the provider refused {request} (HTTP {refused.HttpStatus}, without an OAuth error).") { Detail = $"http_{refused.HttpStatus}" },
         TokenEndpointOutcome.Throttled throttled => new BrokerException(BrokerErrorReason.Throttled,
             "the provider asks the broker to slow down.", throttled.RetryAfter),
         TokenEndpointOutcome.NotSent notSent => new BrokerException(BrokerErrorReason.ProviderUnavailable,

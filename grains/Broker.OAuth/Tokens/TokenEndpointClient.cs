@@ -172,6 +172,8 @@ public sealed class TokenEndpointClient(OAuthHttpClients http, TimeProvider time
         var error = response.TryGet("error") ?? (response.ErrorType == ResponseErrorType.Protocol ? response.Error : null);
         if (!string.IsNullOrEmpty(error) && status is >= 400 and < 500)
             return new TokenEndpointOutcome.Rejected(Sanitize(error), status);
+        // A bare 400, 401 or 403 is still the server's answer (some servers send no body): a refusal, not a lost answer.
+        if (status is 400 or 401 or 403) return new TokenEndpointOutcome.Refused(status);
         // Any other 5xx, or an unreadable answer: the server may have
         // processed the request before failing, so a spent refresh token cannot be ruled out.
         return new TokenEndpointOutcome.OutcomeUnknown($"the token endpoint answered {status}.");

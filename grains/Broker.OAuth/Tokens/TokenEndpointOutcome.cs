@@ -17,6 +17,12 @@ public abstract record TokenEndpointOutcome
     /// <summary>The server answered with an OAuth error (RFC 6749 §5.2), e.g. invalid_grant.</summary>
     public sealed record Rejected(string Error, int HttpStatus) : TokenEndpointOutcome;
 
+    /// <summary>
+    /// The server answered 400, 401 or 403 without an OAuth error body. It answered, so nothing is unknown: a
+    /// definite refusal, as <see cref="Rejected"/> but without its error code.
+    /// </summary>
+    public sealed record Refused(int HttpStatus) : TokenEndpointOutcome;
+
     /// <summary>The server asked us to slow down (429 or 503); it did not process the request.</summary>
     public sealed record Throttled(TimeSpan RetryAfter, int HttpStatus) : TokenEndpointOutcome;
 
@@ -31,6 +37,7 @@ public abstract record TokenEndpointOutcome
     {
         Issued => "issued",
         Rejected r => r.Error,
+        Refused r => $"refused_{r.HttpStatus}",
         Throttled => "throttled",
         NotSent => "not_sent",
         OutcomeUnknown => "outcome_unknown",

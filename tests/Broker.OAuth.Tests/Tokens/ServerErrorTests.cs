@@ -49,6 +49,18 @@ public sealed class ServerErrorTests : IAsyncLifetime
         Assert.Equal(1, _requests);
     }
 
+    [Theory]
+    [InlineData(400)]
+    [InlineData(401)]
+    [InlineData(403)]
+    public async Task A_bare_client_error_without_an_oauth_body_is_a_refusal_not_a_lost_answer(int status)
+    {
+        _status = status;
+        var (tokens, provider, metadata) = await ClientAsync("ClientSecretBasic");
+        var outcome = await tokens.RefreshAsync(provider, metadata, "refresh-token", ScopeSet.Empty);
+        Assert.Equal(status, Assert.IsType<TokenEndpointOutcome.Refused>(outcome).HttpStatus);
+    }
+
     [Fact]
     public async Task A_503_without_retry_after_holds_the_client_back_for_the_default_five_seconds()
     {

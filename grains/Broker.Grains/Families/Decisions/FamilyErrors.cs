@@ -15,6 +15,9 @@ public static class FamilyErrors
         (FamilyStatus.ReauthorizationRequired, FamilyStatusReason.RefreshOutcomeUnknown) => new BrokerException(BrokerErrorReason.RefreshOutcomeUnknown,
             "a refresh may have reached the provider but its answer was lost; replaying it would get the family revoked: begin a new authorization.")
             { Detail = FamilyWireNames.Of(FamilyStatusReason.RefreshOutcomeUnknown) },
+        (FamilyStatus.ReauthorizationRequired, FamilyStatusReason.RefusedWithoutError) => new BrokerException(BrokerErrorReason.ReauthorizationRequired,
+            $"the provider refused this family's refresh token (HTTP {state.RefusalHttpStatus}, without an OAuth error): begin a new authorization.")
+            { Detail = $"http_{state.RefusalHttpStatus}" },
         (FamilyStatus.ReauthorizationRequired, FamilyStatusReason.MarkedByOperator) => new BrokerException(BrokerErrorReason.ReauthorizationRequired,
             "an operator marked this family for reauthorization: begin a new authorization.") { Detail = FamilyWireNames.Of(FamilyStatusReason.MarkedByOperator) },
         (FamilyStatus.ReauthorizationRequired, var reason) => new BrokerException(BrokerErrorReason.ReauthorizationRequired,

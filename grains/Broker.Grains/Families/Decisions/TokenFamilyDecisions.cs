@@ -111,20 +111,18 @@ public static class TokenFamilyDecisions
         switch (failed.Outcome)
         {
             case TokenEndpointOutcome.Rejected { Error: "invalid_grant" }:
-                var reason = RejectionReason(state, failed.Replayed, context);
-                var refused = state with
-                {
-                    Status = FamilyStatus.ReauthorizationRequired,
-                    StatusReason = reason,
-                    Intent = null,
-                    LastRefreshOutcome = RefreshOutcome.InvalidGrant,
-                };
-                List<FamilyEffect> effects = [new Report(new FamilySignal.ReauthorizationRequired(reason))];
-                // Never sent before, not expired: someone else redeemed it (RFC 9700 §4.14.2). A human must look.
-                if (reason == FamilyStatusReason.InvalidGrantPossibleTheft) effects.Add(new Report(new FamilySignal.PossibleTheft()));
-                effects.Add(new Persist(WriteMode.Fenced));
-                effects.Add(new Fail(FamilyErrors.NotServable(refused, context.Provider)));
-                return new FamilyDecision(refused, effects);
+                return GrantRefused(state, RejectionReason(state, failed.Replayed, context), RefreshOutcome.InvalidGrant, 0, context);
+
+            case TokenEndpointOutcome.Refused { HttpStatus: 401 }:
+                // RFC 6749 §5.2: 401 is the client's authentication failing, not the grant: fix the client, keep the family.
+                return Cleared(state, RefreshOutcome.Refused, new BrokerException(BrokerErrorReason.ProviderRejected,
+                    "the provider refused the broker's client authentication (HTTP 401, without an OAuth error).") { Detail = "http_401" });
+
+            case TokenEndpointOutcome.Refused bare:
+                // No error code to read, but the server answered: the grant is refused as surely as with invalid_grant.
+                var why = RejectionReason(state, failed.Replayed, context);
+                var theft = why == FamilyStatusReason.InvalidGrantPossibleTheft;
+                return GrantRefused(state, FamilyStatusReason.RefusedWithoutError, RefreshOutcome.Refused, bare.HttpStatus, context, theft);
 
             case TokenEndpointOutcome.Rejected rejected:
                 return Cleared(state, RefreshOutcome.Rejected, new BrokerException(BrokerErrorReason.ProviderRejected,
@@ -148,6 +146,26 @@ public static class TokenFamilyDecisions
             default:
                 throw new ArgumentOutOfRangeException(nameof(failed), failed.Outcome, "a refresh that issued tokens is Refreshed");
         }
+    }
+
+    /// <summary>The provider will not take this refresh token again: stop, and report a possible theft when it was never sent before.</summary>
+    private static FamilyDecision GrantRefused(TokenFamilyState state, FamilyStatusReason reason, RefreshOutcome outcome, int httpStatus,
+        FamilyContext context, bool? theft = null)
+    {
+        var refused = state with
+        {
+            Status = FamilyStatus.ReauthorizationRequired,
+            StatusReason = reason,
+            Intent = null,
+            LastRefreshOutcome = outcome,
+            RefusalHttpStatus = httpStatus,
+        };
+        List<FamilyEffect> effects = [new Report(new FamilySignal.ReauthorizationRequired(reason))];
+        // Never sent before, not expired: someone else redeemed it (RFC 9700 §4.14.2). A human must look.
+        if (theft ?? reason == FamilyStatusReason.InvalidGrantPossibleTheft) effects.Add(new Report(new FamilySignal.PossibleTheft()));
+        effects.Add(new Persist(WriteMode.Fenced));
+        effects.Add(new Fail(FamilyErrors.NotServable(refused, context.Provider)));
+        return new FamilyDecision(refused, effects);
     }
 
     /// <summary>Nothing changed at the provider: drop the intent, record why, and fail the caller.</summary>

@@ -49,6 +49,9 @@ public sealed record TokenFamilyState
 
     [Id(17)] public RefreshOutcome LastRefreshOutcome { get; init; }
 
+    /// <summary>The HTTP status of a refusal without an OAuth error (<see cref="FamilyStatusReason.RefusedWithoutError"/>).</summary>
+    [Id(18)] public int RefusalHttpStatus { get; init; }
+
     public bool HasTokens => AccessToken is not null || RefreshToken is not null;
 
     /// <summary>A row written by a version that stored reasons as strings, in today's terms.</summary>

@@ -246,4 +246,45 @@ public sealed class RefreshDecisionsTests
         Assert.Equal(BrokerErrorReason.RefreshOutcomeUnknown, Single<Fail>(decision).Error.Reason);
         Assert.Equal(TokenSource.Cache, Single<Serve>(family.On(new FamilyEvent.RefreshSettled(family.State.Generation))).Source);
     }
+
+    [Theory]
+    [InlineData(400)]
+    [InlineData(403)]
+    public void A_bare_refusal_of_a_token_never_sent_before_stops_the_family_with_its_status_and_reports_possible_theft(int status)
+    {
+        var family = Expiring();
+        Claimed(family);
+
+        var decision = family.On(new FamilyEvent.RefreshFailed(new TokenEndpointOutcome.Refused(status), Replayed: false));
+
+        Assert.Equal((FamilyStatus.ReauthorizationRequired, FamilyStatusReason.RefusedWithoutError), (decision.State.Status, decision.State.StatusReason));
+        Assert.Equal(RefreshOutcome.Refused, decision.State.LastRefreshOutcome);
+        Assert.Single(decision.Effects, e => e is Report { Signal: FamilySignal.PossibleTheft });
+        var error = Single<Fail>(decision).Error;
+        Assert.Equal((BrokerErrorReason.ReauthorizationRequired, $"http_{status}"), (error.Reason, error.Detail));
+        Assert.Contains(status.ToString(), error.Message);
+    }
+
+    [Fact]
+    public void A_bare_refusal_after_a_replay_is_not_called_theft()
+    {
+        var family = Expiring();
+        Claimed(family);
+        var decision = family.On(new FamilyEvent.RefreshFailed(new TokenEndpointOutcome.Refused(400), Replayed: true));
+        Assert.Equal(FamilyStatusReason.RefusedWithoutError, decision.State.StatusReason);
+        Assert.DoesNotContain(decision.Effects, e => e is Report { Signal: FamilySignal.PossibleTheft });
+    }
+
+    [Fact]
+    public void A_bare_401_is_the_clients_authentication_failing_and_keeps_the_family()
+    {
+        var family = Expiring();
+        var before = family.State;
+        Claimed(family);
+
+        var decision = family.On(new FamilyEvent.RefreshFailed(new TokenEndpointOutcome.Refused(401), Replayed: false));
+
+        Assert.Equal(before with { LastRefreshOutcome = RefreshOutcome.Refused }, decision.State);
+        Assert.Equal((BrokerErrorReason.ProviderRejected, "http_401"), (Single<Fail>(decision).Error.Reason, Single<Fail>(decision).Error.Detail));
+    }
 }
