@@ -7,12 +7,19 @@ namespace Broker.Abstractions.Grains;
 /// </summary>
 public interface IClientThrottleGrain : IGrainWithStringKey
 {
-    /// <summary>Takes one request from the budget; returns null when allowed, else how long to wait.</summary>
-    Task<TimeSpan?> TryAcquire();
+    /// <summary>Takes one request from the budget; returns null when allowed, else how long to wait and why.</summary>
+    Task<HoldBack?> TryAcquire();
 
-    /// <summary>The provider said to stop (429, or 503 with Retry-After): no request for this long.</summary>
-    Task Backoff(TimeSpan retryAfter);
+    /// <summary>
+    /// The provider said to stop: no request for this long. <paramref name="providerUnavailable"/> for a 503 (the
+    /// provider is down or overloaded), false for a 429 (a rate limit).
+    /// </summary>
+    Task Backoff(TimeSpan retryAfter, bool providerUnavailable);
 
     /// <summary>Until when requests are held back, if they are.</summary>
     Task<DateTimeOffset?> BlockedUntil();
 }
+
+/// <summary>Why a token request must wait: the provider's 503, or a rate limit (its 429 or the client's own budget).</summary>
+[GenerateSerializer, Immutable]
+public sealed record HoldBack([property: Id(0)] TimeSpan Wait, [property: Id(1)] bool ProviderUnavailable);

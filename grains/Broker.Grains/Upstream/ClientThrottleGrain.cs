@@ -15,6 +15,7 @@ public sealed class ClientThrottleGrain(ProviderRegistry providers, TimeProvider
 {
     private TokenBucketRateLimiter _bucket = null!;
     private DateTimeOffset? _blockedUntil;
+    private bool _blockedByUnavailability;
     private ProviderName _provider;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
@@ -39,25 +40,29 @@ public sealed class ClientThrottleGrain(ProviderRegistry providers, TimeProvider
         return Task.CompletedTask;
     }
 
-    public Task<TimeSpan?> TryAcquire()
+    public Task<HoldBack?> TryAcquire()
     {
         var now = time.GetUtcNow();
         if (_blockedUntil is { } until && until > now)
         {
-            metrics.Throttled(_provider.Value, "retry_after");
-            return Task.FromResult<TimeSpan?>(until - now);
+            metrics.Throttled(_provider.Value, _blockedByUnavailability ? "unavailable" : "retry_after");
+            return Task.FromResult<HoldBack?>(new HoldBack(until - now, _blockedByUnavailability));
         }
         using var lease = _bucket.AttemptAcquire();
-        if (lease.IsAcquired) return Task.FromResult<TimeSpan?>(null);
+        if (lease.IsAcquired) return Task.FromResult<HoldBack?>(null);
         metrics.Throttled(_provider.Value, "client_budget");
         var wait = lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : TimeSpan.FromSeconds(1);
-        return Task.FromResult<TimeSpan?>(wait);
+        return Task.FromResult<HoldBack?>(new HoldBack(wait, ProviderUnavailable: false));
     }
 
-    public Task Backoff(TimeSpan retryAfter)
+    public Task Backoff(TimeSpan retryAfter, bool providerUnavailable)
     {
         var until = time.GetUtcNow() + retryAfter;
-        if (_blockedUntil is null || until > _blockedUntil) _blockedUntil = until;
+        if (_blockedUntil is null || until > _blockedUntil)
+        {
+            _blockedUntil = until;
+            _blockedByUnavailability = providerUnavailable;
+        }
         return Task.CompletedTask;
     }
 

@@ -26,10 +26,13 @@ public sealed partial class UpstreamTokenRequests(
     /// </summary>
     public async Task TakeBudgetAsync(Provider provider)
     {
-        if (await Throttle(provider).TryAcquire() is { } wait)
+        if (await Throttle(provider).TryAcquire() is { } hold)
         {
-            throw new BrokerException(BrokerErrorReason.Throttled,
-                $"token requests of this client at provider '{provider.Name}' are over their budget.", wait);
+            throw hold.ProviderUnavailable
+                ? new BrokerException(BrokerErrorReason.ProviderUnavailable,
+                    $"provider '{provider.Name}' answered 503 and asks every silo to wait.", hold.Wait)
+                : new BrokerException(BrokerErrorReason.Throttled,
+                    $"token requests of this client at provider '{provider.Name}' are over their budget.", hold.Wait);
         }
     }
 
@@ -60,13 +63,20 @@ public sealed partial class UpstreamTokenRequests(
             $"the provider rejected {request} with '{rejected.Error}'.") { Detail = rejected.Error },
         TokenEndpointOutcome.Refused refused => new BrokerException(BrokerErrorReason.ProviderRejected,
             $"the provider refused {request} (HTTP {refused.HttpStatus}, without an OAuth error).") { Detail = $"http_{refused.HttpStatus}" },
-        TokenEndpointOutcome.Throttled throttled => new BrokerException(BrokerErrorReason.Throttled,
-            "the provider asks the broker to slow down.", throttled.RetryAfter),
+        TokenEndpointOutcome.Throttled throttled => Throttled(throttled),
         TokenEndpointOutcome.NotSent notSent => new BrokerException(BrokerErrorReason.ProviderUnavailable,
             $"the provider could not be reached: {notSent.Why}", TimeSpan.FromSeconds(5)),
         _ => new BrokerException(BrokerErrorReason.ProviderUnavailable,
             $"{request} ended without an answer ({outcome.Kind}).", TimeSpan.FromSeconds(5)),
     };
+
+    /// <summary>
+    /// A 503 is the provider down or overloaded: UNAVAILABLE, which clients and meshes retry. A 429 is a rate
+    /// limit: RESOURCE_EXHAUSTED. Both carry the provider's delay as RetryInfo.
+    /// </summary>
+    public static BrokerException Throttled(TokenEndpointOutcome.Throttled throttled) => throttled.HttpStatus == 503
+        ? new BrokerException(BrokerErrorReason.ProviderUnavailable, "the provider is unavailable (503) and asks the broker to wait.", throttled.RetryAfter)
+        : new BrokerException(BrokerErrorReason.Throttled, "the provider asks the broker to slow down.", throttled.RetryAfter);
 
     private async Task<TokenEndpointOutcome> SendAsync(Provider provider, string grant, Func<Task<TokenEndpointOutcome>> send)
     {
@@ -76,7 +86,8 @@ public sealed partial class UpstreamTokenRequests(
         LogTokenRequest(logger, provider.Name.Value, grant, outcome.Kind, elapsed);
         metrics.UpstreamRequest(provider.Name.Value, grant, outcome.Kind, elapsed);
         // The server asked the whole client to wait (429, 503 with Retry-After): stop every silo, not just this grain.
-        if (outcome is TokenEndpointOutcome.Throttled throttled) await Throttle(provider).Backoff(throttled.RetryAfter);
+        if (outcome is TokenEndpointOutcome.Throttled throttled)
+            await Throttle(provider).Backoff(throttled.RetryAfter, throttled.HttpStatus == 503);
         return outcome;
     }
 

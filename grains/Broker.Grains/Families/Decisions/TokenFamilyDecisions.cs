@@ -1,6 +1,7 @@
 using Broker.Abstractions;
 using Broker.Abstractions.Tokens;
 using Broker.Grains.Storage;
+using Broker.Grains.Upstream;
 using Broker.OAuth.Tokens;
 using static Broker.Grains.Families.FamilyEffect;
 
@@ -130,8 +131,7 @@ public static class TokenFamilyDecisions
 
             case TokenEndpointOutcome.Throttled throttled:
                 // The client's back-off was already recorded by the one upstream path (UpstreamTokenRequests).
-                return Cleared(state, RefreshOutcome.Throttled, new BrokerException(BrokerErrorReason.Throttled,
-                    "the provider asks the broker to slow down.", throttled.RetryAfter));
+                return Cleared(state, RefreshOutcome.Throttled, UpstreamTokenRequests.Throttled(throttled));
 
             case TokenEndpointOutcome.NotSent notSent:
                 return Cleared(state, RefreshOutcome.NotSent, new BrokerException(BrokerErrorReason.ProviderUnavailable,
