@@ -66,7 +66,22 @@ public sealed class BrokerSilo : IBrokerEndpoints, IAsyncDisposable
 
     public Uri RedirectUri(string provider) => new($"http://127.0.0.1:{HttpPort}/oauth2/callback/{provider}");
 
+    /// <summary>Starts the silo; a bind that lost the race for a free port is retried with new ports.</summary>
     public static async Task<BrokerSilo> StartAsync(BrokerSiloSettings settings)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await StartOnFreePortsAsync(settings);
+            }
+            catch (Exception ex) when (attempt < FreePort.Attempts && FreePort.LostRace(ex))
+            {
+            }
+        }
+    }
+
+    private static async Task<BrokerSilo> StartOnFreePortsAsync(BrokerSiloSettings settings)
     {
         var grpcPort = FreePort.Next();
         var httpPort = FreePort.Next();
@@ -98,7 +113,17 @@ public sealed class BrokerSilo : IBrokerEndpoints, IAsyncDisposable
             if (settings.LoggerProvider is { } provider) host.Logging.AddProvider(provider);
             settings.Customize?.Invoke(host);
         });
-        await BrokerHost.StartAsync(app);
+        try
+        {
+            await BrokerHost.StartAsync(app);
+        }
+        catch
+        {
+            // Whatever did start (the Orleans silo may be up when Kestrel's bind fails) must release its ports too.
+            using (var stopping = new CancellationTokenSource(TimeSpan.FromSeconds(30))) await app.StopAsync(stopping.Token);
+            await app.DisposeAsync();
+            throw;
+        }
         return new BrokerSilo(app, grpcPort, httpPort);
     }
 

@@ -34,8 +34,27 @@ public sealed class SiloProcess : Hosting.IBrokerEndpoints, IAsyncDisposable
     public Uri RedirectUri(string provider) => new($"http://127.0.0.1:{HttpPort}/oauth2/callback/{provider}");
     public bool HasExited => _process.HasExited;
 
-    /// <summary>Starts a silo with these settings (as Broker__... environment variables) and waits until it is ready.</summary>
+    /// <summary>
+    /// Starts a silo with these settings (as Broker__... environment variables) and waits until it is ready; a silo
+    /// that exits because another process took one of its free ports first is started again on new ones.
+    /// </summary>
     public static async Task<SiloProcess> StartAsync(IReadOnlyDictionary<string, string?> settings)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await StartOnFreePortsAsync(settings);
+            }
+            catch (PortTakenException) when (attempt < FreePort.Attempts)
+            {
+            }
+        }
+    }
+
+    private sealed class PortTakenException(string message) : InvalidOperationException(message);
+
+    private static async Task<SiloProcess> StartOnFreePortsAsync(IReadOnlyDictionary<string, string?> settings)
     {
         var grpcPort = FreePort.Next();
         var httpPort = FreePort.Next();
@@ -72,7 +91,14 @@ public sealed class SiloProcess : Hosting.IBrokerEndpoints, IAsyncDisposable
         while (true)
         {
             if (process.HasExited)
-                throw new InvalidOperationException($"silo exited with {process.ExitCode} during start; see {log}");
+            {
+                await process.WaitForExitAsync(); // the output is all written
+                var message = $"silo exited with {process.ExitCode} during start; see {log}";
+                lock (writer) writer.Dispose();
+                process.Dispose();
+                if (FreePort.LostRace(File.ReadAllText(log))) throw new PortTakenException(message);
+                throw new InvalidOperationException(message);
+            }
             try
             {
                 using var ready = await http.GetAsync($"http://127.0.0.1:{httpPort}/health/ready");
