@@ -338,7 +338,7 @@ public sealed class TestAuthorizationServer : IAsyncDisposable
         server.AddEventHandler<ApplyTokenResponseContext>(handler => handler
             .UseInlineHandler(context =>
             {
-                stats.Record(context.Request?.GrantType, context.Error);
+                stats.Record(context.Request?.GrantType, context.Error, context.Response?.ErrorDescription);
                 return ValueTask.CompletedTask;
             })
             .SetOrder(int.MinValue + 100_000)
@@ -501,6 +501,7 @@ public sealed class TestAuthorizationServerStats
         Interlocked.Exchange(ref _refreshTokenGrants, 0);
         Interlocked.Exchange(ref _clientCredentialsGrants, 0);
         Interlocked.Exchange(ref _refreshTokenRejections, 0);
+        _errors.Clear();
     }
 
     public override string ToString() =>
@@ -508,9 +509,15 @@ public sealed class TestAuthorizationServerStats
         $"RefreshTokenGrants={RefreshTokenGrants}, ClientCredentialsGrants={ClientCredentialsGrants}, " +
         $"RefreshTokenRejections={RefreshTokenRejections}";
 
-    internal void Record(string? grantType, string? error)
+    private readonly System.Collections.Concurrent.ConcurrentQueue<TokenError> _errors = new();
+
+    /// <summary>Every error the token endpoint answered, in order, with OpenIddict's description of why.</summary>
+    public IReadOnlyCollection<TokenError> Errors => _errors;
+
+    internal void Record(string? grantType, string? error, string? description)
     {
         Interlocked.Increment(ref _tokenRequests);
+        if (!string.IsNullOrEmpty(error)) _errors.Enqueue(new TokenError(grantType, error, description));
 
         var succeeded = string.IsNullOrEmpty(error);
         switch (grantType)
@@ -530,3 +537,6 @@ public sealed class TestAuthorizationServerStats
         }
     }
 }
+
+/// <summary>One error answer of the token endpoint.</summary>
+public sealed record TokenError(string? GrantType, string Error, string? Description);
