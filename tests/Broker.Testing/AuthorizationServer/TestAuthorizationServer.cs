@@ -339,6 +339,7 @@ public sealed class TestAuthorizationServer : IAsyncDisposable
             .UseInlineHandler(context =>
             {
                 stats.Record(context.Request?.GrantType, context.Error, context.Response?.ErrorDescription);
+                stats.Issued(context.Request?.CodeVerifier, context.Response?.AccessToken, context.Response?.RefreshToken, context.Response?.IdToken);
                 return ValueTask.CompletedTask;
             })
             .SetOrder(int.MinValue + 100_000)
@@ -513,6 +514,22 @@ public sealed class TestAuthorizationServerStats
 
     /// <summary>Every error the token endpoint answered, in order, with OpenIddict's description of why.</summary>
     public IReadOnlyCollection<TokenError> Errors => _errors;
+
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _secrets = new();
+
+    /// <summary>
+    /// Every secret the token endpoint saw or issued: PKCE verifiers of code redemptions, and access, refresh and ID
+    /// tokens of every grant (code, refresh, client credentials), for tests that search output for them.
+    /// </summary>
+    public IReadOnlyCollection<string> Secrets => _secrets;
+
+    internal void Issued(params string?[] secrets)
+    {
+        foreach (var secret in secrets)
+        {
+            if (!string.IsNullOrEmpty(secret)) _secrets.Enqueue(secret);
+        }
+    }
 
     internal void Record(string? grantType, string? error, string? description)
     {
