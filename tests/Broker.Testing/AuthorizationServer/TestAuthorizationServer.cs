@@ -339,7 +339,10 @@ public sealed class TestAuthorizationServer : IAsyncDisposable
             .UseInlineHandler(context =>
             {
                 stats.Record(context.Request?.GrantType, context.Error, context.Response?.ErrorDescription);
-                stats.Issued(context.Request?.CodeVerifier, context.Response?.AccessToken, context.Response?.RefreshToken, context.Response?.IdToken);
+                stats.Issued(SecretKind.CodeVerifier, context.Request?.CodeVerifier);
+                stats.Issued(SecretKind.AccessToken, context.Response?.AccessToken);
+                stats.Issued(SecretKind.RefreshToken, context.Response?.RefreshToken);
+                stats.Issued(SecretKind.IdToken, context.Response?.IdToken);
                 return ValueTask.CompletedTask;
             })
             .SetOrder(int.MinValue + 100_000)
@@ -515,20 +518,17 @@ public sealed class TestAuthorizationServerStats
     /// <summary>Every error the token endpoint answered, in order, with OpenIddict's description of why.</summary>
     public IReadOnlyCollection<TokenError> Errors => _errors;
 
-    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _secrets = new();
+    private readonly System.Collections.Concurrent.ConcurrentQueue<IssuedSecret> _secrets = new();
 
     /// <summary>
-    /// Every secret the token endpoint saw or issued: PKCE verifiers of code redemptions, and access, refresh and ID
-    /// tokens of every grant (code, refresh, client credentials), for tests that search output for them.
+    /// Every secret the token endpoint saw or issued, in order: PKCE verifiers of code redemptions, and access, refresh
+    /// and ID tokens of every grant (code, refresh, client credentials), for tests that search output for them.
     /// </summary>
-    public IReadOnlyCollection<string> Secrets => _secrets;
+    public IReadOnlyCollection<IssuedSecret> Secrets => _secrets;
 
-    internal void Issued(params string?[] secrets)
+    internal void Issued(SecretKind kind, string? value)
     {
-        foreach (var secret in secrets)
-        {
-            if (!string.IsNullOrEmpty(secret)) _secrets.Enqueue(secret);
-        }
+        if (!string.IsNullOrEmpty(value)) _secrets.Enqueue(new IssuedSecret(kind, value));
     }
 
     internal void Record(string? grantType, string? error, string? description)
@@ -557,3 +557,11 @@ public sealed class TestAuthorizationServerStats
 
 /// <summary>One error answer of the token endpoint.</summary>
 public sealed record TokenError(string? GrantType, string Error, string? Description);
+
+public enum SecretKind { CodeVerifier, AccessToken, RefreshToken, IdToken }
+
+/// <summary>A secret the token endpoint received or issued.</summary>
+public sealed record IssuedSecret(SecretKind Kind, string Value)
+{
+    public override string ToString() => $"{Kind} ({Value.Length} chars)"; // never the value
+}
