@@ -119,12 +119,25 @@ public sealed class BrokerSilo : IBrokerEndpoints, IAsyncDisposable
         }
         catch
         {
-            // Whatever did start (the Orleans silo may be up when Kestrel's bind fails) must release its ports too.
-            using (var stopping = new CancellationTokenSource(TimeSpan.FromSeconds(30))) await app.StopAsync(stopping.Token);
-            await app.DisposeAsync();
+            await StopAfterFailedStartAsync(app);
             throw;
         }
         return new BrokerSilo(app, grpcPort, httpPort);
+    }
+
+    /// <summary>Whatever did start (the Orleans silo may be up when Kestrel's bind fails) must release its ports too.</summary>
+    private static async Task StopAfterFailedStartAsync(WebApplication app)
+    {
+        try
+        {
+            using var stopping = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await app.StopAsync(stopping.Token);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or OperationCanceledException)
+        {
+            // Orleans refuses to stop a silo that never ran (it holds no port then); the start's failure is the one to report.
+        }
+        await app.DisposeAsync();
     }
 
     /// <summary>Graceful shutdown: the silo leaves the cluster and deactivates its grains.</summary>
