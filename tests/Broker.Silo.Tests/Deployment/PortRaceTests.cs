@@ -50,6 +50,20 @@ public sealed class PortRaceTests
     }
 
     [Fact]
+    public async Task A_silo_process_whose_port_is_taken_is_retried_and_then_reports_the_taken_port()
+    {
+        using var holder = Hold();
+
+        var failure = await Record.ExceptionAsync(async () =>
+        {
+            // Should it start after all, it is stopped here rather than left running.
+            await using var silo = await SiloProcess.StartAsync(new Dictionary<string, string?> { ["Broker:Http:GrpcPort"] = PortOf(holder).ToString() });
+        });
+
+        Assert.IsType<PortTakenException>(failure);
+    }
+
+    [Fact]
     public void Other_start_failures_are_not_mistaken_for_a_lost_race()
     {
         Assert.False(FreePort.LostRace("silo exited with 2 during start: Broker:Providers:test:Issuer is required."));

@@ -52,7 +52,6 @@ public sealed class SiloProcess : Hosting.IBrokerEndpoints, IAsyncDisposable
         }
     }
 
-    private sealed class PortTakenException(string message) : InvalidOperationException(message);
 
     private static async Task<SiloProcess> StartOnFreePortsAsync(IReadOnlyDictionary<string, string?> settings)
     {
@@ -65,7 +64,7 @@ public sealed class SiloProcess : Hosting.IBrokerEndpoints, IAsyncDisposable
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        var all = new Dictionary<string, string?>(settings)
+        var all = new Dictionary<string, string?>
         {
             ["Broker:Http:GrpcPort"] = grpcPort.ToString(),
             ["Broker:Http:HttpPort"] = httpPort.ToString(),
@@ -73,6 +72,12 @@ public sealed class SiloProcess : Hosting.IBrokerEndpoints, IAsyncDisposable
             ["Broker:Cluster:GatewayPort"] = FreePort.Next().ToString(),
             ["Logging:LogLevel:Default"] = "Warning",
         };
+        // The given settings win, also over the free ports (a test may pin the gRPC or a cluster port; the HTTP port
+        // is the one probed for readiness, so it stays the free one).
+        foreach (var (key, value) in settings)
+        {
+            if (key != "Broker:Http:HttpPort") all[key] = value;
+        }
         foreach (var (key, value) in Hosting.TestCallers.AdminSettings) all.TryAdd(key, value);
         foreach (var (key, value) in all)
         {
@@ -147,3 +152,6 @@ public sealed class SiloProcess : Hosting.IBrokerEndpoints, IAsyncDisposable
     /// <summary>The newest build of the silo in this checkout.</summary>
     private static string SiloAssembly() => BuiltAssembly.Find(Path.Combine("silo", "Broker.Silo"), "Broker.Silo.dll");
 }
+
+/// <summary>A server process exited because another process took one of its free ports first.</summary>
+public sealed class PortTakenException(string message) : InvalidOperationException(message);
