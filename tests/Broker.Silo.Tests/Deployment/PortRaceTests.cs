@@ -64,6 +64,19 @@ public sealed class PortRaceTests
     }
 
     [Fact]
+    public async Task PostgreSQL_on_a_taken_port_fails_with_a_bind_error_recognised_as_a_lost_race()
+    {
+        using var holder = Hold();
+
+        var failure = await Record.ExceptionAsync(async () =>
+        {
+            await using var postgres = await PostgresServer.StartAsync(pinnedPort: PortOf(holder));
+        });
+
+        Assert.IsType<PortTakenException>(failure);
+    }
+
+    [Fact]
     public void Other_start_failures_are_not_mistaken_for_a_lost_race()
     {
         Assert.False(FreePort.LostRace("silo exited with 2 during start: Broker:Providers:test:Issuer is required."));

@@ -26,9 +26,14 @@ public sealed class PostgresServer : IAsyncDisposable
 
     public string AdminConnectionString => _given ?? $"Host=127.0.0.1;Port={_port};Username=postgres;Database=postgres";
 
-    public static async Task<PostgresServer> StartAsync()
+    /// <summary>
+    /// Starts a private server on a free port, and on another when the bind lost the race for it (<see cref="FreePort"/>).
+    /// A <paramref name="pinnedPort"/> always starts a private server (BROKER_TEST_POSTGRES aside), tried once: if the
+    /// port is taken, <see cref="PortTakenException"/>.
+    /// </summary>
+    public static async Task<PostgresServer> StartAsync(int? pinnedPort = null)
     {
-        if (Environment.GetEnvironmentVariable("BROKER_TEST_POSTGRES") is { Length: > 0 } given)
+        if (pinnedPort is null && Environment.GetEnvironmentVariable("BROKER_TEST_POSTGRES") is { Length: > 0 } given)
             return new PostgresServer(given, null, null, null);
 
         var binaries = FindBinaries();
@@ -49,16 +54,21 @@ public sealed class PostgresServer : IAsyncDisposable
         var server = new PostgresServer(null, root, runAs, binaries);
         for (var attempt = 1; ; attempt++)
         {
-            server._port = FreePort.Next();
+            server._port = pinnedPort ?? FreePort.Next();
             var logged = server.LogLength();
             try
             {
                 await server.StartAgainAsync();
                 return server;
             }
-            catch (InvalidOperationException) when (attempt < FreePort.Attempts && FreePort.LostRace(server.LogSince(logged)))
+            catch (InvalidOperationException ex)
             {
+                var lostRace = FreePort.LostRace(server.LogSince(logged));
                 // Another process took the port between FreePort and the postmaster's bind: try another.
+                if (lostRace && pinnedPort is null && attempt < FreePort.Attempts) continue;
+                await server.DisposeAsync();
+                if (lostRace) throw new PortTakenException($"PostgreSQL could not bind port {server._port}", ex);
+                throw;
             }
         }
     }

@@ -154,4 +154,4 @@ public sealed class SiloProcess : Hosting.IBrokerEndpoints, IAsyncDisposable
 }
 
 /// <summary>A server process exited because another process took one of its free ports first.</summary>
-public sealed class PortTakenException(string message) : InvalidOperationException(message);
+public sealed class PortTakenException(string message, Exception? inner = null) : InvalidOperationException(message, inner);
