@@ -56,7 +56,14 @@ public sealed class ClientFixture : IAsyncLifetime
             });
         });
 
+        Services = ClientServices();
+    }
+
+    /// <summary>A service's container using the client against this broker and API; <paramref name="time"/> is its clock.</summary>
+    public ServiceProvider ClientServices(TimeProvider? time = null)
+    {
         var services = new ServiceCollection();
+        if (time is not null) services.AddSingleton(time);
         services.AddBrokerClient(o =>
         {
             o.Address = new Uri($"http://127.0.0.1:{Silo.GrpcPort}");
@@ -64,7 +71,7 @@ public sealed class ClientFixture : IAsyncLifetime
         });
         services.AddHttpClient("user-api", c => c.BaseAddress = Api).AddBrokerAccessToken("test", (_, request) => request.Headers.GetValues("X-User").Single());
         services.AddHttpClient("service-api", c => c.BaseAddress = Api).AddBrokerClientToken("test", "api.read");
-        Services = services.BuildServiceProvider();
+        return services.BuildServiceProvider();
     }
 
     public async Task DisposeAsync()

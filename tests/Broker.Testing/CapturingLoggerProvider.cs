@@ -7,20 +7,39 @@ namespace Broker.Testing;
 public sealed class CapturingLoggerProvider : ILoggerProvider
 {
     private readonly ConcurrentQueue<string> _entries = new();
+    private readonly ConcurrentDictionary<LogWindow, bool> _windows = new();
 
+    /// <summary>Everything since the provider was made: shared by every test that uses this silo.</summary>
     public IReadOnlyCollection<string> Entries => _entries;
 
-    public ILogger CreateLogger(string categoryName) => new Logger(categoryName, _entries);
+    /// <summary>
+    /// A test's own view of the log: only what is written from now until the window is disposed, so counts do not
+    /// depend on which other tests used the same silo before.
+    /// </summary>
+    public LogWindow Window()
+    {
+        var window = new LogWindow(w => _windows.TryRemove(w, out _));
+        _windows[window] = true;
+        return window;
+    }
+
+    public ILogger CreateLogger(string categoryName) => new Logger(categoryName, this);
 
     public void Dispose()
     {
     }
 
-    private sealed class Logger(string category, ConcurrentQueue<string> entries) : ILogger
+    private void Add(string entry)
+    {
+        _entries.Enqueue(entry);
+        foreach (var window in _windows.Keys) window.Add(entry);
+    }
+
+    private sealed class Logger(string category, CapturingLoggerProvider provider) : ILogger
     {
         public IDisposable? BeginScope<TState>(TState state) where TState : notnull
         {
-            entries.Enqueue($"{category} scope: {state}");
+            provider.Add($"{category} scope: {state}");
             return null;
         }
 
@@ -29,7 +48,19 @@ public sealed class CapturingLoggerProvider : ILoggerProvider
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
             var values = state is IEnumerable<KeyValuePair<string, object?>> pairs ? string.Join(" ", pairs.Select(p => $"{p.Key}={p.Value}")) : "";
-            entries.Enqueue($"{category} [{logLevel}] #{eventId.Id} {formatter(state, exception)} {values} {exception}");
+            provider.Add($"{category} [{logLevel}] #{eventId.Id} {formatter(state, exception)} {values} {exception}");
         }
     }
+}
+
+/// <summary>The entries written while the window was open (see <see cref="CapturingLoggerProvider.Window"/>).</summary>
+public sealed class LogWindow(Action<LogWindow> close) : IDisposable
+{
+    private readonly ConcurrentQueue<string> _entries = new();
+
+    public IReadOnlyCollection<string> Entries => _entries;
+
+    internal void Add(string entry) => _entries.Enqueue(entry);
+
+    public void Dispose() => close(this);
 }

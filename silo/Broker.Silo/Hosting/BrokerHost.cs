@@ -29,6 +29,9 @@ public static class BrokerHost
 {
     private const string ReadyTag = "ready";
 
+    private static LogLevel AtLeastInformation(string? configured) =>
+        Enum.TryParse<LogLevel>(configured, ignoreCase: true, out var level) && level > LogLevel.Information ? level : LogLevel.Information;
+
     public static WebApplication Build(string[] args, Action<IConfigurationBuilder>? configure = null,
         Action<WebApplicationBuilder>? customize = null)
     {
@@ -39,6 +42,11 @@ public static class BrokerHost
         // ASP.NET Core logs every request's URL at Information, and the callback's URL carries the authorization
         // code and state. Those lines must never be written, whatever the configured log level.
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
+        // Orleans' own Debug and Trace messages name grain ids, and a family's id holds the subject (personal data):
+        // they are not written, whatever the configured level; a configured level above Information is kept.
+        // (Its spans are redacted instead: GrainIdRedaction.)
+        builder.Logging.AddFilter("Orleans", AtLeastInformation(
+            builder.Configuration["Logging:LogLevel:Orleans"] ?? builder.Configuration["Logging:LogLevel:Default"]));
         // The audit trail is not verbosity: a quiet Logging:LogLevel:Default must not silence it.
         builder.Logging.AddFilter("Broker.Audit", LogLevel.Information);
         customize?.Invoke(builder);

@@ -1,4 +1,4 @@
-using System.Diagnostics.Metrics;
+using Broker.Testing;
 using Broker.Testing.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -35,19 +35,36 @@ public sealed class BrokerTokenHandlerTests(ClientFixture fixture)
     public async Task Tokens_are_reused_until_shortly_before_expiry()
     {
         await AuthorizationFlow.AuthorizeAsync(fixture.Silo, "test", "reuse-user", "api.read");
-        var served = 0L;
-        using var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument.Meter.Name == "Broker" && instrument.Name == "broker.tokens.served") l.EnableMeasurementEvents(instrument);
-        };
-        listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref served, value));
-        listener.Start();
-        var api = UserApi("reuse-user");
+        // The service's clock can be moved forward; the broker, the server and the API keep real time.
+        var clock = new ShiftedClock();
+        await using var services = fixture.ClientServices(clock);
+        var before = services.GetRequiredService<Microsoft.Extensions.Options.IOptions<BrokerClientOptions>>().Value.HandlerRefreshBeforeExpiry;
+        using var meters = MeterCapture.ForSilo(fixture.Silo.Services);
+        var api = services.GetRequiredService<IHttpClientFactory>().CreateClient("user-api");
+        api.DefaultRequestHeaders.Add("X-User", "reuse-user");
+        double Served() => meters.Sum("broker.tokens.served");
 
         for (var i = 0; i < 10; i++) Assert.Equal("data", await api.GetStringAsync("data"));
+        Assert.Equal(1, Served());
+        var expiresAt = (await fixture.Services.GetRequiredService<BrokerClient>().GetAccessTokenAsync("test", "reuse-user")).ExpiresAt;
+        Assert.Equal(2, Served()); // that look-up itself
 
-        Assert.Equal(1, Interlocked.Read(ref served));
+        // Up to just over the refresh margin before expiry, the handler keeps its token.
+        clock.Offset = expiresAt - DateTimeOffset.UtcNow - before - TimeSpan.FromSeconds(5);
+        Assert.Equal("data", await api.GetStringAsync("data"));
+        Assert.Equal(2, Served());
+
+        // Inside the margin it asks the broker again, once, and then holds the answer.
+        clock.Offset = expiresAt - DateTimeOffset.UtcNow - before + TimeSpan.FromSeconds(5);
+        Assert.Equal("data", await api.GetStringAsync("data"));
+        Assert.Equal(3, Served());
+    }
+
+    private sealed class ShiftedClock : TimeProvider
+    {
+        public TimeSpan Offset { get; set; }
+
+        public override DateTimeOffset GetUtcNow() => base.GetUtcNow() + Offset;
     }
 
     [Fact]

@@ -57,14 +57,28 @@ public sealed class UnavailableProviderTests(ProxiedBroker broker) : IClassFixtu
     public async Task Service_unavailable_leaves_the_family_usable()
     {
         await AuthorizationFlow.AuthorizeAsync(broker.Silo, "test", "unavailable", "api.read");
+        var held = await broker.Silo.Client.GetAccessTokenAsync(new GetAccessTokenRequest { Provider = "test", Subject = "unavailable" });
+        var (refreshes, rejections) = (broker.Server.Stats.RefreshTokenGrants, broker.Server.Stats.RefreshTokenRejections);
         broker.Proxy.Inject(new Fault.ServiceUnavailable(), "refresh_token");
 
-        await GrpcAssert.FailsWith(StatusCode.ResourceExhausted, "THROTTLED",
+        var status = await GrpcAssert.FailsWith(StatusCode.ResourceExhausted, "THROTTLED",
             () => broker.Silo.Client.GetAccessTokenAsync(new GetAccessTokenRequest { Provider = "test", Subject = "unavailable", ForceRefresh = true }).ResponseAsync);
 
         var description = await broker.Silo.Client.DescribeFamilyAsync(new DescribeFamilyRequest { Provider = "test", Subject = "unavailable" });
         Assert.Equal("active", description.Status);
         Assert.Equal("throttled", description.LastRefreshOutcome);
+        // Usable now: the token in hand is still served.
+        var cached = await broker.Silo.Client.GetAccessTokenAsync(new GetAccessTokenRequest { Provider = "test", Subject = "unavailable" });
+        Assert.Equal("cache", cached.Source);
+        TokenAssert.Same(held.AccessToken_, cached.AccessToken_);
+        // Usable after the back-off: the refresh token was not spent, so the next refresh is granted.
+        var wait = status.GetDetail<Google.Rpc.RetryInfo>()!.RetryDelay.ToTimeSpan();
+        Assert.InRange(wait, TimeSpan.FromMilliseconds(1), TimeSpan.FromSeconds(10));
+        await Task.Delay(wait + TimeSpan.FromMilliseconds(250));
+        var refreshed = await broker.Silo.Client.GetAccessTokenAsync(new GetAccessTokenRequest { Provider = "test", Subject = "unavailable", ForceRefresh = true });
+        Assert.Equal("refresh", refreshed.Source);
+        Assert.True(await broker.Server.IsActiveAsync(refreshed.AccessToken_));
+        Assert.Equal((refreshes + 1, rejections), (broker.Server.Stats.RefreshTokenGrants, broker.Server.Stats.RefreshTokenRejections));
     }
 }
 

@@ -51,10 +51,12 @@ public abstract class InterruptedRefreshTests(Infrastructure infrastructure, Tim
         _proxy.Inject(new Fault.Latency(TimeSpan.FromSeconds(2)), "refresh_token");
 
         var doomedCall = _doomed.Client.GetAccessTokenAsync(new GetAccessTokenRequest { Provider = "test", Subject = subject, ForceRefresh = true }).ResponseAsync;
-        while (_proxy.Faulted == 0) await Task.Delay(20); // the intent is stored and the request is on its way
+        // The intent is stored and the request is on its way.
+        await Eventually.WaitUntilAsync(() => _proxy.Faulted > 0, "the doomed silo's refresh to reach the proxy");
         _doomed.Kill();
-        await Assert.ThrowsAsync<RpcException>(() => doomedCall);
-        while (Server.Stats.RefreshTokenGrants == refreshes) await Task.Delay(20); // the server rotated; nobody heard
+        await Assert.ThrowsAsync<RpcException>(() => doomedCall.WaitAsync(TimeSpan.FromSeconds(30)));
+        // The server rotated; nobody heard.
+        await Eventually.WaitUntilAsync(() => Server.Stats.RefreshTokenGrants > refreshes, "the server to rotate the interrupted refresh");
         return held.AccessToken_;
     }
 

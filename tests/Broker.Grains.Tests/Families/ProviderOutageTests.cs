@@ -35,11 +35,15 @@ public sealed class ProviderOutageTests(OutageBroker broker) : IClassFixture<Out
             families.Add(($"outage-{i}", held.AccessToken));
         }
 
+        var why = new List<string>();
         foreach (var (subject, accessToken) in families)
         {
-            // A caller that needs a new token: UNAVAILABLE (first from refused connections, then from the open circuit).
-            await GrpcAssert.FailsWith(StatusCode.Unavailable, "PROVIDER_UNAVAILABLE",
+            // A caller that needs a new token: UNAVAILABLE at once, never after the 15 s request timeout.
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var status = await GrpcAssert.FailsWith(StatusCode.Unavailable, "PROVIDER_UNAVAILABLE",
                 () => broker.Silo.Client.GetAccessTokenAsync(new GetAccessTokenRequest { Provider = "down", Subject = subject, ForceRefresh = true }).ResponseAsync);
+            Assert.True(clock.Elapsed < FailFast, $"refusal took {clock.Elapsed.TotalMilliseconds:0} ms");
+            why.Add(status.Message);
             // A caller whose token is still good: served from memory.
             var cached = await broker.Silo.Client.GetAccessTokenAsync(new GetAccessTokenRequest { Provider = "down", Subject = subject });
             TokenAssert.Same(accessToken, cached.AccessToken_);
@@ -47,5 +51,14 @@ public sealed class ProviderOutageTests(OutageBroker broker) : IClassFixture<Out
             Assert.Equal("active", description.Status);
             Assert.Equal("not_sent", description.LastRefreshOutcome);
         }
+
+        // First refused connections; after five failures the provider's circuit breaker opens and later refreshes are
+        // refused without a connection attempt.
+        Assert.Contains("no connection to the token endpoint could be made", why[0], StringComparison.Ordinal);
+        var opened = why.FindIndex(w => w.Contains("circuit breaker for this provider is open", StringComparison.Ordinal));
+        Assert.True(opened >= 5, $"the circuit opened at call {opened}: {string.Join(" | ", why)}");
     }
+
+    /// <summary>Far below the single-attempt client's 15 s timeout, with room for a loaded 2-core machine.</summary>
+    private static readonly TimeSpan FailFast = TimeSpan.FromSeconds(5);
 }

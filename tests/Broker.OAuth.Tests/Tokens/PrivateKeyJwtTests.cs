@@ -21,6 +21,7 @@ public sealed class PrivateKeyJwtTests : IAsyncLifetime
     private readonly RSA _rsa = RSA.Create(2048);
     private readonly ECDsa _ec = ECDsa.Create(ECCurve.NamedCurves.nistP256);
     private TestAuthorizationServer _server = null!;
+    private readonly AssertionRecorder _sent = new();
 
     public async Task InitializeAsync()
     {
@@ -56,16 +57,29 @@ public sealed class PrivateKeyJwtTests : IAsyncLifetime
             var outcome = await tokens.ClientCredentialsAsync(provider, metadata, ScopeSet.Parse(["api"]), "");
             Assert.True(outcome is TokenEndpointOutcome.Issued, outcome.ToString());
         }
+        var sent = _sent.Assertions.Select(a => new JsonWebToken(a)).ToList();
+        Assert.Equal(2, sent.Count);
+        Assert.All(sent, a => Assert.Equal([_server.Issuer.AbsoluteUri], a.Audiences));
+        Assert.NotEqual(sent[0].Id, sent[1].Id);
     }
 
     [Fact]
     public async Task The_token_endpoint_as_audience_is_sent_when_configured()
     {
-        // OpenIddict 7 follows draft-ietf-oauth-rfc7523bis and accepts only its issuer as audience, so its refusal
-        // shows the assertion named the token endpoint (the setting exists for servers that require that form).
         var (tokens, provider, metadata) = await ClientAsync("rsa-client", "rsa.pem", ClientAssertionAudience.TokenEndpoint);
         var outcome = await tokens.ClientCredentialsAsync(provider, metadata, ScopeSet.Parse(["api"]), "");
-        Assert.Equal(400, Assert.IsType<TokenEndpointOutcome.Rejected>(outcome).HttpStatus);
+
+        // The assertion on the wire names the token endpoint, and only it.
+        var sent = new JsonWebToken(Assert.Single(_sent.Assertions));
+        Assert.Equal([metadata.TokenEndpoint.AbsoluteUri], sent.Audiences);
+        Assert.NotEqual(_server.Issuer.AbsoluteUri, metadata.TokenEndpoint.AbsoluteUri);
+        // OpenIddict 7 follows draft-ietf-oauth-rfc7523bis and accepts only its issuer as audience (the setting exists
+        // for servers that require the other form): it refuses the assertion for its audience, and for nothing else.
+        var rejected = Assert.IsType<TokenEndpointOutcome.Rejected>(outcome);
+        Assert.Equal(("invalid_token", 400), (rejected.Error, rejected.HttpStatus));
+        var error = Assert.Single(_server.Stats.Errors);
+        Assert.Equal(("client_credentials", "invalid_token"), (error.GrantType, error.Error));
+        Assert.Contains("doesn't contain any valid audience", error.Description, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -106,7 +120,9 @@ public sealed class PrivateKeyJwtTests : IAsyncLifetime
             ["Broker:Providers:jwt:ClientKeyFile"] = Path.Combine(_folder, keyFile),
             ["Broker:Providers:jwt:ClientAssertionAudience"] = audience.ToString(),
         }).Build();
-        var services = new ServiceCollection().AddLogging().AddBrokerOAuth(configuration).BuildServiceProvider();
+        var services = new ServiceCollection().AddLogging().AddBrokerOAuth(configuration)
+            .ConfigureHttpClientDefaults(client => client.AddHttpMessageHandler(() => new RecordingHandler(_sent)))
+            .BuildServiceProvider();
         var provider = services.GetRequiredService<ProviderRegistry>().Get(ProviderName.Parse("jwt"));
         var metadata = await services.GetRequiredService<MetadataStore>().GetAsync(provider);
         return (services.GetRequiredService<TokenEndpointClient>(), provider, metadata);
@@ -117,6 +133,29 @@ public sealed class PrivateKeyJwtTests : IAsyncLifetime
         var set = new JsonWebKeySet();
         set.Keys.Add(JsonWebKeyConverter.ConvertFromSecurityKey(key));
         return set;
+    }
+
+    /// <summary>The client_assertion of every token request the broker's HTTP clients sent.</summary>
+    private sealed class AssertionRecorder
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<string> _assertions = new();
+
+        public IReadOnlyCollection<string> Assertions => _assertions;
+
+        public void Add(string assertion) => _assertions.Enqueue(assertion);
+    }
+
+    private sealed class RecordingHandler(AssertionRecorder recorder) : DelegatingHandler
+    {
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (request.Content is { } content)
+            {
+                var form = System.Web.HttpUtility.ParseQueryString(await content.ReadAsStringAsync(cancellationToken));
+                if (form["client_assertion"] is { } assertion) recorder.Add(assertion);
+            }
+            return await base.SendAsync(request, cancellationToken);
+        }
     }
 
     public async Task DisposeAsync()

@@ -60,6 +60,10 @@ public sealed class CallerAuthenticationTests(CallersBroker broker) : IClassFixt
     public async Task Calls_without_a_valid_credential_are_unauthenticated_and_touch_no_grain()
     {
         await AuthorizationFlow.AuthorizeAsync(broker.Silo, "test", "guarded", "api.read");
+        // This test's own log and counter: other tests of the class (one also sends a bad credential) and other
+        // silos of the process (which share the meter's name) are not counted.
+        using var log = broker.Logs.Window();
+        using var meters = MeterCapture.ForSilo(broker.Silo.Services);
         var refreshesBefore = broker.Server.Stats.RefreshTokenGrants;
         var stranger = await new DirectClient(broker.Server, "workload-b", "workload-b-secret").ClientCredentialsAsync("api");
         Assert.NotNull(stranger);
@@ -82,7 +86,8 @@ public sealed class CallerAuthenticationTests(CallersBroker broker) : IClassFixt
         Assert.Equal(refreshesBefore, broker.Server.Stats.RefreshTokenGrants);
         var family = await broker.Silo.Client.DescribeFamilyAsync(new DescribeFamilyRequest { Provider = "test", Subject = "guarded" });
         Assert.Equal("active", family.Status);
-        Assert.Equal(8, broker.Logs.Entries.Count(e => e.StartsWith("Broker.Audit [Warning] #6011", StringComparison.Ordinal)));
+        Assert.Equal(8, log.Entries.Count(e => e.StartsWith("Broker.Audit [Warning] #6011", StringComparison.Ordinal)));
+        Assert.Equal(8, meters.Sum("broker.audit.events", ("event", "denied"), ("outcome", "unauthenticated")));
     }
 
     [Fact]
@@ -93,6 +98,7 @@ public sealed class CallerAuthenticationTests(CallersBroker broker) : IClassFixt
         await AuthorizationFlow.AuthorizeAsync(broker.Silo, "test", "team-a/wide", "api.read", "api.write");
         await AuthorizationFlow.AuthorizeAsync(broker.Silo, "other", "team-a/alice", "api.read");
         var reader = broker.ClientWith(CallersBroker.ReaderKey);
+        using var log = broker.Logs.Window();
 
         var token = await reader.GetAccessTokenAsync(Token("team-a/alice"));
         Assert.True(await broker.Server.IsActiveAsync(token.AccessToken_));
@@ -121,7 +127,7 @@ public sealed class CallerAuthenticationTests(CallersBroker broker) : IClassFixt
         TokenAssert.Same(token.AccessToken_, after.AccessToken_);
 
         // One audit event per call, naming the caller, never the token.
-        var audit = broker.Logs.Entries.Where(e => e.StartsWith("Broker.Audit", StringComparison.Ordinal)).ToList();
+        var audit = log.Entries.Where(e => e.StartsWith("Broker.Audit", StringComparison.Ordinal)).ToList();
         Assert.Contains(audit, e => e.Contains("#6000", StringComparison.Ordinal) && e.Contains("Caller=reader", StringComparison.Ordinal));
         Assert.Equal(8, audit.Count(e => e.Contains("#6010", StringComparison.Ordinal) && e.Contains("Caller=reader", StringComparison.Ordinal)));
         TokenAssert.NotIn(token.AccessToken_, broker.Logs.Entries);
@@ -133,6 +139,7 @@ public sealed class CallerAuthenticationTests(CallersBroker broker) : IClassFixt
         await AuthorizationFlow.AuthorizeAsync(broker.Silo, "test", "payroll/carol", "api.read");
         var issued = await new DirectClient(broker.Server, "workload-a", "workload-a-secret").ClientCredentialsAsync("api");
         var jwt = issued!.AccessToken;
+        using var log = broker.Logs.Window();
 
         var token = await broker.ClientWith(jwt).GetAccessTokenAsync(Token("payroll/carol"));
         Assert.True(await broker.Server.IsActiveAsync(token.AccessToken_));
@@ -141,7 +148,8 @@ public sealed class CallerAuthenticationTests(CallersBroker broker) : IClassFixt
         var tampered = jwt[..^2] + (jwt[^2] == 'A' ? 'B' : 'A') + jwt[^1];
         await GrpcAssert.FailsWith(StatusCode.Unauthenticated, "UNAUTHENTICATED",
             () => broker.ClientWith(tampered).GetAccessTokenAsync(Token("payroll/carol")).ResponseAsync);
-        Assert.Contains(broker.Logs.Entries, e => e.Contains("#6000", StringComparison.Ordinal) && e.Contains("Caller=billing", StringComparison.Ordinal));
+        Assert.Contains(log.Entries, e => e.Contains("#6000", StringComparison.Ordinal) && e.Contains("Caller=billing", StringComparison.Ordinal));
+        Assert.Single(log.Entries, e => e.StartsWith("Broker.Audit [Warning] #6011", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -149,15 +157,8 @@ public sealed class CallerAuthenticationTests(CallersBroker broker) : IClassFixt
     {
         var family = Broker.Grains.Families.FamilyLogId.Of(new Broker.Abstractions.Identity.FamilyKey(
             Broker.Abstractions.Identity.ProviderName.Parse("test"), Broker.Abstractions.Identity.Subject.Parse("audited")));
-        var counted = 0;
-        using var counter = new System.Diagnostics.Metrics.MeterListener();
-        counter.InstrumentPublished = (instrument, listener) =>
-        {
-            if (instrument.Meter.Name == Broker.Grains.Telemetry.BrokerMetrics.MeterName && instrument.Name == "broker.audit.events")
-                listener.EnableMeasurementEvents(instrument);
-        };
-        counter.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref counted, (int)value));
-        counter.Start();
+        using var log = broker.Logs.Window();
+        using var meters = MeterCapture.ForSilo(broker.Silo.Services);
         var admin = broker.Silo.Client;
 
         await AuthorizationFlow.AuthorizeAsync(broker.Silo, "test", "audited", "api.read");                      // 6002, 6003
@@ -170,14 +171,22 @@ public sealed class CallerAuthenticationTests(CallersBroker broker) : IClassFixt
 
         foreach (var id in new[] { 6000, 6001, 6002, 6003, 6004, 6005, 6006, 6012 })
         {
-            Assert.True(broker.Logs.Entries.Any(e => e.StartsWith($"Broker.Audit [", StringComparison.Ordinal)
+            Assert.True(log.Entries.Any(e => e.StartsWith($"Broker.Audit [", StringComparison.Ordinal)
                 && e.Contains($"#{id} ", StringComparison.Ordinal) && e.Contains($"Family={family}", StringComparison.Ordinal)), $"no audit event {id} for the family");
         }
-        Assert.Contains(broker.Logs.Entries, e => e.Contains("#6000 ", StringComparison.Ordinal) && e.Contains("Caller=tests", StringComparison.Ordinal) && e.Contains("Source=refresh", StringComparison.Ordinal));
-        Assert.Contains(broker.Logs.Entries, e => e.Contains("#6012 ", StringComparison.Ordinal) && e.Contains("Reason=REAUTHORIZATION_REQUIRED", StringComparison.Ordinal));
+        Assert.Contains(log.Entries, e => e.Contains("#6000 ", StringComparison.Ordinal) && e.Contains("Caller=tests", StringComparison.Ordinal) && e.Contains("Source=refresh", StringComparison.Ordinal));
+        Assert.Contains(log.Entries, e => e.Contains("#6012 ", StringComparison.Ordinal) && e.Contains("Reason=REAUTHORIZATION_REQUIRED", StringComparison.Ordinal));
         TokenAssert.NotIn(refreshed.AccessToken_, broker.Logs.Entries);
         TokenAssert.NotIn("audit-imported-access-token", broker.Logs.Entries);
         Assert.DoesNotContain(broker.Logs.Entries, e => e.StartsWith("Broker.Audit", StringComparison.Ordinal) && e.Contains("audited", StringComparison.Ordinal));
-        Assert.True(counted >= 8, $"broker.audit.events moved by {counted}");
+
+        // The counter moves once per audit event of this test, each under its own event name.
+        var audited = log.Entries.Count(e => e.StartsWith("Broker.Audit [", StringComparison.Ordinal));
+        Assert.Equal(audited, meters.Sum("broker.audit.events"));
+        foreach (var name in new[] { "token_handed_out", "family_refreshed", "authorization_begun", "authorization_completed",
+                     "tokens_imported", "family_revoked", "family_described", "failed" })
+        {
+            Assert.True(meters.Sum("broker.audit.events", ("event", name)) >= 1, $"broker.audit.events never counted {name}");
+        }
     }
 }

@@ -1,5 +1,6 @@
 using Broker.Testing;
 using System.Text;
+using Broker.Testing.AuthorizationServer;
 using Broker.Testing.Hosting;
 using Broker.V1;
 using Npgsql;
@@ -59,13 +60,21 @@ public sealed class ClusterPersistenceTests(ClusterInfrastructure infrastructure
     }
 
     [Fact]
-    public async Task Stored_rows_hold_no_token_in_clear()
+    public async Task Stored_rows_hold_no_access_refresh_or_id_token_in_clear()
     {
         var startSilo = await infrastructure.NewClusterAsync();
         await using var silo = await startSilo();
-        await AuthorizationFlow.AuthorizeAsync(silo, "test", "encrypted-user", "api.read");
+        var issuedBefore = infrastructure.Server.Stats.Secrets.Count;
+        // OpenID Connect, so the family also receives an ID token; then one rotation, so it held two refresh tokens.
+        await AuthorizationFlow.AuthorizeAsync(silo, "test", "encrypted-user", "openid", "api.read");
+        await silo.Client.GetAccessTokenAsync(new GetAccessTokenRequest { Provider = "test", Subject = "encrypted-user", ForceRefresh = true });
         var token = await silo.Client.GetAccessTokenAsync(new GetAccessTokenRequest { Provider = "test", Subject = "encrypted-user" });
         var clientToken = await silo.Client.GetClientTokenAsync(new GetClientTokenRequest { Provider = "test" });
+        // Every token the server issued since (the cluster fixture's server is shared: others' tokens are searched too).
+        var issued = infrastructure.Server.Stats.Secrets.Skip(issuedBefore)
+            .Where(s => s.Kind is SecretKind.AccessToken or SecretKind.RefreshToken or SecretKind.IdToken).ToList();
+        Assert.True(issued.Count(s => s.Kind == SecretKind.RefreshToken) >= 2 && issued.Any(s => s.Kind == SecretKind.IdToken),
+            $"issued: {string.Join(", ", issued)}");
         var connectionString = silo.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Broker.Silo.Hosting.ClusterModeOptions>>().Value.PostgreSql;
 
         await using var connection = new NpgsqlConnection(connectionString);
@@ -77,11 +86,11 @@ public sealed class ClusterPersistenceTests(ClusterInfrastructure infrastructure
         {
             rows++;
             var payload = (byte[])reader[0];
-            foreach (var secret in new[] { token.AccessToken_, clientToken.AccessToken_ })
+            foreach (var secret in issued.Select(s => s.Value).Append(token.AccessToken_).Append(clientToken.AccessToken_))
             {
                 // A long slice of each token is enough: the JWT header alone would also match unrelated JWTs.
-                var needle = Encoding.UTF8.GetBytes(secret[^40..]);
-                Assert.Equal(-1, payload.AsSpan().IndexOf(needle));
+                var needle = Encoding.UTF8.GetBytes(secret[^Math.Min(40, secret.Length)..]);
+                Assert.True(payload.AsSpan().IndexOf(needle) < 0, $"a stored row holds token {TokenAssert.Fingerprint(secret)} in clear");
             }
         }
         Assert.True(rows >= 2, $"expected the family and the client token to be stored, found {rows} rows");

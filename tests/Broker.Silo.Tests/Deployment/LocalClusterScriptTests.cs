@@ -15,8 +15,8 @@ namespace Broker.Silo.Tests.Deployment;
 /// </summary>
 public sealed class LocalClusterScriptTests : IAsyncLifetime
 {
-    private readonly string _folder = $"/tmp/broker-local-test-{Guid.NewGuid():N}";
-    private readonly int _offset = Random.Shared.Next(20, 80);
+    private string _folder = $"/tmp/broker-local-test-{Guid.NewGuid():N}";
+    private int _offset = Random.Shared.Next(20, 80);
     private TestAuthorizationServer _server = null!;
     private Dictionary<string, string?> _environment = null!;
 
@@ -38,7 +38,7 @@ public sealed class LocalClusterScriptTests : IAsyncLifetime
     [Fact]
     public async Task Script_runs_a_cluster_that_survives_losing_a_silo_and_stops_cleanly()
     {
-        var started = await ScriptAsync("start", "2");
+        var started = await StartClusterAsync();
         Assert.True(started.ExitCode == 0, started.Output + started.Errors);
         Assert.Contains("silo 1 ready", started.Output, StringComparison.Ordinal);
         var apiKey = File.ReadAllText(Path.Combine(_folder, "api-key")).Trim();
@@ -83,6 +83,30 @@ public sealed class LocalClusterScriptTests : IAsyncLifetime
         Assert.Empty(Directory.GetFiles(Path.Combine(_folder, "run"), "silo-*.pid"));
         using var probe = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         await Assert.ThrowsAnyAsync<HttpRequestException>(() => probe.GetAsync($"http://127.0.0.1:{5381 + _offset}/health/live"));
+    }
+
+    /// <summary>
+    /// <c>start 2</c>; when a server of the cluster could not bind its port (another process took it after FreePort
+    /// handed it out), everything is stopped and started again in a new folder on new ports.
+    /// </summary>
+    private async Task<ProgramRun.Result> StartClusterAsync()
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var started = await ScriptAsync("start", "2");
+            if (started.ExitCode == 0 || attempt == FreePort.Attempts) return started;
+            var logs = Directory.Exists(Path.Combine(_folder, "run"))
+                ? Directory.GetFiles(Path.Combine(_folder, "run"), "*.log").Select(File.ReadAllText) : [];
+            if (!FreePort.LostRace(started.Output + started.Errors + string.Join('\n', logs))) return started;
+            await ScriptAsync("stop");
+            Directory.Delete(_folder, recursive: true);
+            _folder = $"/tmp/broker-local-test-{Guid.NewGuid():N}";
+            _offset = Random.Shared.Next(20, 80);
+            _environment["BROKER_LOCAL_DIR"] = _folder;
+            _environment["BROKER_LOCAL_PG_PORT"] = FreePort.Next().ToString();
+            _environment["BROKER_LOCAL_REDIS_PORT"] = FreePort.Next().ToString();
+            _environment["BROKER_LOCAL_PORT_OFFSET"] = _offset.ToString();
+        }
     }
 
     private Task<ProgramRun.Result> ScriptAsync(params string[] arguments) =>

@@ -16,7 +16,7 @@ namespace Broker.Silo.Tests.Operations;
 public sealed class TraceTests : IAsyncLifetime
 {
     private static readonly ActivitySource Caller = new("Broker.Tests.Caller");
-    private readonly List<Activity> _exported = [];
+    private readonly ExportedSpans _exported = [];
     private TestAuthorizationServer _server = null!;
     private BrokerSilo _silo = null!;
 
@@ -43,9 +43,10 @@ public sealed class TraceTests : IAsyncLifetime
             traceId = root.TraceId;
             token = await _silo.Client.GetAccessTokenAsync(new GetAccessTokenRequest { Provider = "test", Subject = "trace-user", ForceRefresh = true });
         }
-        await Task.Delay(300); // the server spans stop after the response is written
-        List<Activity> trace;
-        lock (_exported) trace = _exported.Where(s => s.TraceId == traceId).ToList();
+        // Server spans stop (and are exported) only after the response is written: wait, bounded, until the gRPC
+        // server span and the authorization server's token span of this trace are both exported.
+        await Eventually.WaitUntilAsync(() => Complete(Spans(traceId)), "the gRPC server span and the token endpoint's server span", TimeSpan.FromSeconds(10));
+        var trace = Spans(traceId);
 
         var grpcServer = Assert.Single(trace, s => s.Kind == ActivityKind.Server && s.DisplayName.Contains("TokenBroker/GetAccessToken", StringComparison.Ordinal));
         Assert.Equal("test", grpcServer.GetTagItem("broker.provider"));
@@ -64,6 +65,13 @@ public sealed class TraceTests : IAsyncLifetime
         TokenAssert.NotIn(token.AccessToken_, values);
         Assert.DoesNotContain(values, v => v.Contains("trace-user", StringComparison.Ordinal));
     }
+
+    private List<Activity> Spans(ActivityTraceId traceId) => _exported.Snapshot().Where(s => s.TraceId == traceId).ToList();
+
+    private static bool Complete(List<Activity> trace) =>
+        trace.Any(s => s.Kind == ActivityKind.Server && s.DisplayName.Contains("TokenBroker/GetAccessToken", StringComparison.Ordinal))
+        && trace.Any(server => server.Kind == ActivityKind.Server && trace.Any(client => client.SpanId == server.ParentSpanId
+            && client.Kind == ActivityKind.Client && (client.GetTagItem("url.full") as string ?? "").EndsWith("/connect/token", StringComparison.Ordinal)));
 
     private static bool IsBelow(Activity child, Activity ancestor, List<Activity> trace)
     {

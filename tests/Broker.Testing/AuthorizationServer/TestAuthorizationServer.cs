@@ -338,7 +338,11 @@ public sealed class TestAuthorizationServer : IAsyncDisposable
         server.AddEventHandler<ApplyTokenResponseContext>(handler => handler
             .UseInlineHandler(context =>
             {
-                stats.Record(context.Request?.GrantType, context.Error);
+                stats.Record(context.Request?.GrantType, context.Error, context.Response?.ErrorDescription);
+                stats.Issued(SecretKind.CodeVerifier, context.Request?.CodeVerifier);
+                stats.Issued(SecretKind.AccessToken, context.Response?.AccessToken);
+                stats.Issued(SecretKind.RefreshToken, context.Response?.RefreshToken);
+                stats.Issued(SecretKind.IdToken, context.Response?.IdToken);
                 return ValueTask.CompletedTask;
             })
             .SetOrder(int.MinValue + 100_000)
@@ -501,6 +505,7 @@ public sealed class TestAuthorizationServerStats
         Interlocked.Exchange(ref _refreshTokenGrants, 0);
         Interlocked.Exchange(ref _clientCredentialsGrants, 0);
         Interlocked.Exchange(ref _refreshTokenRejections, 0);
+        _errors.Clear();
     }
 
     public override string ToString() =>
@@ -508,9 +513,28 @@ public sealed class TestAuthorizationServerStats
         $"RefreshTokenGrants={RefreshTokenGrants}, ClientCredentialsGrants={ClientCredentialsGrants}, " +
         $"RefreshTokenRejections={RefreshTokenRejections}";
 
-    internal void Record(string? grantType, string? error)
+    private readonly System.Collections.Concurrent.ConcurrentQueue<TokenError> _errors = new();
+
+    /// <summary>Every error the token endpoint answered, in order, with OpenIddict's description of why.</summary>
+    public IReadOnlyCollection<TokenError> Errors => _errors;
+
+    private readonly System.Collections.Concurrent.ConcurrentQueue<IssuedSecret> _secrets = new();
+
+    /// <summary>
+    /// Every secret the token endpoint saw or issued, in order: PKCE verifiers of code redemptions, and access, refresh
+    /// and ID tokens of every grant (code, refresh, client credentials), for tests that search output for them.
+    /// </summary>
+    public IReadOnlyCollection<IssuedSecret> Secrets => _secrets;
+
+    internal void Issued(SecretKind kind, string? value)
+    {
+        if (!string.IsNullOrEmpty(value)) _secrets.Enqueue(new IssuedSecret(kind, value));
+    }
+
+    internal void Record(string? grantType, string? error, string? description)
     {
         Interlocked.Increment(ref _tokenRequests);
+        if (!string.IsNullOrEmpty(error)) _errors.Enqueue(new TokenError(grantType, error, description));
 
         var succeeded = string.IsNullOrEmpty(error);
         switch (grantType)
@@ -529,4 +553,15 @@ public sealed class TestAuthorizationServerStats
                 break;
         }
     }
+}
+
+/// <summary>One error answer of the token endpoint.</summary>
+public sealed record TokenError(string? GrantType, string Error, string? Description);
+
+public enum SecretKind { CodeVerifier, AccessToken, RefreshToken, IdToken }
+
+/// <summary>A secret the token endpoint received or issued.</summary>
+public sealed record IssuedSecret(SecretKind Kind, string Value)
+{
+    public override string ToString() => $"{Kind} ({Value.Length} chars)"; // never the value
 }

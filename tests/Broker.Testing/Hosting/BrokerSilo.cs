@@ -69,7 +69,22 @@ public sealed class BrokerSilo : IBrokerEndpoints, IAsyncDisposable
 
     public Uri RedirectUri(string provider) => new($"http://127.0.0.1:{HttpPort}/oauth2/callback/{provider}");
 
+    /// <summary>Starts the silo; a bind that lost the race for a free port is retried with new ports.</summary>
     public static async Task<BrokerSilo> StartAsync(BrokerSiloSettings settings)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await StartOnFreePortsAsync(settings);
+            }
+            catch (Exception ex) when (attempt < FreePort.Attempts && FreePort.LostRace(ex))
+            {
+            }
+        }
+    }
+
+    private static async Task<BrokerSilo> StartOnFreePortsAsync(BrokerSiloSettings settings)
     {
         var grpcPort = FreePort.Next();
         var httpPort = FreePort.Next();
@@ -102,8 +117,31 @@ public sealed class BrokerSilo : IBrokerEndpoints, IAsyncDisposable
             if (settings.LoggerProvider is { } provider) host.Logging.AddProvider(provider);
             settings.Customize?.Invoke(host);
         });
-        await BrokerHost.StartAsync(app);
+        try
+        {
+            await BrokerHost.StartAsync(app);
+        }
+        catch
+        {
+            await StopAfterFailedStartAsync(app);
+            throw;
+        }
         return new BrokerSilo(app, grpcPort, httpPort);
+    }
+
+    /// <summary>Whatever did start (the Orleans silo may be up when Kestrel's bind fails) must release its ports too.</summary>
+    private static async Task StopAfterFailedStartAsync(WebApplication app)
+    {
+        try
+        {
+            using var stopping = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await app.StopAsync(stopping.Token);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or OperationCanceledException)
+        {
+            // Orleans refuses to stop a silo that never ran (it holds no port then); the start's failure is the one to report.
+        }
+        await app.DisposeAsync();
     }
 
     /// <summary>Graceful shutdown: the silo leaves the cluster and deactivates its grains.</summary>

@@ -13,22 +13,27 @@ public sealed class PostgresServer : IAsyncDisposable
     private readonly string? _runAs;
     private readonly string? _binaries;
 
-    private readonly int _port;
+    private readonly string? _given;
+    private int _port;
 
-    private PostgresServer(string adminConnectionString, string? dataDirectory, string? runAs, string? binaries, int port = 0)
+    private PostgresServer(string? given, string? dataDirectory, string? runAs, string? binaries)
     {
-        _port = port;
-        AdminConnectionString = adminConnectionString;
+        _given = given;
         _dataDirectory = dataDirectory;
         _runAs = runAs;
         _binaries = binaries;
     }
 
-    public string AdminConnectionString { get; }
+    public string AdminConnectionString => _given ?? $"Host=127.0.0.1;Port={_port};Username=postgres;Database=postgres";
 
-    public static async Task<PostgresServer> StartAsync()
+    /// <summary>
+    /// Starts a private server on a free port, and on another when the bind lost the race for it (<see cref="FreePort"/>).
+    /// A <paramref name="pinnedPort"/> always starts a private server (BROKER_TEST_POSTGRES aside), tried once: if the
+    /// port is taken, <see cref="PortTakenException"/>.
+    /// </summary>
+    public static async Task<PostgresServer> StartAsync(int? pinnedPort = null)
     {
-        if (Environment.GetEnvironmentVariable("BROKER_TEST_POSTGRES") is { Length: > 0 } given)
+        if (pinnedPort is null && Environment.GetEnvironmentVariable("BROKER_TEST_POSTGRES") is { Length: > 0 } given)
             return new PostgresServer(given, null, null, null);
 
         var binaries = FindBinaries();
@@ -46,10 +51,38 @@ public sealed class PostgresServer : IAsyncDisposable
         }
         await ExternalProcess.RunAsync(Path.Combine(binaries, "initdb"),
             ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"], runAs);
-        var port = FreePort.Next();
-        var server = new PostgresServer($"Host=127.0.0.1;Port={port};Username=postgres;Database=postgres", root, runAs, binaries, port);
-        await server.StartAgainAsync();
-        return server;
+        var server = new PostgresServer(null, root, runAs, binaries);
+        for (var attempt = 1; ; attempt++)
+        {
+            server._port = pinnedPort ?? FreePort.Next();
+            var logged = server.LogLength();
+            try
+            {
+                await server.StartAgainAsync();
+                return server;
+            }
+            catch (InvalidOperationException ex)
+            {
+                var lostRace = FreePort.LostRace(server.LogSince(logged));
+                // Another process took the port between FreePort and the postmaster's bind: try another.
+                if (lostRace && pinnedPort is null && attempt < FreePort.Attempts) continue;
+                await server.DisposeAsync();
+                if (lostRace) throw new PortTakenException($"PostgreSQL could not bind port {server._port}", ex);
+                throw;
+            }
+        }
+    }
+
+    private string LogPath => Path.Combine(_dataDirectory!, "run", "pg.log");
+
+    private long LogLength() => File.Exists(LogPath) ? new FileInfo(LogPath).Length : 0;
+
+    private string LogSince(long offset)
+    {
+        if (!File.Exists(LogPath)) return "";
+        using var stream = new FileStream(LogPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        stream.Seek(offset, SeekOrigin.Begin);
+        return new StreamReader(stream).ReadToEnd();
     }
 
     /// <summary>Starts the server (again, after <see cref="StopAsync"/>) on the same port and data.</summary>

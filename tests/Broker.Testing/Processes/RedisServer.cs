@@ -24,9 +24,25 @@ public sealed class RedisServer : IAsyncDisposable
         if (Environment.GetEnvironmentVariable("BROKER_TEST_REDIS") is { Length: > 0 } given)
             return new RedisServer(given, null, null);
 
-        var port = FreePort.Next();
         var directory = Path.Combine(Path.GetTempPath(), $"broker-redis-{Guid.NewGuid():N}");
         Directory.CreateDirectory(directory);
+        for (var attempt = 1; ; attempt++)
+        {
+            var port = FreePort.Next();
+            var (process, output) = Launch(port, directory);
+            if (await ListensAsync(process, port)) return new RedisServer($"127.0.0.1:{port}", process, directory);
+            // It exited: another process took the port between FreePort and its bind, or something else went wrong.
+            await process.WaitForExitAsync();
+            process.Dispose();
+            string said;
+            lock (output) said = output.ToString();
+            if (attempt < FreePort.Attempts && FreePort.LostRace(said)) continue;
+            throw new InvalidOperationException($"redis-server did not start on port {port}: {said}");
+        }
+    }
+
+    private static (Process Process, System.Text.StringBuilder Output) Launch(int port, string directory)
+    {
         var info = new ProcessStartInfo("redis-server")
         {
             ArgumentList = { "--port", port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory },
@@ -43,26 +59,54 @@ public sealed class RedisServer : IAsyncDisposable
         {
             throw new InvalidOperationException("redis-server not found: apt-get install redis-server, or give one in BROKER_TEST_REDIS.");
         }
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        var output = new System.Text.StringBuilder();
+        process.OutputDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
+        return (process, output);
+    }
 
+    /// <summary>True once our redis-server answers on the port; false if it exits first; throws after 20 s.</summary>
+    private static async Task<bool> ListensAsync(Process process, int port)
+    {
         var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (true)
+        while (!process.HasExited)
         {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"redis-server not listening on {port} within 20 s");
             try
             {
                 using var client = new TcpClient();
                 await client.ConnectAsync("127.0.0.1", port);
-                break;
+                // Connected, but maybe to whatever won the race for the port: only our redis-server names our pid.
+                if (await ServerPidAsync(client) == process.Id) return true;
             }
-            catch (SocketException) when (DateTime.UtcNow < deadline && !process.HasExited)
+            catch (Exception ex) when (ex is SocketException or IOException or OperationCanceledException)
             {
-                await Task.Delay(50);
             }
+            await Task.Delay(50);
         }
-        return new RedisServer($"127.0.0.1:{port}", process, directory);
+        return false;
+    }
+
+    private static async Task<int?> ServerPidAsync(TcpClient client)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        var stream = client.GetStream();
+        await stream.WriteAsync("INFO server\r\n"u8.ToArray(), timeout.Token);
+        var buffer = new byte[16 * 1024];
+        var read = 0;
+        while (read < buffer.Length)
+        {
+            var n = await stream.ReadAsync(buffer.AsMemory(read), timeout.Token);
+            if (n == 0) break;
+            read += n;
+            var text = System.Text.Encoding.ASCII.GetString(buffer, 0, read);
+            var at = text.IndexOf("process_id:", StringComparison.Ordinal);
+            var end = at < 0 ? -1 : text.IndexOf('\r', at);
+            if (end > 0) return int.Parse(text.AsSpan(at + "process_id:".Length, end - at - "process_id:".Length), System.Globalization.CultureInfo.InvariantCulture);
+        }
+        return null;
     }
 
     public async ValueTask DisposeAsync()

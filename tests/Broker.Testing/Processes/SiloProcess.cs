@@ -34,8 +34,26 @@ public sealed class SiloProcess : Hosting.IBrokerEndpoints, IAsyncDisposable
     public Uri RedirectUri(string provider) => new($"http://127.0.0.1:{HttpPort}/oauth2/callback/{provider}");
     public bool HasExited => _process.HasExited;
 
-    /// <summary>Starts a silo with these settings (as Broker__... environment variables) and waits until it is ready.</summary>
+    /// <summary>
+    /// Starts a silo with these settings (as Broker__... environment variables) and waits until it is ready; a silo
+    /// that exits because another process took one of its free ports first is started again on new ones.
+    /// </summary>
     public static async Task<SiloProcess> StartAsync(IReadOnlyDictionary<string, string?> settings)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await StartOnFreePortsAsync(settings);
+            }
+            catch (PortTakenException) when (attempt < FreePort.Attempts)
+            {
+            }
+        }
+    }
+
+
+    private static async Task<SiloProcess> StartOnFreePortsAsync(IReadOnlyDictionary<string, string?> settings)
     {
         var grpcPort = FreePort.Next();
         var httpPort = FreePort.Next();
@@ -46,7 +64,7 @@ public sealed class SiloProcess : Hosting.IBrokerEndpoints, IAsyncDisposable
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        var all = new Dictionary<string, string?>(settings)
+        var all = new Dictionary<string, string?>
         {
             ["Broker:Http:GrpcPort"] = grpcPort.ToString(),
             ["Broker:Http:HttpPort"] = httpPort.ToString(),
@@ -54,6 +72,12 @@ public sealed class SiloProcess : Hosting.IBrokerEndpoints, IAsyncDisposable
             ["Broker:Cluster:GatewayPort"] = FreePort.Next().ToString(),
             ["Logging:LogLevel:Default"] = "Warning",
         };
+        // The given settings win, also over the free ports (a test may pin the gRPC or a cluster port; the HTTP port
+        // is the one probed for readiness, so it stays the free one).
+        foreach (var (key, value) in settings)
+        {
+            if (key != "Broker:Http:HttpPort") all[key] = value;
+        }
         foreach (var (key, value) in Hosting.TestCallers.AdminSettings) all.TryAdd(key, value);
         foreach (var (key, value) in all)
         {
@@ -72,7 +96,14 @@ public sealed class SiloProcess : Hosting.IBrokerEndpoints, IAsyncDisposable
         while (true)
         {
             if (process.HasExited)
-                throw new InvalidOperationException($"silo exited with {process.ExitCode} during start; see {log}");
+            {
+                await process.WaitForExitAsync(); // the output is all written
+                var message = $"silo exited with {process.ExitCode} during start; see {log}";
+                lock (writer) writer.Dispose();
+                process.Dispose();
+                if (FreePort.LostRace(File.ReadAllText(log))) throw new PortTakenException(message);
+                throw new InvalidOperationException(message);
+            }
             try
             {
                 using var ready = await http.GetAsync($"http://127.0.0.1:{httpPort}/health/ready");
@@ -121,3 +152,6 @@ public sealed class SiloProcess : Hosting.IBrokerEndpoints, IAsyncDisposable
     /// <summary>The newest build of the silo in this checkout.</summary>
     private static string SiloAssembly() => BuiltAssembly.Find(Path.Combine("silo", "Broker.Silo"), "Broker.Silo.dll");
 }
+
+/// <summary>A server process exited because another process took one of its free ports first.</summary>
+public sealed class PortTakenException(string message, Exception? inner = null) : InvalidOperationException(message, inner);
