@@ -14,7 +14,7 @@ public readonly partial record struct ProviderName
     private ProviderName(string value) => Value = value;
 
     // Lower-case so that configuration keys, URLs and grain keys agree on one spelling.
-    [GeneratedRegex("^[a-z0-9][a-z0-9_-]{0,63}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^[a-z0-9][a-z0-9_-]{0,63}\z", RegexOptions.CultureInvariant)]
     private static partial Regex Syntax();
 
     public static bool TryParse([NotNullWhen(true)] string? value, out ProviderName name)

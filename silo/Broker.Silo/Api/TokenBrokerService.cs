@@ -56,7 +56,7 @@ public sealed class TokenBrokerService(IGrainFactory grains, ProviderRegistry pr
 
     public override async Task<AccessToken> GetClientToken(GetClientTokenRequest request, ServerCallContext context)
     {
-        var provider = providers.Get(ProviderNameOf(request.Provider));
+        var provider = providers.Get(ProviderName.Parse(request.Provider));
         var scopes = ScopeSet.Parse(request.Scopes);
         if (request.Resource.Length > 0 && (request.Resource.Length > MaxResourceLength
             || !Uri.TryCreate(request.Resource, UriKind.Absolute, out var resource) || resource.Fragment.Length > 0))
@@ -136,18 +136,11 @@ public sealed class TokenBrokerService(IGrainFactory grains, ProviderRegistry pr
     /// <summary>Validates the pair and checks the provider exists before any grain is touched.</summary>
     private FamilyKey FamilyOf(string provider, string subject)
     {
-        var name = ProviderNameOf(provider);
+        var name = ProviderName.Parse(provider);
         providers.Get(name);
         return new FamilyKey(name, Subject.Parse(subject));
     }
 
-    /// <summary>
-    /// <see cref="ProviderName.Parse"/>, except that a trailing line feed is malformed too: its pattern ends in
-    /// <c>$</c>, which matches before a final "\n", so "github\n" would be refused as an unknown provider
-    /// (NOT_FOUND) instead of a malformed field (INVALID_ARGUMENT).
-    /// </summary>
-    private static ProviderName ProviderNameOf(string provider) =>
-        provider.EndsWith('\n') ? ProviderName.Parse(null) : ProviderName.Parse(provider);
 
     private static TimeSpan MinTimeToLive(uint seconds) => seconds switch
     {

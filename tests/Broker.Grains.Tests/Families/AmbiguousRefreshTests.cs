@@ -61,7 +61,8 @@ public sealed class UnavailableProviderTests(ProxiedBroker broker) : IClassFixtu
         var (refreshes, rejections) = (broker.Server.Stats.RefreshTokenGrants, broker.Server.Stats.RefreshTokenRejections);
         broker.Proxy.Inject(new Fault.ServiceUnavailable(), "refresh_token");
 
-        var status = await GrpcAssert.FailsWith(StatusCode.ResourceExhausted, "THROTTLED",
+        // A provider that is down is UNAVAILABLE (what clients and meshes retry), with the delay as RetryInfo.
+        var status = await GrpcAssert.FailsWith(StatusCode.Unavailable, "PROVIDER_UNAVAILABLE",
             () => broker.Silo.Client.GetAccessTokenAsync(new GetAccessTokenRequest { Provider = "test", Subject = "unavailable", ForceRefresh = true }).ResponseAsync);
 
         var description = await broker.Silo.Client.DescribeFamilyAsync(new DescribeFamilyRequest { Provider = "test", Subject = "unavailable" });

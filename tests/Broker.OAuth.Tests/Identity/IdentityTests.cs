@@ -14,6 +14,7 @@ public sealed class IdentityTests
     [InlineData("has/slash", false)]
     [InlineData("a234567890123456789012345678901234567890123456789012345678901234", true)]
     [InlineData("a2345678901234567890123456789012345678901234567890123456789012345", false)]
+    [InlineData("github\n", false)]
     public void Provider_names_are_lower_case_tokens(string value, bool valid)
     {
         Assert.Equal(valid, ProviderName.TryParse(value, out _));

@@ -49,21 +49,23 @@ public sealed class RefusalTimingTests(ExpiringRefreshTokensCluster cluster) : I
         Assert.Equal(logged, cluster.Logs.Entries.Count(e => e.Contains("#2003", StringComparison.Ordinal)));
     }
 
-    [Fact]
-    public async Task A_providers_retry_after_holds_back_every_family_of_the_client_until_it_passes()
+    [Theory]
+    [InlineData(503, BrokerErrorReason.ProviderUnavailable)]
+    [InlineData(429, BrokerErrorReason.Throttled)]
+    public async Task A_providers_retry_after_holds_back_every_family_of_the_client_until_it_passes(int status, BrokerErrorReason reason)
     {
-        var first = await cluster.ImportedFamily("throttled-1");
-        var second = await cluster.ImportedFamily("throttled-2");
+        var first = await cluster.ImportedFamily($"held-{status}-1");
+        var second = await cluster.ImportedFamily($"held-{status}-2");
         cluster.Clock.Advance(TimeSpan.FromMinutes(10));
-        cluster.Endpoint.NextRefreshes.Enqueue(() => new TokenEndpointOutcome.Throttled(TimeSpan.FromSeconds(30), 503));
+        cluster.Endpoint.NextRefreshes.Enqueue(() => new TokenEndpointOutcome.Throttled(TimeSpan.FromSeconds(30), status));
 
         var told = await Assert.ThrowsAsync<BrokerException>(() => first.GetAccessToken(CallerBuffer, false));
-        Assert.Equal((BrokerErrorReason.Throttled, TimeSpan.FromSeconds(30)), (told.Reason, told.RetryAfter));
+        Assert.Equal((reason, TimeSpan.FromSeconds(30)), (told.Reason, told.RetryAfter));
         var sent = cluster.Endpoint.RefreshesSent.Count;
 
         cluster.Clock.Advance(TimeSpan.FromSeconds(10));
         var held = await Assert.ThrowsAsync<BrokerException>(() => second.GetAccessToken(CallerBuffer, false));
-        Assert.Equal((BrokerErrorReason.Throttled, TimeSpan.FromSeconds(20)), (held.Reason, held.RetryAfter));
+        Assert.Equal((reason, TimeSpan.FromSeconds(20)), (held.Reason, held.RetryAfter));
         Assert.Equal(sent, cluster.Endpoint.RefreshesSent.Count); // nothing was sent while held back
         Assert.Equal(FamilyStatus.Active, (await first.Describe()).Status);
 
