@@ -50,9 +50,10 @@ public sealed class CallbackPromisesTests(ShortPendingLifetimeBroker broker) : I
         await AssertNothingStored("cb-expired", grants);
     }
 
+    // Not iss: an oversized iss is also a wrong iss, refused with the same reason without any size check.
     [Theory]
     [InlineData("code")]
-    [InlineData("iss")]
+    [InlineData("error")]
     [InlineData("error_description")]
     public async Task A_parameter_longer_than_the_limit_is_refused_with_400_and_stores_nothing(string parameter)
     {
