@@ -34,10 +34,12 @@ public sealed class IdTokenCheckTests
         });
     }
 
-    private static void AssertRefused(string? idToken)
+    /// <summary>Refused with the callback's reason, by the check named in <paramref name="because"/> (not by another one).</summary>
+    private static void AssertRefused(string? idToken, string because)
     {
         var ex = Assert.Throws<BrokerException>(() => IdTokenCheck.Validate(idToken, Issuer, ClientId, Nonce));
         Assert.Equal(BrokerErrorReason.InvalidAuthorizationResponse, ex.Reason);
+        Assert.Contains(because, ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -49,19 +51,19 @@ public sealed class IdTokenCheckTests
     [Fact]
     public void An_id_token_with_another_nonce_is_refused()
     {
-        AssertRefused(IdToken(nonce: "n-someone-elses-request"));
+        AssertRefused(IdToken(nonce: "n-someone-elses-request"), "nonce does not match");
     }
 
     [Fact]
     public void An_id_token_without_a_nonce_is_refused()
     {
-        AssertRefused(IdToken(nonce: null));
+        AssertRefused(IdToken(nonce: null), "nonce does not match");
     }
 
     [Fact]
     public void An_id_token_whose_nonce_differs_only_in_case_is_refused()
     {
-        AssertRefused(IdToken(nonce: Nonce.ToUpperInvariant()));
+        AssertRefused(IdToken(nonce: Nonce.ToUpperInvariant()), "nonce does not match");
     }
 
     [Theory]
@@ -69,7 +71,7 @@ public sealed class IdTokenCheckTests
     [InlineData("https://as.example")]          // the same server without its trailing slash is another identifier
     public void An_id_token_from_another_issuer_is_refused(string issuer)
     {
-        AssertRefused(IdToken(issuer: issuer));
+        AssertRefused(IdToken(issuer: issuer), "another issuer");
     }
 
     [Theory]
@@ -77,18 +79,18 @@ public sealed class IdTokenCheckTests
     [InlineData("Broker")]
     public void An_id_token_for_another_audience_is_refused(string audience)
     {
-        AssertRefused(IdToken(audience: audience));
+        AssertRefused(IdToken(audience: audience), "not for this client");
     }
 
     [Fact]
     public void A_missing_id_token_is_refused_when_openid_was_requested()
     {
-        AssertRefused(null);
+        AssertRefused(null, "none was returned");
     }
 
     [Fact]
     public void A_malformed_id_token_is_refused()
     {
-        AssertRefused("not-a-jwt");
+        AssertRefused("not-a-jwt", "not a well-formed JWT");
     }
 }
