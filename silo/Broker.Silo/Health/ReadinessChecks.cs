@@ -92,3 +92,23 @@ public sealed class ProvidersHealthCheck(ProviderRegistry providers, MetadataSto
         return problems.Count == 0 ? HealthCheckResult.Healthy() : HealthCheckResult.Degraded(string.Join("; ", problems));
     }
 }
+
+/// <summary>
+/// The body of <c>/health/ready</c>: the overall status, then each check with its status and reason, so an
+/// operator sees which check made the silo degraded or unready. The reasons are our own words (no exception text).
+/// </summary>
+public static class ReadinessReport
+{
+    public static Task WriteAsync(HttpContext context, HealthReport report)
+    {
+        var text = new System.Text.StringBuilder().Append(report.Status).Append('\n');
+        foreach (var (name, entry) in report.Entries)
+        {
+            text.Append(name).Append(": ").Append(entry.Status);
+            if (entry.Description is { Length: > 0 } reason) text.Append(" (").Append(reason).Append(')');
+            text.Append('\n');
+        }
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        return context.Response.WriteAsync(text.ToString());
+    }
+}

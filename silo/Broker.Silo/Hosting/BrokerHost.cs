@@ -170,7 +170,7 @@ public static class BrokerHost
         app.MapAuthorizationCallback().WithMetadata(web);
         // Live: the process answers. Ready: storage, clustering, membership, providers (a provider down = degraded, 200).
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false }).WithMetadata(web);
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadyTag) }).WithMetadata(web);
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadyTag), ResponseWriter = ReadinessReport.WriteAsync }).WithMetadata(web);
         if (telemetry.Prometheus) app.MapPrometheusScrapingEndpoint("/metrics").WithMetadata(web);
         return app;
     }

@@ -1,0 +1,94 @@
+using System.Diagnostics;
+using System.Net;
+using Broker.Silo.Tests.Cluster;
+using Broker.Testing.Hosting;
+using Broker.Testing.Processes;
+using StackExchange.Redis;
+
+namespace Broker.Silo.Tests.Operations;
+
+/// <summary>
+/// README (Health): clustering down makes the silo unready (503); the answer names the failed check. Redis is
+/// frozen (SIGSTOP), not killed: it stops answering like a dead or partitioned server, and after SIGCONT it comes
+/// back with the cluster's membership rows, so the silo can recover and leave the cluster cleanly.
+/// </summary>
+[Collection(ClusterCollection.Name)]
+public sealed class RedisDownReadinessTests(ClusterInfrastructure infrastructure)
+{
+    [Fact]
+    public async Task With_redis_unreachable_a_cluster_silo_is_unready_503_names_the_redis_check_and_recovers()
+    {
+        // A Redis given through BROKER_TEST_REDIS is not this test's to freeze.
+        if (Environment.GetEnvironmentVariable("BROKER_TEST_REDIS") is { Length: > 0 }) return;
+        await using var redis = await RedisServer.StartAsync(); // its own server: this test freezes it
+        var redisPid = await ProcessIdOf(redis.Configuration);
+        var database = await infrastructure.Postgres.CreateDatabaseAsync();
+        await Broker.Silo.Storage.SchemaMigrator.MigrateAsync(database);
+        var silo = await BrokerSilo.StartAsync(new BrokerSiloSettings
+        {
+            Mode = Broker.Silo.Hosting.BrokerMode.Cluster,
+            PostgreSql = database,
+            Redis = redis.Configuration,
+            ClusterId = $"c{Guid.NewGuid():N}",
+            EncryptionKey = BrokerSiloSettings.NewEncryptionKey(),
+            Settings = ProviderSettings.For("test", infrastructure.Server),
+        });
+        var frozen = false;
+        try
+        {
+            Assert.Equal(HttpStatusCode.OK, (await ReadyAsync(silo)).Status);
+
+            Signal("-STOP", redisPid);
+            frozen = true;
+            var down = await WaitForAsync(silo, HttpStatusCode.ServiceUnavailable);
+
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, down.Status);
+            Assert.StartsWith("Unhealthy\n", down.Body, StringComparison.Ordinal);
+            Assert.Matches("(?m)^redis: Unhealthy \\(Redis unreachable: [A-Za-z]+\\)$", down.Body);
+            Assert.Matches("(?m)^postgresql: Healthy$", down.Body);
+            Assert.Equal(HttpStatusCode.OK, (await silo.Http.GetAsync("/health/live")).StatusCode);
+
+            Signal("-CONT", redisPid);
+            frozen = false;
+            var back = await WaitForAsync(silo, HttpStatusCode.OK);
+            Assert.Equal(HttpStatusCode.OK, back.Status);
+            Assert.Matches("(?m)^redis: Healthy$", back.Body);
+        }
+        finally
+        {
+            if (frozen) Signal("-CONT", redisPid);
+            await silo.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(60));
+        }
+    }
+
+    private static async Task<(HttpStatusCode Status, string Body)> ReadyAsync(BrokerSilo silo)
+    {
+        using var ready = await silo.Http.GetAsync("/health/ready");
+        return (ready.StatusCode, await ready.Content.ReadAsStringAsync());
+    }
+
+    /// <summary>Polls readiness until it answers <paramref name="wanted"/>, for at most 45 s (each check waits up to ~5 s on Redis).</summary>
+    private static async Task<(HttpStatusCode Status, string Body)> WaitForAsync(BrokerSilo silo, HttpStatusCode wanted)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(45);
+        while (true)
+        {
+            var answer = await ReadyAsync(silo);
+            if (answer.Status == wanted || DateTime.UtcNow > deadline) return answer;
+            await Task.Delay(250);
+        }
+    }
+
+    private static async Task<int> ProcessIdOf(string configuration)
+    {
+        await using var connection = await ConnectionMultiplexer.ConnectAsync($"{configuration},allowAdmin=true");
+        var info = await connection.GetServers()[0].InfoAsync("server");
+        return int.Parse(info.SelectMany(g => g).Single(p => p.Key == "process_id").Value, System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static void Signal(string signal, int pid)
+    {
+        using var kill = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { signal, pid.ToString(System.Globalization.CultureInfo.InvariantCulture) }, UseShellExecute = false })!;
+        if (!kill.WaitForExit(10_000) || kill.ExitCode != 0) throw new InvalidOperationException($"kill {signal} {pid} failed");
+    }
+}
