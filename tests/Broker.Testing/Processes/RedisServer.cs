@@ -19,10 +19,14 @@ public sealed class RedisServer : IAsyncDisposable
     /// <summary>StackExchange.Redis configuration string.</summary>
     public string Configuration { get; }
 
-    public static async Task<RedisServer> StartAsync()
+    public static Task<RedisServer> StartAsync() =>
+        Environment.GetEnvironmentVariable("BROKER_TEST_REDIS") is { Length: > 0 } given
+            ? Task.FromResult(new RedisServer(given, null, null))
+            : StartOwnAsync();
+
+    /// <summary>Always a redis-server process of the caller's own, even when BROKER_TEST_REDIS is set: for tests that stop or freeze it.</summary>
+    public static async Task<RedisServer> StartOwnAsync()
     {
-        if (Environment.GetEnvironmentVariable("BROKER_TEST_REDIS") is { Length: > 0 } given)
-            return new RedisServer(given, null, null);
 
         var directory = Path.Combine(Path.GetTempPath(), $"broker-redis-{Guid.NewGuid():N}");
         Directory.CreateDirectory(directory);
