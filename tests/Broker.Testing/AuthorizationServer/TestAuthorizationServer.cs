@@ -339,6 +339,8 @@ public sealed class TestAuthorizationServer : IAsyncDisposable
             .UseInlineHandler(context =>
             {
                 stats.Record(context.Request?.GrantType, context.Error);
+                if (context.Request is { } request && request.IsRefreshTokenGrantType() && !string.IsNullOrEmpty(request.RefreshToken))
+                    stats.RecordRefreshTokenPresented(request.RefreshToken);
                 return ValueTask.CompletedTask;
             })
             .SetOrder(int.MinValue + 100_000)
@@ -470,63 +472,3 @@ public sealed class TestAuthorizationServerClient
     public IList<Uri> RedirectUris { get; set; } = [];
 }
 
-/// <summary>
-/// What the token endpoint processed. Grant counters count successful grants (a token response
-/// was issued); <see cref="RefreshTokenRejections"/> counts refresh_token grants answered with an error.
-/// </summary>
-public sealed class TestAuthorizationServerStats
-{
-    private int _tokenRequests;
-    private int _authorizationCodeGrants;
-    private int _refreshTokenGrants;
-    private int _clientCredentialsGrants;
-    private int _refreshTokenRejections;
-
-    /// <summary>Every response of the token endpoint, successful or not.</summary>
-    public int TokenRequests => Volatile.Read(ref _tokenRequests);
-
-    public int AuthorizationCodeGrants => Volatile.Read(ref _authorizationCodeGrants);
-
-    public int RefreshTokenGrants => Volatile.Read(ref _refreshTokenGrants);
-
-    public int ClientCredentialsGrants => Volatile.Read(ref _clientCredentialsGrants);
-
-    /// <summary>refresh_token grants that got an error (invalid_grant for reused/revoked/expired tokens, invalid_client, ...).</summary>
-    public int RefreshTokenRejections => Volatile.Read(ref _refreshTokenRejections);
-
-    public void Reset()
-    {
-        Interlocked.Exchange(ref _tokenRequests, 0);
-        Interlocked.Exchange(ref _authorizationCodeGrants, 0);
-        Interlocked.Exchange(ref _refreshTokenGrants, 0);
-        Interlocked.Exchange(ref _clientCredentialsGrants, 0);
-        Interlocked.Exchange(ref _refreshTokenRejections, 0);
-    }
-
-    public override string ToString() =>
-        $"TokenRequests={TokenRequests}, AuthorizationCodeGrants={AuthorizationCodeGrants}, " +
-        $"RefreshTokenGrants={RefreshTokenGrants}, ClientCredentialsGrants={ClientCredentialsGrants}, " +
-        $"RefreshTokenRejections={RefreshTokenRejections}";
-
-    internal void Record(string? grantType, string? error)
-    {
-        Interlocked.Increment(ref _tokenRequests);
-
-        var succeeded = string.IsNullOrEmpty(error);
-        switch (grantType)
-        {
-            case GrantTypes.AuthorizationCode when succeeded:
-                Interlocked.Increment(ref _authorizationCodeGrants);
-                break;
-            case GrantTypes.RefreshToken when succeeded:
-                Interlocked.Increment(ref _refreshTokenGrants);
-                break;
-            case GrantTypes.RefreshToken:
-                Interlocked.Increment(ref _refreshTokenRejections);
-                break;
-            case GrantTypes.ClientCredentials when succeeded:
-                Interlocked.Increment(ref _clientCredentialsGrants);
-                break;
-        }
-    }
-}
