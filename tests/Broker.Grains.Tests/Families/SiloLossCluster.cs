@@ -6,7 +6,7 @@ using Broker.Testing.Processes;
 namespace Broker.Grains.Tests.Families;
 
 /// <summary>
-/// Three silo processes of one cluster (PostgreSQL, Redis) in front of one test authorization server. Each silo
+/// Silo processes (three by default) of one cluster (PostgreSQL, Redis) in front of one test authorization server. Each silo
 /// reaches the token endpoint through a <see cref="FaultInjectingProxy"/> of its own, so a test knows which silo
 /// sent a refresh and can hold it there.
 /// </summary>
@@ -26,9 +26,12 @@ public sealed class SiloLossCluster : IAsyncDisposable
 
     public IReadOnlyList<SiloProcess> Silos { get; }
 
-    /// <summary>Starts the server, one proxy per silo, and three silos with the broker's reuse leeway set to <paramref name="leeway"/> (server and broker).</summary>
+    /// <summary>
+    /// Starts the server, one proxy per silo, and <paramref name="silos"/> silos with the reuse leeway set to <paramref name="leeway"/>
+    /// (server and broker), refresh-ahead off unless <paramref name="overrides"/> say otherwise.
+    /// </summary>
     public static async Task<SiloLossCluster> StartAsync(Infrastructure infrastructure, TimeSpan? leeway, TimeSpan accessTokenLifetime,
-        TimeSpan refreshLease)
+        TimeSpan refreshLease, int silos = 3, Dictionary<string, string?>? overrides = null)
     {
         var server = await TestAuthorizationServer.StartAsync(new TestAuthorizationServerOptions
         {
@@ -46,15 +49,15 @@ public sealed class SiloLossCluster : IAsyncDisposable
                 ["Broker:Families:MinForcedRefreshInterval"] = "00:00:00",
                 ["Broker:Membership:ProbeTimeout"] = "00:00:01",
                 ["Broker:Membership:NumMissedProbesLimit"] = "2",
-            })).ProcessSettings();
+            }, overrides ?? [])).ProcessSettings();
         var proxies = new List<FaultInjectingProxy>();
-        for (var i = 0; i < 3; i++) proxies.Add(await FaultInjectingProxy.StartAsync(server.Issuer));
-        var silos = await Task.WhenAll(proxies.Select(proxy => SiloProcess.StartAsync(ProviderSettings.Merge(settings, new()
+        for (var i = 0; i < silos; i++) proxies.Add(await FaultInjectingProxy.StartAsync(server.Issuer));
+        var started = await Task.WhenAll(proxies.Select(proxy => SiloProcess.StartAsync(ProviderSettings.Merge(settings, new()
         {
             ["Broker:Providers:test:TokenEndpoint"] = proxy.Endpoint(TestAuthorizationServer.TokenPath).AbsoluteUri,
         }))));
-        foreach (var silo in silos) await server.AddRedirectUriAsync("broker", silo.RedirectUri("test"));
-        return new SiloLossCluster(server, proxies, silos);
+        foreach (var silo in started) await server.AddRedirectUriAsync("broker", silo.RedirectUri("test"));
+        return new SiloLossCluster(server, proxies, started);
     }
 
     public async ValueTask DisposeAsync()
