@@ -43,38 +43,3 @@ public sealed class RefreshAheadTests(RefreshAheadBroker broker) : IClassFixture
         Assert.Equal(refreshes + 1, broker.Server.Stats.RefreshTokenGrants);
     }
 }
-
-/// <summary>A provider that revokes idle refresh tokens: families are refreshed every 2 s even when nobody asks.</summary>
-public sealed class KeepAliveBroker : ProxiedBroker
-{
-    protected override Dictionary<string, string?> Settings => new()
-    {
-        ["Broker:Providers:test:KeepAliveInterval"] = "00:00:02",
-        ["Broker:Reminders:MinimumReminderPeriod"] = "00:00:01",
-    };
-}
-
-public sealed class KeepAliveTests(KeepAliveBroker broker) : IClassFixture<KeepAliveBroker>
-{
-    [Fact]
-    public async Task Idle_family_is_refreshed_to_keep_its_refresh_token_alive()
-    {
-        await AuthorizationFlow.AuthorizeAsync(broker.Silo, "test", "idle", "api.read");
-        var describe = new DescribeFamilyRequest { Provider = "test", Subject = "idle" };
-
-        FamilyDescription description;
-        var deadline = DateTimeOffset.UtcNow.AddSeconds(30);
-        do
-        {
-            await Task.Delay(250);
-            description = await broker.Silo.Client.DescribeFamilyAsync(describe);
-        }
-        while (description.RefreshCount == 0 && DateTimeOffset.UtcNow < deadline);
-
-        Assert.True(description.RefreshCount >= 1, "no keep-alive refresh within 30 s");
-        Assert.Equal("active", description.Status);
-        Assert.Equal(0, broker.Server.Stats.RefreshTokenRejections);
-        var token = await broker.Silo.Client.GetAccessTokenAsync(new GetAccessTokenRequest { Provider = "test", Subject = "idle" });
-        Assert.True(await broker.Server.IsActiveAsync(token.AccessToken_));
-    }
-}

@@ -343,6 +343,8 @@ public sealed class TestAuthorizationServer : IAsyncDisposable
                 stats.Issued(SecretKind.AccessToken, context.Response?.AccessToken);
                 stats.Issued(SecretKind.RefreshToken, context.Response?.RefreshToken);
                 stats.Issued(SecretKind.IdToken, context.Response?.IdToken);
+                if (context.Request is { } request && request.IsRefreshTokenGrantType() && !string.IsNullOrEmpty(request.RefreshToken))
+                    stats.RecordRefreshTokenPresented(request.RefreshToken);
                 return ValueTask.CompletedTask;
             })
             .SetOrder(int.MinValue + 100_000)
@@ -474,94 +476,3 @@ public sealed class TestAuthorizationServerClient
     public IList<Uri> RedirectUris { get; set; } = [];
 }
 
-/// <summary>
-/// What the token endpoint processed. Grant counters count successful grants (a token response
-/// was issued); <see cref="RefreshTokenRejections"/> counts refresh_token grants answered with an error.
-/// </summary>
-public sealed class TestAuthorizationServerStats
-{
-    private int _tokenRequests;
-    private int _authorizationCodeGrants;
-    private int _refreshTokenGrants;
-    private int _clientCredentialsGrants;
-    private int _refreshTokenRejections;
-
-    /// <summary>Every response of the token endpoint, successful or not.</summary>
-    public int TokenRequests => Volatile.Read(ref _tokenRequests);
-
-    public int AuthorizationCodeGrants => Volatile.Read(ref _authorizationCodeGrants);
-
-    public int RefreshTokenGrants => Volatile.Read(ref _refreshTokenGrants);
-
-    public int ClientCredentialsGrants => Volatile.Read(ref _clientCredentialsGrants);
-
-    /// <summary>refresh_token grants that got an error (invalid_grant for reused/revoked/expired tokens, invalid_client, ...).</summary>
-    public int RefreshTokenRejections => Volatile.Read(ref _refreshTokenRejections);
-
-    public void Reset()
-    {
-        Interlocked.Exchange(ref _tokenRequests, 0);
-        Interlocked.Exchange(ref _authorizationCodeGrants, 0);
-        Interlocked.Exchange(ref _refreshTokenGrants, 0);
-        Interlocked.Exchange(ref _clientCredentialsGrants, 0);
-        Interlocked.Exchange(ref _refreshTokenRejections, 0);
-        _errors.Clear();
-    }
-
-    public override string ToString() =>
-        $"TokenRequests={TokenRequests}, AuthorizationCodeGrants={AuthorizationCodeGrants}, " +
-        $"RefreshTokenGrants={RefreshTokenGrants}, ClientCredentialsGrants={ClientCredentialsGrants}, " +
-        $"RefreshTokenRejections={RefreshTokenRejections}";
-
-    private readonly System.Collections.Concurrent.ConcurrentQueue<TokenError> _errors = new();
-
-    /// <summary>Every error the token endpoint answered, in order, with OpenIddict's description of why.</summary>
-    public IReadOnlyCollection<TokenError> Errors => _errors;
-
-    private readonly System.Collections.Concurrent.ConcurrentQueue<IssuedSecret> _secrets = new();
-
-    /// <summary>
-    /// Every secret the token endpoint saw or issued, in order: PKCE verifiers of code redemptions, and access, refresh
-    /// and ID tokens of every grant (code, refresh, client credentials), for tests that search output for them.
-    /// </summary>
-    public IReadOnlyCollection<IssuedSecret> Secrets => _secrets;
-
-    internal void Issued(SecretKind kind, string? value)
-    {
-        if (!string.IsNullOrEmpty(value)) _secrets.Enqueue(new IssuedSecret(kind, value));
-    }
-
-    internal void Record(string? grantType, string? error, string? description)
-    {
-        Interlocked.Increment(ref _tokenRequests);
-        if (!string.IsNullOrEmpty(error)) _errors.Enqueue(new TokenError(grantType, error, description));
-
-        var succeeded = string.IsNullOrEmpty(error);
-        switch (grantType)
-        {
-            case GrantTypes.AuthorizationCode when succeeded:
-                Interlocked.Increment(ref _authorizationCodeGrants);
-                break;
-            case GrantTypes.RefreshToken when succeeded:
-                Interlocked.Increment(ref _refreshTokenGrants);
-                break;
-            case GrantTypes.RefreshToken:
-                Interlocked.Increment(ref _refreshTokenRejections);
-                break;
-            case GrantTypes.ClientCredentials when succeeded:
-                Interlocked.Increment(ref _clientCredentialsGrants);
-                break;
-        }
-    }
-}
-
-/// <summary>One error answer of the token endpoint.</summary>
-public sealed record TokenError(string? GrantType, string Error, string? Description);
-
-public enum SecretKind { CodeVerifier, AccessToken, RefreshToken, IdToken }
-
-/// <summary>A secret the token endpoint received or issued.</summary>
-public sealed record IssuedSecret(SecretKind Kind, string Value)
-{
-    public override string ToString() => $"{Kind} ({Value.Length} chars)"; // never the value
-}

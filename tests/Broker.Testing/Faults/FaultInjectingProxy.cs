@@ -27,6 +27,8 @@ public abstract record Fault
     public sealed record ResetAfterForward : Fault;
     /// <summary>Forward and remove a field from the JSON answer (a provider that omits it).</summary>
     public sealed record StripField(string Name) : Fault;
+    /// <summary>Hold the request until <paramref name="Release"/> completes, then forward it (even if its sender is gone by then).</summary>
+    public sealed record Hold(Task Release) : Fault;
     /// <summary>Run an action (stop a database, ...), then forward.</summary>
     public sealed record BeforeForward(Func<Task> Action) : Fault;
 }
@@ -109,6 +111,9 @@ public sealed class FaultInjectingProxy : IAsyncDisposable
                 break;
             case Fault.BeforeForward before:
                 await before.Action();
+                break;
+            case Fault.Hold hold:
+                await hold.Release;
                 break;
         }
 

@@ -34,6 +34,9 @@ public sealed class SiloProcess : Hosting.IBrokerEndpoints, IAsyncDisposable
     public Uri RedirectUri(string provider) => new($"http://127.0.0.1:{HttpPort}/oauth2/callback/{provider}");
     public bool HasExited => _process.HasExited;
 
+    /// <summary>Where the silo's standard output and error go.</summary>
+    public string LogPath => _log;
+
     /// <summary>
     /// Starts a silo with these settings (as Broker__... environment variables) and waits until it is ready; a silo
     /// that exits because another process took one of its free ports first is started again on new ones.
@@ -140,6 +143,8 @@ public sealed class SiloProcess : Hosting.IBrokerEndpoints, IAsyncDisposable
         Kill();
         await _process.WaitForExitAsync();
         _process.Dispose();
+        // BROKER_TEST_KEEP_SILO_LOGS=1 keeps each silo's output (its path is in the start failure messages) for a diagnosis.
+        if (Environment.GetEnvironmentVariable("BROKER_TEST_KEEP_SILO_LOGS") == "1") return;
         try
         {
             File.Delete(_log);
