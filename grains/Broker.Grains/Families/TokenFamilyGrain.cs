@@ -57,6 +57,28 @@ public sealed partial class TokenFamilyGrain(
         return Task.CompletedTask;
     }
 
+    /// <summary>
+    /// A background refresh (refresh-ahead, keep-alive) is nobody's call, so a graceful stop would not wait for it and
+    /// its intent would stay in the row: the next activation, on another silo, would wait out the lease and then, with
+    /// no reuse leeway, need reauthorization. Finish it, and store its answer, within the time the deactivation has.
+    /// </summary>
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_refreshInFlight is not { IsCompleted: false } refresh) return;
+        try
+        {
+            await refresh.WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // Out of time: the intent stays, and the lease rule decides what the next activation does.
+        }
+        catch (Abstractions.BrokerException)
+        {
+            // The refresh failed; what it decided is already stored.
+        }
+    }
+
     public async Task<AccessTokenResult> GetAccessToken(TimeSpan minTimeToLive, bool forceRefresh)
     {
         try
