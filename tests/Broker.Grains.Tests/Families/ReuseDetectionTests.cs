@@ -1,4 +1,5 @@
 using Broker.Testing;
+using Broker.Testing.Faults;
 using Broker.Testing.Hosting;
 using Broker.V1;
 using Google.Protobuf.WellKnownTypes;
@@ -66,6 +67,24 @@ public sealed class ReuseDetectionTests(ProxiedBroker broker) : IClassFixture<Pr
         var description = await broker.Silo.Client.DescribeFamilyAsync(new DescribeFamilyRequest { Provider = "test", Subject = "used-elsewhere" });
         Assert.Equal("invalid_grant_possible_theft", description.StatusReason);
         Assert.Equal("invalid_grant", description.LastRefreshOutcome);
+    }
+
+    [Fact]
+    public async Task A_refusal_without_an_oauth_error_body_is_still_a_refusal_and_reported_as_possible_theft()
+    {
+        var held = await broker.Direct.AuthorizeAsync("bare-refusal", "api.read");
+        await broker.Silo.Client.ImportTokensAsync(Import("bare-refusal", held));
+        Assert.NotNull(await broker.Direct.RefreshAsync(held.RefreshToken!)); // someone else redeemed it
+        // The server refuses the spent token (400 invalid_grant); the proxy strips the body, as some servers send none.
+        broker.Proxy.Inject(new Fault.StripBody(), "refresh_token");
+
+        var status = await GrpcAssert.FailsWith(StatusCode.FailedPrecondition, "REAUTHORIZATION_REQUIRED",
+            () => broker.Silo.Client.GetAccessTokenAsync(new GetAccessTokenRequest { Provider = "test", Subject = "bare-refusal", ForceRefresh = true }).ResponseAsync);
+
+        Assert.Equal("http_400", status.GetDetail<Google.Rpc.ErrorInfo>()!.Metadata["detail"]);
+        var description = await broker.Silo.Client.DescribeFamilyAsync(new DescribeFamilyRequest { Provider = "test", Subject = "bare-refusal" });
+        Assert.Equal(("reauthorization_required", "refused_without_error", "refused"),
+            (description.Status, description.StatusReason, description.LastRefreshOutcome));
     }
 
     [Theory]

@@ -29,6 +29,8 @@ public abstract record Fault
     public sealed record StripField(string Name) : Fault;
     /// <summary>Hold the request until <paramref name="Release"/> completes, then forward it (even if its sender is gone by then).</summary>
     public sealed record Hold(Task Release) : Fault;
+    /// <summary>Forward, then send the server's status with an empty body (a server that refuses without an OAuth error).</summary>
+    public sealed record StripBody : Fault;
     /// <summary>Run an action (stop a database, ...), then forward.</summary>
     public sealed record BeforeForward(Func<Task> Action) : Fault;
 }
@@ -143,6 +145,7 @@ public sealed class FaultInjectingProxy : IAsyncDisposable
         }
 
         context.Response.StatusCode = (int)response.StatusCode;
+        if (rule?.Fault is Fault.StripBody) return;
         foreach (var header in response.Headers.Concat(response.Content.Headers))
         {
             if (header.Key is "Transfer-Encoding" or "Content-Length") continue;
