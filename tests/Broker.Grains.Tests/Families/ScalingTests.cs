@@ -14,11 +14,10 @@ namespace Broker.Grains.Tests.Families;
 /// to stop.
 /// </summary>
 /// <remarks>
-/// Rare 20 s stalls (a call failing DEADLINE_EXCEEDED exactly at its 20 s deadline) come from the SIGTERM: a refresh-ahead
-/// in flight on the leaving silo is abandoned when Orleans deactivates its grain, the family's row keeps that refresh's
-/// intent, and the next activation waits out the refresh lease (30 s) before it decides. <see cref="GracefulStopTests"/>
-/// reproduces it on purpose. Slow calls and each silo's log path are printed for the diagnosis
-/// (BROKER_TEST_KEEP_SILO_LOGS=1 keeps the logs).
+/// Its rare 20 s stalls (DEADLINE_EXCEEDED exactly at the deadline) came from the SIGTERM abandoning a refresh-ahead in
+/// flight, whose intent the next activation then waited out; the grain now finishes it on deactivation
+/// (<see cref="GracefulStopTests"/>). Slow calls and each silo's log path are still printed (BROKER_TEST_KEEP_SILO_LOGS=1
+/// keeps the logs).
 /// </remarks>
 [Collection(ClusterCollection.Name)]
 public sealed class ScalingTests(Infrastructure infrastructure, ITestOutputHelper output) : IAsyncLifetime
