@@ -48,6 +48,7 @@ public static class OAuthServiceCollectionExtensions
                     o.AttemptTimeout.Timeout = TimeSpan.FromSeconds(10);
                     o.TotalRequestTimeout.Timeout = TimeSpan.FromSeconds(30);
                     o.CircuitBreaker.SamplingDuration = TimeSpan.FromSeconds(30);
+                    o.CircuitBreaker.ShouldHandle = args => ValueTask.FromResult(BreakerCounts(args.Outcome));
                     // 429 and 503 are the server asking the whole cluster to wait (Retry-After): surface them so
                     // the client's throttle stops every silo, instead of retrying them here.
                     o.Retry.ShouldHandle = args => ValueTask.FromResult(
@@ -68,6 +69,7 @@ public static class OAuthServiceCollectionExtensions
                     .AddTimeout(TimeSpan.FromSeconds(15))
                     .AddCircuitBreaker(new HttpCircuitBreakerStrategyOptions
                     {
+                        ShouldHandle = args => ValueTask.FromResult(BreakerCounts(args.Outcome)),
                         SamplingDuration = TimeSpan.FromSeconds(30),
                         MinimumThroughput = 5,
                         FailureRatio = 0.5,
@@ -76,6 +78,16 @@ public static class OAuthServiceCollectionExtensions
         }
         return services;
     }
+
+    /// <summary>
+    /// What opens a provider's breaker: transient failures, but not the provider's throttle signals (429, or 503 with
+    /// Retry-After). Those already hold the client back on every silo; counted here they would open the breaker and
+    /// fail unrelated requests (a user's code redemption) while the provider is healthy.
+    /// </summary>
+    internal static bool BreakerCounts(Outcome<HttpResponseMessage> outcome) =>
+        HttpClientResiliencePredicates.IsTransient(outcome)
+        && outcome.Result is not { StatusCode: HttpStatusCode.TooManyRequests }
+        && outcome.Result is not { StatusCode: HttpStatusCode.ServiceUnavailable, Headers.RetryAfter: not null };
 
     /// <summary>RFC 8705: a provider set to TlsClientAuth gets its client certificate on every connection.</summary>
     private static SocketsHttpHandler WithClientCertificate(SocketsHttpHandler handler, IConfiguration provider)

@@ -90,6 +90,17 @@ public sealed partial class PendingAuthorizationGrain(
 
         var verifier = protector.Unprotect(pending.CodeVerifier, Context("code_verifier"));
         var outcome = await upstream.RedeemCodeAsync(configured, response.Code!, verifier, pending.Scopes);
+        if (outcome is TokenEndpointOutcome.NotSent or TokenEndpointOutcome.Throttled)
+        {
+            // The server never took the code (not sent, or a 429/503): the state stays good for another try until it expires.
+            pending.Used = false;
+            await stored.WriteStateAsync();
+            var error = outcome is TokenEndpointOutcome.Throttled throttled
+                ? UpstreamTokenRequests.Throttled(throttled)
+                : UpstreamTokenRequests.ErrorFor(outcome, "the authorization code");
+            throw new BrokerException(error.Reason, $"{error.Message} The code was not used: load this page again to retry.", error.RetryAfter)
+                { Detail = NotSentDetail };
+        }
         if (outcome is not TokenEndpointOutcome.Issued { Tokens: var tokens })
             throw UpstreamTokenRequests.ErrorFor(outcome, "the authorization code");
 
@@ -105,6 +116,9 @@ public sealed partial class PendingAuthorizationGrain(
     {
         if (stored.RecordExists && time.GetUtcNow() >= stored.State.ExpiresAt) await stored.ClearStateAsync();
     }
+
+    /// <summary>The detail of a failure after which the same callback may simply be loaded again.</summary>
+    public const string NotSentDetail = "not_sent";
 
     private string Context(string field) => $"pending-authorization/{this.GetPrimaryKeyString()}/{field}";
 

@@ -60,7 +60,11 @@ public static class AuthorizationCallbackEndpoint
                 _ => HttpStatusCode.BadRequest,
             };
             // The reason is one of our own constants, the text our own words: nothing from the request is echoed.
-            return Page(status, "Authorization failed", $"Reason: {BrokerErrors.ReasonOf(ex.Reason)}. Return to the application and start again.");
+            // Nothing was spent when our own budget or an unreachable provider stopped the redemption: the same page can be reloaded.
+            var retry = ex.Reason == BrokerErrorReason.Throttled || ex.Detail == Grains.Authorizations.PendingAuthorizationGrain.NotSentDetail;
+            return Page(status, "Authorization failed", retry
+                ? $"Reason: {BrokerErrors.ReasonOf(ex.Reason)}. Nothing was sent to the provider: wait a moment and reload this page to try again."
+                : $"Reason: {BrokerErrors.ReasonOf(ex.Reason)}. Return to the application and start again.");
         }
     }
 

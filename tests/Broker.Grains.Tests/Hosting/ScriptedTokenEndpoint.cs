@@ -41,8 +41,16 @@ public sealed class ScriptedTokenEndpoint(TimeProvider clock) : ITokenEndpoint
         return NextRefreshes.TryDequeue(out var scripted) ? scripted() : new TokenEndpointOutcome.Issued(Issue());
     }
 
-    public Task<TokenEndpointOutcome> RedeemCodeAsync(Provider provider, string code, string codeVerifier, ScopeSet requested, CancellationToken cancellationToken = default) =>
-        Task.FromResult<TokenEndpointOutcome>(new TokenEndpointOutcome.Issued(Issue("code")));
+    /// <summary>Answers for the next code redemptions, in order; when empty, tokens are issued.</summary>
+    public ConcurrentQueue<Func<TokenEndpointOutcome>> NextRedemptions { get; } = new();
+
+    public ConcurrentQueue<string> CodesSent { get; } = new();
+
+    public Task<TokenEndpointOutcome> RedeemCodeAsync(Provider provider, string code, string codeVerifier, ScopeSet requested, CancellationToken cancellationToken = default)
+    {
+        CodesSent.Enqueue(code);
+        return Task.FromResult(NextRedemptions.TryDequeue(out var scripted) ? scripted() : new TokenEndpointOutcome.Issued(Issue("code")));
+    }
 
     public Task<TokenEndpointOutcome> ClientCredentialsAsync(Provider provider, ScopeSet scopes, string resource, CancellationToken cancellationToken = default) =>
         Task.FromResult<TokenEndpointOutcome>(new TokenEndpointOutcome.Issued(Issue("client")));

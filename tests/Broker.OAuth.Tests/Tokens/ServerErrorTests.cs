@@ -21,14 +21,16 @@ public sealed class ServerErrorTests : IAsyncLifetime
     private WebApplication _app = null!;
     private Uri _address = null!;
     private int _status = 500;
+    private bool _retryAfter;
     private int _requests;
 
     public async Task InitializeAsync()
     {
         File.WriteAllText(Path.Combine(_folder, "key.pem"), ECDsa.Create(ECCurve.NamedCurves.nistP256).ExportPkcs8PrivateKeyPem());
-        (_app, _address) = await LoopbackWebApp.StartAsync(app => app.MapPost("/token", () =>
+        (_app, _address) = await LoopbackWebApp.StartAsync(app => app.MapPost("/token", (HttpContext context) =>
         {
             Interlocked.Increment(ref _requests);
+            if (_retryAfter) context.Response.Headers.RetryAfter = "2";
             return Results.StatusCode(_status);
         }));
     }
@@ -59,6 +61,35 @@ public sealed class ServerErrorTests : IAsyncLifetime
         var (tokens, provider, metadata) = await ClientAsync("ClientSecretBasic");
         var outcome = await tokens.RefreshAsync(provider, metadata, "refresh-token", ScopeSet.Empty);
         Assert.Equal(status, Assert.IsType<TokenEndpointOutcome.Refused>(outcome).HttpStatus);
+    }
+
+    [Theory]
+    [InlineData(429)]
+    [InlineData(503)]
+    public async Task Throttle_signals_never_open_the_providers_circuit_breaker(int status)
+    {
+        (_status, _retryAfter) = (status, true);
+        var (tokens, provider, metadata) = await ClientAsync("ClientSecretBasic");
+
+        var outcomes = new List<TokenEndpointOutcome>();
+        for (var i = 0; i < 12; i++) outcomes.Add(await tokens.RefreshAsync(provider, metadata, "refresh-token", ScopeSet.Empty));
+
+        // The breaker opens after 5 calls at a failure ratio of 0.5: had these counted, the last ones would be NotSent.
+        Assert.All(outcomes, o => Assert.IsType<TokenEndpointOutcome.Throttled>(o));
+        Assert.Equal(12, _requests);
+    }
+
+    [Fact]
+    public async Task Server_errors_do_open_the_providers_circuit_breaker()
+    {
+        _status = 500;
+        var (tokens, provider, metadata) = await ClientAsync("ClientSecretBasic");
+
+        var outcomes = new List<TokenEndpointOutcome>();
+        for (var i = 0; i < 12; i++) outcomes.Add(await tokens.RefreshAsync(provider, metadata, "refresh-token", ScopeSet.Empty));
+
+        Assert.Contains(outcomes, o => o is TokenEndpointOutcome.NotSent);
+        Assert.True(_requests < 12, $"{_requests} requests reached the server: the breaker never opened");
     }
 
     [Fact]
