@@ -30,6 +30,8 @@ public static class OAuthServiceCollectionExtensions
         services.AddHttpClient(); // the factory, even with no provider configured yet
         services.AddSingleton<ProviderRegistry>();
         services.AddSingleton<OAuthHttpClients>();
+        var breakers = new ProviderCircuitBreakers();
+        services.AddSingleton(breakers);
         services.AddSingleton<MetadataStore>();
         services.AddSingleton<TokenEndpointClient>();
         services.TryAddSingleton<ITokenEndpoint, TokenEndpoint>();
@@ -40,6 +42,7 @@ public static class OAuthServiceCollectionExtensions
             if (!Abstractions.Identity.ProviderName.TryParse(name, out var provider)) continue; // reported by validation
 
             var section = configuration.GetSection($"{ProvidersOptions.Section}:{name}");
+            var breaker = section.GetSection(nameof(ProviderOptions.CircuitBreaker)).Get<CircuitBreakerOptions>() ?? new CircuitBreakerOptions();
             services.AddHttpClient(OAuthHttpClients.RetryableName(provider))
                 // Credentials go in these requests: never follow a redirect with them.
                 .ConfigurePrimaryHttpMessageHandler(() => WithClientCertificate(new SocketsHttpHandler { AllowAutoRedirect = false }, section))
@@ -47,7 +50,11 @@ public static class OAuthServiceCollectionExtensions
                 {
                     o.AttemptTimeout.Timeout = TimeSpan.FromSeconds(10);
                     o.TotalRequestTimeout.Timeout = TimeSpan.FromSeconds(30);
-                    o.CircuitBreaker.SamplingDuration = TimeSpan.FromSeconds(30);
+                    o.CircuitBreaker.SamplingDuration = breaker.SamplingDuration;
+                    o.CircuitBreaker.MinimumThroughput = breaker.MinimumThroughput;
+                    o.CircuitBreaker.FailureRatio = breaker.FailureRatio;
+                    o.CircuitBreaker.BreakDuration = breaker.BreakDuration;
+                    o.CircuitBreaker.StateProvider = breakers.For(name, "retryable");
                     o.CircuitBreaker.ShouldHandle = args => ValueTask.FromResult(BreakerCounts(args.Outcome));
                     // 429 and 503 are the server asking the whole cluster to wait (Retry-After): surface them so
                     // the client's throttle stops every silo, instead of retrying them here.
@@ -70,10 +77,11 @@ public static class OAuthServiceCollectionExtensions
                     .AddCircuitBreaker(new HttpCircuitBreakerStrategyOptions
                     {
                         ShouldHandle = args => ValueTask.FromResult(BreakerCounts(args.Outcome)),
-                        SamplingDuration = TimeSpan.FromSeconds(30),
-                        MinimumThroughput = 5,
-                        FailureRatio = 0.5,
-                        BreakDuration = TimeSpan.FromSeconds(10),
+                        SamplingDuration = breaker.SamplingDuration,
+                        MinimumThroughput = breaker.MinimumThroughput,
+                        FailureRatio = breaker.FailureRatio,
+                        BreakDuration = breaker.BreakDuration,
+                        StateProvider = breakers.For(name, "single-attempt"),
                     }));
         }
         return services;

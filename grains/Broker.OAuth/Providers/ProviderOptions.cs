@@ -100,6 +100,9 @@ public sealed class ProviderOptions
     /// <summary>How long a fetched metadata document is used before it is fetched again.</summary>
     public TimeSpan MetadataRefreshInterval { get; set; } = TimeSpan.FromHours(1);
 
+    /// <summary>Thresholds of this provider's circuit breakers (one for refresh and redemption, one for the rest).</summary>
+    public Http.CircuitBreakerOptions CircuitBreaker { get; set; } = new();
+
     /// <summary>Whether to send an OIDC nonce and expect an ID token (set when "openid" is among the scopes).</summary>
     public bool? OpenIdConnect { get; set; }
 }

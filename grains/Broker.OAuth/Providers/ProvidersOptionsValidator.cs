@@ -64,6 +64,17 @@ public sealed class ProvidersOptionsValidator : IValidateOptions<ProvidersOption
             if (!provider.UseDiscovery && (provider.AuthorizationEndpoint is null || provider.TokenEndpoint is null))
                 failures.Add($"{prefix}:AuthorizationEndpoint and {prefix}:TokenEndpoint are required when UseDiscovery is false.");
 
+            var breaker = provider.CircuitBreaker;
+            if (breaker.MinimumThroughput < 2)
+                failures.Add($"{prefix}:CircuitBreaker:MinimumThroughput must be at least 2 (was {breaker.MinimumThroughput}).");
+            if (!(breaker.FailureRatio > 0 && breaker.FailureRatio <= 1))
+                failures.Add($"{prefix}:CircuitBreaker:FailureRatio must be above 0 and at most 1 (was {breaker.FailureRatio}).");
+            // The retrying client's attempts time out after 10 s; Polly wants the sampling window at least twice that.
+            if (breaker.SamplingDuration < TimeSpan.FromSeconds(20))
+                failures.Add($"{prefix}:CircuitBreaker:SamplingDuration must be at least 00:00:20 (was {breaker.SamplingDuration}).");
+            if (breaker.BreakDuration < TimeSpan.FromMilliseconds(500))
+                failures.Add($"{prefix}:CircuitBreaker:BreakDuration must be at least 00:00:00.5 (was {breaker.BreakDuration}).");
+
             if (!ScopeSet.TryParse(provider.Scopes, out _, out var scopeError))
                 failures.Add($"{prefix}:Scopes: {scopeError}");
 

@@ -70,7 +70,8 @@ public sealed class MembershipHealthCheck(ISiloStatusOracle oracle) : IHealthChe
 /// Can each provider's metadata be had (cached)? A provider that is down degrades the silo, it does not kill
 /// it: valid tokens are still served. Families holding unstored rotated tokens degrade it too.
 /// </summary>
-public sealed class ProvidersHealthCheck(ProviderRegistry providers, MetadataStore metadata, BrokerMetrics metrics) : IHealthCheck
+public sealed class ProvidersHealthCheck(ProviderRegistry providers, MetadataStore metadata, BrokerMetrics metrics,
+    Broker.OAuth.Http.ProviderCircuitBreakers breakers) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
@@ -88,6 +89,7 @@ public sealed class ProvidersHealthCheck(ProviderRegistry providers, MetadataSto
                 problems.Add($"provider {provider.Name}: metadata unavailable");
             }
         }
+        problems.AddRange(breakers.NotClosed().Select(b => $"provider {b}"));
         if (metrics.PendingPersistence > 0) problems.Add($"{metrics.PendingPersistence} families hold rotated tokens not yet stored");
         return problems.Count == 0 ? HealthCheckResult.Healthy() : HealthCheckResult.Degraded(string.Join("; ", problems));
     }

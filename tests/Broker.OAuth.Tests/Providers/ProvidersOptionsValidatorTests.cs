@@ -72,4 +72,19 @@ public sealed class ProvidersOptionsValidatorTests
             Issuer = "https://as.example/", ClientId = "id", ClientAuthentication = ClientAuthenticationMethod.TlsClientAuth,
         }), f => f.Contains("Broker:Providers:github:ClientCertificateFile and Broker:Providers:github:ClientCertificateKeyFile are required", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void Circuit_breaker_thresholds_out_of_range_are_named()
+    {
+        var failures = string.Join("\n", Failures(new ProviderOptions
+        {
+            Issuer = "https://github.example/", ClientId = "id", ClientSecret = "s",
+            CircuitBreaker = new() { MinimumThroughput = 1, FailureRatio = 0, SamplingDuration = TimeSpan.FromSeconds(5), BreakDuration = TimeSpan.Zero },
+        }));
+
+        Assert.Contains("Broker:Providers:github:CircuitBreaker:MinimumThroughput", failures);
+        Assert.Contains("Broker:Providers:github:CircuitBreaker:FailureRatio", failures);
+        Assert.Contains("Broker:Providers:github:CircuitBreaker:SamplingDuration", failures);
+        Assert.Contains("Broker:Providers:github:CircuitBreaker:BreakDuration", failures);
+    }
 }

@@ -93,6 +93,32 @@ public sealed class ServerErrorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_breaker_thresholds_are_the_providers_settings_and_an_open_breaker_is_reported()
+    {
+        _status = 500;
+        var (tokens, provider, metadata, services) = await ServicesAsync("ClientSecretBasic", new()
+        {
+            ["Broker:Providers:failing:CircuitBreaker:MinimumThroughput"] = "2",
+            ["Broker:Providers:failing:CircuitBreaker:FailureRatio"] = "1",
+        });
+        var breakers = services.GetRequiredService<Broker.OAuth.Http.ProviderCircuitBreakers>();
+        Assert.Empty(breakers.NotClosed());
+
+        var outcomes = new List<TokenEndpointOutcome>();
+        for (var i = 0; i < 4; i++) outcomes.Add(await tokens.RefreshAsync(provider, metadata, "refresh-token", ScopeSet.Empty));
+
+        Assert.Equal(2, _requests); // open after two failures, not the default five
+        Assert.IsType<TokenEndpointOutcome.NotSent>(outcomes[^1]);
+        Assert.Equal(["failing (single-attempt): circuit open"], breakers.NotClosed());
+        var readiness = await new Broker.Silo.Health.ProvidersHealthCheck(services.GetRequiredService<ProviderRegistry>(),
+                services.GetRequiredService<MetadataStore>(),
+                new Broker.Grains.Telemetry.BrokerMetrics(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()), breakers)
+            .CheckHealthAsync(new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext());
+        Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Degraded, readiness.Status);
+        Assert.Contains("provider failing (single-attempt): circuit open", readiness.Description);
+    }
+
+    [Fact]
     public async Task A_503_without_retry_after_holds_the_client_back_for_the_default_five_seconds()
     {
         _status = 503;
@@ -128,7 +154,15 @@ public sealed class ServerErrorTests : IAsyncLifetime
         Assert.Equal(2, _requests); // one token request, one revocation: a resent assertion would repeat its jti
     }
 
-    private async Task<(TokenEndpointClient, Provider, AuthorizationServerMetadata)> ClientAsync(string authentication)
+    private async Task<(TokenEndpointClient, Provider, AuthorizationServerMetadata)> ClientAsync(string authentication,
+        Dictionary<string, string?>? extra = null)
+    {
+        var (tokens, provider, metadata, _) = await ServicesAsync(authentication, extra);
+        return (tokens, provider, metadata);
+    }
+
+    private async Task<(TokenEndpointClient, Provider, AuthorizationServerMetadata, IServiceProvider)> ServicesAsync(string authentication,
+        Dictionary<string, string?>? extra = null)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
@@ -143,11 +177,11 @@ public sealed class ServerErrorTests : IAsyncLifetime
             ["Broker:Providers:failing:ClientAuthentication"] = authentication,
             ["Broker:Providers:failing:ClientSecret"] = authentication == "PrivateKeyJwt" ? null : "secret",
             ["Broker:Providers:failing:ClientKeyFile"] = authentication == "PrivateKeyJwt" ? Path.Combine(_folder, "key.pem") : null,
-        }).Build();
-        var services = new ServiceCollection().AddLogging().AddBrokerOAuth(configuration).BuildServiceProvider();
+        }.Concat(extra ?? []).ToDictionary()).Build();
+        var services = new ServiceCollection().AddLogging().AddMetrics().AddBrokerOAuth(configuration).BuildServiceProvider();
         var provider = services.GetRequiredService<ProviderRegistry>().Get(ProviderName.Parse("failing"));
         var metadata = await services.GetRequiredService<MetadataStore>().GetAsync(provider);
-        return (services.GetRequiredService<TokenEndpointClient>(), provider, metadata);
+        return (services.GetRequiredService<TokenEndpointClient>(), provider, metadata, services);
     }
 
     public async Task DisposeAsync()
