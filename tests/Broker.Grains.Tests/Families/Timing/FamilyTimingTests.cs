@@ -112,4 +112,24 @@ public sealed class FamilyTimingTests(FakeClockCluster cluster) : IClassFixture<
         Assert.Null(stored.Intent);
         Assert.Equal(1, stored.RefreshCount);
     }
+
+    [Fact]
+    public async Task A_family_authorized_again_after_it_stopped_refreshes_again_in_the_same_activation()
+    {
+        var family = await cluster.ImportedFamily("again");
+        cluster.Clock.Advance(TimeSpan.FromMinutes(10));
+        cluster.Endpoint.NextRefreshes.Enqueue(() => new TokenEndpointOutcome.Rejected("invalid_grant", 400));
+        await Assert.ThrowsAsync<BrokerException>(() => family.GetAccessToken(CallerBuffer, false));
+        // A stopped family's refresh ends at once, without waiting on anything: it must not stay "in flight".
+        await Assert.ThrowsAsync<BrokerException>(() => family.GetAccessToken(CallerBuffer, false));
+
+        await family.ImportTokens(cluster.Endpoint.Issue("again-new"));
+        cluster.Clock.Advance(TimeSpan.FromMinutes(10));
+        var sent = cluster.Endpoint.RefreshesSent.Count;
+
+        var token = await family.GetAccessToken(CallerBuffer, false);
+
+        Assert.Equal(TokenSource.Refresh, token.Source);
+        Assert.Equal(sent + 1, cluster.Endpoint.RefreshesSent.Count);
+    }
 }
