@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using Orleans.Configuration;
 using Orleans.Serialization;
 using Orleans.Storage;
 using Orleans.TestingHost;
@@ -21,7 +22,8 @@ namespace Broker.Grains.Tests.Hosting;
 /// </summary>
 public class FakeClockCluster : IAsyncLifetime
 {
-    public FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
+    // Starts at the real time: Orleans' own bookkeeping (membership, gateways) compares the silo's clock with the client's.
+    public FakeTimeProvider Clock { get; } = new(DateTimeOffset.UtcNow);
     public ScriptedTokenEndpoint Endpoint { get; }
     public FaultInjectingGrainStorage Storage { get; private set; } = null!;
     public InProcessTestCluster Cluster { get; private set; } = null!;
@@ -56,8 +58,23 @@ public class FakeClockCluster : IAsyncLifetime
         }.Concat(Settings).ToDictionary()).Build();
 
         var builder = new InProcessTestClusterBuilder(1);
+        // Orleans times calls out by the silo's TimeProvider too: a test that moves the fake clock by minutes must not
+        // expire the call it is waiting on. And on a busy machine the client may look for the gateway before the silo
+        // has published it: it retries for a bounded while instead of failing the fixture.
+        builder.ConfigureClient(client =>
+        {
+            client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromDays(365));
+            var attempts = 0;
+            client.UseConnectionRetryFilter(async (_, cancellationToken) =>
+            {
+                if (++attempts > 40) return false;
+                await Task.Delay(250, cancellationToken);
+                return true;
+            });
+        });
         builder.ConfigureSilo((_, silo) =>
         {
+            silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromDays(365));
             silo.UseInMemoryReminderService();
             silo.Services.AddKeyedSingleton<IGrainStorage>(BrokerStorage.Name, (services, _) =>
                 Storage = new FaultInjectingGrainStorage(services.GetRequiredService<DeepCopier>()));
