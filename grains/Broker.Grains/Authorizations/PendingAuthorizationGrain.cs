@@ -95,9 +95,7 @@ public sealed partial class PendingAuthorizationGrain(
             // The server never took the code (not sent, or a 429/503): the state stays good for another try until it expires.
             pending.Used = false;
             await stored.WriteStateAsync();
-            var error = outcome is TokenEndpointOutcome.Throttled throttled
-                ? UpstreamTokenRequests.Throttled(throttled)
-                : UpstreamTokenRequests.ErrorFor(outcome, "the authorization code");
+            var error = UpstreamTokenRequests.ErrorFor(outcome, "the authorization code");
             throw new BrokerException(error.Reason, $"{error.Message} The code was not used: load this page again to retry.", error.RetryAfter)
                 { Detail = NotSentDetail };
         }

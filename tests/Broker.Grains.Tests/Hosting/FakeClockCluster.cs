@@ -63,7 +63,7 @@ public class FakeClockCluster : IAsyncLifetime
         // has published it: it retries for a bounded while instead of failing the fixture.
         builder.ConfigureClient(client =>
         {
-            client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromDays(365));
+            client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromMinutes(10));
             var attempts = 0;
             client.UseConnectionRetryFilter(async (_, cancellationToken) =>
             {
@@ -74,7 +74,7 @@ public class FakeClockCluster : IAsyncLifetime
         });
         builder.ConfigureSilo((_, silo) =>
         {
-            silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromDays(365));
+            silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromMinutes(10));
             silo.UseInMemoryReminderService();
             silo.Services.AddKeyedSingleton<IGrainStorage>(BrokerStorage.Name, (services, _) =>
                 Storage = new FaultInjectingGrainStorage(services.GetRequiredService<DeepCopier>()));

@@ -38,10 +38,18 @@ public sealed record FamilyRules
 }
 
 /// <summary>Where and when a decision is made.</summary>
-public sealed record FamilyContext(DateTimeOffset Now, Guid Activation, FamilyRules Rules, string Provider);
+public readonly record struct FamilyContext(DateTimeOffset Now, Guid Activation, FamilyRules Rules, string Provider);
 
 /// <summary>The answer to one event: the state to hold next and what to do, in order.</summary>
 public sealed record FamilyDecision(TokenFamilyState State, IReadOnlyList<FamilyEffect> Effects)
 {
-    public T? Find<T>() where T : FamilyEffect => Effects.OfType<T>().FirstOrDefault();
+    public T? Find<T>() where T : FamilyEffect
+    {
+        // A loop, not LINQ: the grain asks this on every cache hit.
+        foreach (var effect in Effects)
+        {
+            if (effect is T found) return found;
+        }
+        return null;
+    }
 }

@@ -13,6 +13,10 @@ namespace Broker.Grains.Families;
 /// </summary>
 public static class TokenFamilyDecisions
 {
+    // A cache hit is the hot path: its answers are shared instances, not allocated per call.
+    private static readonly FamilyEffect[] ServeCached = [new Serve(TokenSource.Cache)];
+    private static readonly FamilyEffect[] ServeCachedAndRefreshAhead = [new Serve(TokenSource.Cache), new RefreshInBackground(RefreshCause.Ahead)];
+
     public static FamilyDecision Decide(TokenFamilyState state, FamilyEvent e, FamilyContext context) => e switch
     {
         FamilyEvent.Asked asked => OnAsked(state, asked, context),
@@ -45,12 +49,12 @@ public static class TokenFamilyDecisions
         if (!asked.Force && CanServe(state, now, asked.MinTimeToLive))
         {
             return RefreshAheadDue(state, context)
-                ? Keep(state, new Serve(TokenSource.Cache), new RefreshInBackground(RefreshCause.Ahead))
-                : Keep(state, new Serve(TokenSource.Cache));
+                ? Keep(state, ServeCachedAndRefreshAhead)
+                : Keep(state, ServeCached);
         }
         // A forced refresh right after a refresh would only spend a refresh token: hand out the new token.
         if (asked.Force && state.LastRefreshAt is { } last && now - last < context.Rules.MinForcedRefreshInterval && CanServe(state, now, TimeSpan.Zero))
-            return Keep(state, new Serve(TokenSource.Cache));
+            return Keep(state, ServeCached);
         return Keep(state, new Refresh(asked.Force ? RefreshCause.Forced : RefreshCause.Expiring));
     }
 
