@@ -59,6 +59,9 @@ public sealed class ProvidersOptionsValidator : IValidateOptions<ProvidersOption
             {
                 if (value is not null && !IsAbsoluteUri(value))
                     failures.Add($"{prefix}:{setting} must be an absolute URL.");
+                // Configured endpoints obey the same transport rule as discovered ones (they carry the secret and the tokens).
+                else if (value is not null && !Endpoint.IsTransportAllowed(new Uri(value), provider.RequireHttps))
+                    failures.Add($"{prefix}:{setting} must use https (or set {prefix}:RequireHttps=false).");
             }
 
             if (!provider.UseDiscovery && (provider.AuthorizationEndpoint is null || provider.TokenEndpoint is null))
