@@ -25,6 +25,15 @@ public static class CallerAuthenticationExtensions
             new CallerOptionsValidator(settings), (section, o) => section.Bind(o.Callers));
 
         var registry = new CallerRegistry(callers.Callers, openForDevelopment: mode == BrokerMode.Embedded);
+        // The development caller may do anything: it is never served beyond loopback.
+        if (registry.IsOpenForDevelopment && !System.Net.IPAddress.IsLoopback(System.Net.IPAddress.Parse(http.BindAddress)))
+        {
+            throw new Microsoft.Extensions.Options.OptionsValidationException(HttpEndpointOptions.Section, typeof(HttpEndpointOptions),
+            [
+                $"{HttpEndpointOptions.Section}:BindAddress is {http.BindAddress}, beyond loopback, and no caller is configured ({CallerOptions.Section}): " +
+                "embedded mode would accept every call from the network as the all-powerful development caller. Configure callers, or bind to 127.0.0.1.",
+            ]);
+        }
         builder.Services.AddSingleton(registry);
         builder.Services.AddSingleton<Audit.AuditLog>();
 
