@@ -30,6 +30,7 @@ public static class TelemetryServiceCollectionExtensions
             {
                 tracing.AddSource(BrokerActivity.SourceName, "Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application")
                     .AddProcessor(new GrainIdRedaction()) // before any exporter
+                    .AddProcessor(new UrlPathRedaction())
                     // Request URLs carry authorization codes (callback) and nothing in a trace may: keep the path only.
                     .AddAspNetCoreInstrumentation(o => o.EnrichWithHttpRequest = (activity, _) => activity.SetTag("url.query", null))
                     .AddHttpClientInstrumentation();
