@@ -1,12 +1,23 @@
 using System.Security.Cryptography;
 using System.Text;
 using Broker.Abstractions.Identity;
+using Broker.Grains.Protection;
 
 namespace Broker.Grains.Families;
 
-/// <summary>A short stable hash of a family key for logs and traces: subjects may be personal data.</summary>
-public static class FamilyLogId
+/// <summary>
+/// A short stable id of a family for logs, traces and audit events, because subjects may be personal data. An unkeyed
+/// hash of <c>provider/subject</c> is reversed by hashing a dictionary of likely subjects, so this is HMAC-SHA-256 under
+/// a key derived (HKDF, its own purpose label) from the ring's primary key: the same on every silo and across restarts
+/// that share the ring, so operators can correlate; it changes when the primary key changes.
+/// </summary>
+public sealed class FamilyLogId(KeyRing keys)
 {
-    public static string Of(FamilyKey key) =>
-        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key.ToGrainKey())))[..16];
+    private static readonly byte[] Purpose = Encoding.ASCII.GetBytes("broker/family-log-id/v1");
+
+    private readonly byte[] _key = HKDF.DeriveKey(HashAlgorithmName.SHA256, keys.Primary, 32, salt: [], info: Purpose);
+
+    /// <summary>16 hex digits (64 bits): enough to tell families apart in logs, too short to be a secret's stand-in.</summary>
+    public string Of(FamilyKey key) =>
+        Convert.ToHexStringLower(HMACSHA256.HashData(_key, Encoding.UTF8.GetBytes(key.ToGrainKey())))[..16];
 }

@@ -24,7 +24,7 @@ public static class AuthorizationCallbackEndpoint
         routes.MapGet("/oauth2/callback/{provider}", HandleAsync);
 
     private static async Task<IResult> HandleAsync(string provider, HttpContext http, IGrainFactory grains,
-        ProviderRegistry providers, AuditLog audit)
+        ProviderRegistry providers, AuditLog audit, FamilyLogId logIds)
     {
         try
         {
@@ -46,7 +46,7 @@ public static class AuthorizationCallbackEndpoint
             var response = new AuthorizationResponse(
                 NullIfEmpty(query["code"]), NullIfEmpty(query["iss"]), NullIfEmpty(query["error"]), NullIfEmpty(query["error_description"]));
             var completed = await grains.GetGrain<IPendingAuthorizationGrain>(OneTimeValue.KeyOf(state)).Complete(name, response);
-            audit.AuthorizationCompleted(name.Value, FamilyLogId.Of(completed.Family), "ok");
+            audit.AuthorizationCompleted(name.Value, logIds.Of(completed.Family), "ok");
             return Page(HttpStatusCode.OK, "Authorization complete", "You can close this window.");
         }
         catch (BrokerException ex)
