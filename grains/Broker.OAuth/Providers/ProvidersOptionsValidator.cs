@@ -93,11 +93,16 @@ public sealed class ProvidersOptionsValidator : IValidateOptions<ProvidersOption
                 failures.Add($"{prefix}:KeepAliveInterval must be positive.");
             if (provider.RefreshTokenLifetime is { } lifetime && lifetime <= TimeSpan.Zero)
                 failures.Add($"{prefix}:RefreshTokenLifetime must be positive.");
+            if (provider.MaxResponseBytes is < MinResponseLimit or > MaxResponseLimit)
+                failures.Add($"{prefix}:MaxResponseBytes must be {MinResponseLimit}-{MaxResponseLimit} (was {provider.MaxResponseBytes}).");
             if (provider.MetadataRefreshInterval <= TimeSpan.Zero)
                 failures.Add($"{prefix}:MetadataRefreshInterval must be positive.");
         }
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
+
+    internal const int MinResponseLimit = 1024;
+    internal const int MaxResponseLimit = 16 * 1024 * 1024;
 
     private static bool CertificatePairLoads(string certificate, string key)
     {

@@ -55,6 +55,12 @@ public static class CallerAuthenticationExtensions
                 o.Audience = jwt.Audience;
                 o.RequireHttpsMetadata = jwt.RequireHttpsMetadata;
                 o.MapInboundClaims = false; // keep "sub" as "sub"
+                // Discovery and JWKS answers are buffered up to this size and refused beyond it (the handler's own default is 10 MB).
+                o.Backchannel = new HttpClient(new SocketsHttpHandler())
+                {
+                    MaxResponseContentBufferSize = jwt.MaxResponseBytes,
+                    Timeout = o.BackchannelTimeout,
+                };
                 o.TokenValidationParameters.ClockSkew = jwt.ClockSkew;
                 o.TokenValidationParameters.ValidateIssuer = true;
                 o.TokenValidationParameters.ValidateAudience = true;

@@ -25,6 +25,8 @@ public sealed class CallerAuthenticationOptionsValidator : IValidateOptions<Call
         if (jwt.Authority is not null && string.IsNullOrWhiteSpace(jwt.Audience))
             failures.Add(nameof(jwt.Audience), $"is required when {failures.Path(nameof(jwt.Authority))} is set.");
         failures.NotNegative(nameof(jwt.ClockSkew), jwt.ClockSkew);
+        if (jwt.MaxResponseBytes is < 1024 or > 16 * 1024 * 1024)
+            failures.Add(nameof(jwt.MaxResponseBytes), $"must be 1024-16777216 (was {jwt.MaxResponseBytes}).");
         return failures.Result;
     }
 }

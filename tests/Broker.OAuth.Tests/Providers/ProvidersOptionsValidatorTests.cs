@@ -80,6 +80,15 @@ public sealed class ProvidersOptionsValidatorTests
         }));
     }
 
+    [Theory]
+    [InlineData(1023)]
+    [InlineData(16 * 1024 * 1024 + 1)]
+    public void A_response_limit_out_of_range_is_refused_naming_the_setting(int bytes)
+    {
+        Assert.Contains($"Broker:Providers:github:MaxResponseBytes must be 1024-16777216 (was {bytes}).",
+            Failures(new ProviderOptions { Issuer = "https://as.example/", ClientId = "id", ClientSecret = "s", MaxResponseBytes = bytes }));
+    }
+
     [Fact]
     public void Bad_provider_name_is_named()
     {
