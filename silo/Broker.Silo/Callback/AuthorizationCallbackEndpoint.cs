@@ -7,7 +7,6 @@ using Broker.OAuth.Authorization;
 using Broker.OAuth.Providers;
 using Broker.Silo.Api;
 using Broker.Silo.Audit;
-using Broker.Grains.Families;
 
 namespace Broker.Silo.Callback;
 

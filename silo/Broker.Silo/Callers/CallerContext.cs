@@ -1,5 +1,4 @@
 using Broker.Abstractions.Identity;
-using Broker.Grains.Families;
 using Grpc.Core;
 
 namespace Broker.Silo.Callers;

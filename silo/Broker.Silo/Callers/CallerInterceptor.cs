@@ -12,7 +12,7 @@ namespace Broker.Silo.Callers;
 /// Every TokenBroker call: resolve the caller the authentication middleware found (UNAUTHENTICATED when none,
 /// before the service or any grain runs), then write one audit event with the outcome.
 /// </summary>
-public sealed class CallerInterceptor(CallerRegistry callers, AuditLog audit, Broker.Grains.Families.FamilyLogId logIds) : Interceptor
+public sealed class CallerInterceptor(CallerRegistry callers, AuditLog audit, Broker.Abstractions.Identity.FamilyLogId logIds) : Interceptor
 {
     private static readonly string ServicePrefix = $"/{TokenBroker.Descriptor.FullName}/";
 

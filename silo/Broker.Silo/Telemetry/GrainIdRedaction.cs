@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Broker.Abstractions.Identity;
-using Broker.Grains.Families;
 using OpenTelemetry;
 
 namespace Broker.Silo.Telemetry;

@@ -4,7 +4,9 @@ using System.Text.RegularExpressions;
 using Broker.Testing;
 using Broker.Testing.AuthorizationServer;
 using Broker.Testing.Hosting;
+using Broker.Testing.Processes;
 using Broker.V1;
+using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 
 namespace Broker.Silo.Tests.Telemetry;
@@ -56,5 +58,26 @@ public sealed partial class FamilyLogIdTests : IAsyncLifetime
         Assert.NotEqual(first.Grain, otherKeys.Grain);
         var unkeyed = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes("test/alice")));
         Assert.False(unkeyed.StartsWith(first.Grain, StringComparison.Ordinal), "the family id is an unkeyed hash of provider/subject");
+    }
+
+    [Fact]
+    public async Task Broker_ops_computes_the_id_the_silos_log_from_the_same_settings()
+    {
+        var key = BrokerSiloSettings.NewEncryptionKey();
+        await using var silo = await BrokerSilo.StartAsync(new BrokerSiloSettings { Settings = ProviderSettings.For("test", _server), EncryptionKey = key });
+        var logged = silo.Services.GetRequiredService<Broker.Abstractions.Identity.FamilyLogId>().Of(new Broker.Abstractions.Identity.FamilyKey(
+            Broker.Abstractions.Identity.ProviderName.Parse("test"), Broker.Abstractions.Identity.Subject.Parse("alice")));
+
+        var ops = await OpsTool.RunAsync(new Dictionary<string, string?>
+        {
+            ["Broker:Encryption:Keys:0:Id"] = "test",
+            ["Broker:Encryption:Keys:0:Key"] = key,
+        }, "families", "log-id", "test", "alice", "--json");
+
+        Assert.True(ops.ExitCode == 0, ops.Errors);
+        Assert.Equal(logged, ops.Json[0].GetProperty("log_id").GetString());
+        var unconfigured = await OpsTool.RunAsync(new Dictionary<string, string?>(), "families", "log-id", "test", "alice");
+        Assert.Equal(2, unconfigured.ExitCode);
+        Assert.Contains("Broker:Encryption:Keys", unconfigured.Errors, StringComparison.Ordinal);
     }
 }
