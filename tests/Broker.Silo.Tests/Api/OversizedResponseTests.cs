@@ -19,6 +19,7 @@ public sealed class OversizedResponseTests : IAsyncLifetime
     private TestAuthorizationServer _server = null!;
     private FaultInjectingProxy _proxy = null!;
     private BrokerSilo _silo = null!;
+    private readonly CapturingLoggerProvider _logs = new();
 
     public async Task InitializeAsync()
     {
@@ -33,7 +34,9 @@ public sealed class OversizedResponseTests : IAsyncLifetime
                 {
                     ["Broker:Providers:test:TokenEndpoint"] = _proxy.Endpoint(TestAuthorizationServer.TokenPath).AbsoluteUri,
                     ["Broker:Providers:test:RevocationEndpoint"] = _proxy.Endpoint(TestAuthorizationServer.RevocationPath).AbsoluteUri,
+                    ["Logging:LogLevel:Broker"] = "Information",
                 }),
+            LoggerProvider = _logs,
         });
     }
 
@@ -68,6 +71,23 @@ public sealed class OversizedResponseTests : IAsyncLifetime
         Assert.Contains("Broker:Providers:meta:MaxResponseBytes", refused.Status.Detail, StringComparison.Ordinal);
         _proxy.Clear();
         Assert.NotEmpty((await ClientToken("meta")).AccessToken_);
+    }
+
+    [Fact]
+    public async Task A_revocation_answer_over_the_limit_is_not_taken_for_a_confirmation()
+    {
+        async Task<string> RevokeAsync(string subject, Fault? fault)
+        {
+            await _silo.Client.ImportTokensAsync(new ImportTokensRequest { Provider = "test", Subject = subject, AccessToken = "at", RefreshToken = $"rt-{subject}" });
+            if (fault is not null) _proxy.Inject(fault, grantType: null);
+            using var log = _logs.Window();
+            await _silo.Client.RevokeFamilyAsync(new RevokeFamilyRequest { Provider = "test", Subject = subject });
+            return Assert.Single(log.Entries, e => e.Contains("#2007 ", StringComparison.Ordinal));
+        }
+
+        Assert.Contains("confirmed: True", await RevokeAsync("revoked-plainly", fault: null), StringComparison.Ordinal);
+        Assert.Contains("confirmed: False", await RevokeAsync("revoked-oversized", new Fault.Oversize(70_000)), StringComparison.Ordinal);
+        Assert.Equal(1, _proxy.Faulted);
     }
 
     public async Task DisposeAsync()
