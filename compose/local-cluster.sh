@@ -36,7 +36,10 @@ start() {
          Broker__Callers__local__ApiKeyHashes__0="sha256:$(tr -d '\n' < "$dir/api-key" | sha256sum | cut -d' ' -f1)" \
          Broker__Callers__local__Providers__0='*' Broker__Callers__local__Subjects__0='*' Broker__Callers__local__Scopes__0='*' \
          Broker__Callers__local__MayGetClientTokens=true Broker__Callers__local__MayBeginAuthorization=true \
-         Broker__Callers__local__MayImport=true Broker__Callers__local__MayRevoke=true
+         Broker__Callers__local__MayImport=true Broker__Callers__local__MayRevoke=true \
+         Broker__Callers__local__InsecureDirectCompletion=true
+  # InsecureDirectCompletion: a local cluster has no application in front to complete authorizations for its
+  # signed-in user, so the callback completes them for whoever logs in. Never in a shared deployment (README, Security).
   # One redirect URI for the whole cluster (silo 0's HTTP port): whichever silo begins an authorization builds
   # the same one, and any silo can take the callback.
   export Broker__Http__PublicBaseUrl="${Broker__Http__PublicBaseUrl:-http://127.0.0.1:$((5380 + off))}"

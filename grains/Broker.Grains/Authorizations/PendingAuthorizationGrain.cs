@@ -28,7 +28,7 @@ public sealed partial class PendingAuthorizationGrain(
     IOptions<AuthorizationOptions> options,
     ILogger<PendingAuthorizationGrain> logger) : Grain, IPendingAuthorizationGrain
 {
-    public async Task<AuthorizationStart> Begin(FamilyKey family, ScopeSet scopes, string state)
+    public async Task<AuthorizationStart> Begin(FamilyKey family, ScopeSet scopes, string state, AuthorizationBinding binding)
     {
         if (OneTimeValue.KeyOf(state) != this.GetPrimaryKeyString())
             throw new BrokerException(BrokerErrorReason.InvalidArgument, "state does not match this pending authorization.");
@@ -53,6 +53,7 @@ public sealed partial class PendingAuthorizationGrain(
             CodeVerifier = protector.Protect(request.CodeVerifier, Context("code_verifier")),
             Nonce = request.Nonce is null ? null : protector.Protect(request.Nonce, Context("nonce")),
             ExpiresAt = expiresAt,
+            Binding = binding,
         };
         await stored.WriteStateAsync();
         // Nothing to keep once it expires; the timer clears it if the activation is still alive by then.
@@ -102,13 +103,30 @@ public sealed partial class PendingAuthorizationGrain(
         if (outcome is not TokenEndpointOutcome.Issued { Tokens: var tokens })
             throw UpstreamTokenRequests.ErrorFor(outcome, "the authorization code");
 
-        if (pending.Nonce is not null)
-            IdTokenCheck.Validate(tokens.IdToken, metadata.Issuer, configured.ClientId, protector.Unprotect(pending.Nonce, Context("nonce")));
+        var account = pending.Nonce is null ? null
+            : IdTokenCheck.Validate(tokens.IdToken, metadata.Issuer, configured.ClientId, protector.Unprotect(pending.Nonce, Context("nonce")));
 
-        await GrainFactory.GetGrain<ITokenFamilyGrain>(pending.Family.ToGrainKey()).StoreAuthorizedTokens(tokens);
+        var binding = pending.Binding ?? Legacy;
+        var hasRefreshToken = tokens.RefreshToken is not null;
+        if (binding.ReturnUrl is null)
+        {
+            // Direct mode, allowed by the caller's policy: whoever completes the login decides the family's account.
+            await GrainFactory.GetGrain<ITokenFamilyGrain>(pending.Family.ToGrainKey()).StoreAuthorizedTokens(tokens, account, binding.ReplaceAccount);
+            await stored.ClearStateAsync();
+            return new AuthorizationCompleted(pending.Family, tokens.Scopes, hasRefreshToken);
+        }
+
+        // The tokens wait for the service that began the flow to claim them for its signed-in user.
+        var completion = OneTimeValue.Create();
+        var held = new HeldAuthorization(pending.Family, binding.Caller, tokens, account, binding.ReplaceAccount,
+            time.GetUtcNow() + options.Value.CompletionLifetime);
+        await GrainFactory.GetGrain<IAuthorizationCompletionGrain>(OneTimeValue.KeyOf(completion)).Hold(held);
         await stored.ClearStateAsync();
-        return new AuthorizationCompleted(pending.Family, tokens.Scopes);
+        return new AuthorizationCompleted(pending.Family, tokens.Scopes, hasRefreshToken, completion, binding.ReturnUrl);
     }
+
+    /// <summary>A request begun by a version without bindings completed as it would have been: directly.</summary>
+    private static readonly AuthorizationBinding Legacy = new("-", ReturnUrl: null, ReplaceAccount: false);
 
     private async Task ForgetIfExpired(CancellationToken cancellationToken)
     {

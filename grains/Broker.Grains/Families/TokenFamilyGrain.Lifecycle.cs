@@ -8,8 +8,14 @@ namespace Broker.Grains.Families;
 /// <summary>The family's life outside refreshes: authorization, import, revocation, marks, key rotation, keep-alive.</summary>
 public sealed partial class TokenFamilyGrain
 {
-    public Task StoreAuthorizedTokens(TokenSet tokens) =>
-        Apply(() => new FamilyEvent.Authorized(_secrets.Seal(tokens), _secrets.FingerprintOfHeld(State)));
+    public Task StoreAuthorizedTokens(TokenSet tokens, UpstreamAccount? account, bool replaceAccount) => Apply(() =>
+        new FamilyEvent.Authorized(
+            _secrets.Seal(tokens),
+            _secrets.FingerprintOfHeld(State),
+            _secrets.CompareAccount(State, account),
+            account is null ? null : _secrets.Fingerprint(account.Canonical),
+            replaceAccount,
+            OfferedIsHeld: tokens.RefreshToken is not null && _secrets.IsHeld(State, tokens.RefreshToken)));
 
     public Task ImportTokens(TokenSet tokens) => Apply(() =>
     {

@@ -242,6 +242,7 @@ public sealed partial class TokenFamilyGrain(
     /// <summary>The effects every path shares, in the order decided. Flow effects (serve, wait, claim, resend) are read by their path.</summary>
     private async Task CarryOut(FamilyDecision decision, FamilyEvent e)
     {
+        var before = State;
         foreach (var effect in decision.Effects)
         {
             switch (effect)
@@ -249,8 +250,13 @@ public sealed partial class TokenFamilyGrain(
                 case Persist persist:
                     await _store.WriteAsync(decision.State, persist.Mode, onStored => TokenFamilyDecisions.Decide(onStored, e, Context()).State);
                     break;
-                case FamilyEffect.RevokeUpstream:
-                    await RevokeUpstreamAsync();
+                case FamilyEffect.RevokeUpstream revoke:
+                    await RevokeUpstreamAsync(revoke.Grant switch
+                    {
+                        RevokedGrant.Replaced => _secrets.Readable(before),
+                        RevokedGrant.Offered when e is FamilyEvent.Authorized offered => _secrets.Readable(offered.Tokens.RefreshToken, offered.Tokens.AccessToken),
+                        _ => _secrets.Readable(State),
+                    });
                     break;
                 case ScheduleKeepAlive when _rules.KeepAliveInterval is { } interval:
                     await this.RegisterOrUpdateReminder(KeepAliveReminder, interval / 2, interval / 2);
@@ -271,10 +277,10 @@ public sealed partial class TokenFamilyGrain(
     }
 
     /// <summary>Revoking the refresh token revokes the grant at servers that support it (RFC 7009 §2.1).</summary>
-    private async Task RevokeUpstreamAsync()
+    private async Task RevokeUpstreamAsync((string? Refresh, string? Access) grant)
     {
         var provider = providers.Get(_key.Provider);
-        var (refresh, access) = _secrets.Readable(State);
+        var (refresh, access) = grant;
         var confirmed = refresh is not null && await upstream.RevokeAsync(provider, refresh, "refresh_token");
         if (access is not null) await upstream.RevokeAsync(provider, access, "access_token");
         _telemetry.Revoked(confirmed);

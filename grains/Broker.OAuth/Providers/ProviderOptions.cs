@@ -88,6 +88,13 @@ public sealed class ProviderOptions
     /// </summary>
     public TimeSpan? KeepAliveInterval { get; set; }
 
+    /// <summary>
+    /// Revoke (RFC 7009) the grant a new authorization of the same family replaces. True by default. Set false at providers
+    /// where all of a user's authorizations of one client are one grant (Google): there revoking the old refresh token
+    /// revokes the new one too. A grant replaced by another upstream account is revoked either way.
+    /// </summary>
+    public bool RevokeReplacedGrant { get; set; } = true;
+
     /// <summary>Token requests per minute this client may send to the provider, across the cluster.</summary>
     public int TokenRequestsPerMinute { get; set; } = 600;
 

@@ -24,15 +24,30 @@ public sealed class TokenBrokerService(IGrainFactory grains, ProviderRegistry pr
     {
         var family = FamilyOf(request.Provider, request.Subject);
         var scopes = ScopeSet.Parse(request.Scopes);
-        CallerContext.Of(context).Demand(family.Provider, family.Subject, scopes);
+        var call = CallerContext.Of(context);
+        call.Demand(family.Provider, family.Subject, scopes);
+        var binding = new AuthorizationBinding(call.Caller.Name, call.Caller.ReturnUrlFor(request.ReturnUrl), request.ReplaceAccount);
         var state = OneTimeValue.Create();
-        var start = await grains.GetGrain<IPendingAuthorizationGrain>(OneTimeValue.KeyOf(state)).Begin(family, scopes, state);
+        var start = await grains.GetGrain<IPendingAuthorizationGrain>(OneTimeValue.KeyOf(state)).Begin(family, scopes, state, binding);
         return new BeginAuthorizationResponse
         {
             AuthorizationUrl = start.AuthorizationUrl.AbsoluteUri,
             State = start.State,
             ExpiresAt = Timestamp.FromDateTimeOffset(start.ExpiresAt),
         };
+    }
+
+    public override async Task<CompleteAuthorizationResponse> CompleteAuthorization(CompleteAuthorizationRequest request, ServerCallContext context)
+    {
+        var family = FamilyOf(request.Provider, request.Subject);
+        if (!OneTimeValue.IsWellFormed(request.Completion))
+            throw new BrokerException(BrokerErrorReason.InvalidArgument, "completion must be the value the broker added to the return URL.") { Detail = "completion" };
+        var call = CallerContext.Of(context);
+        call.Demand(family.Provider, family.Subject);
+        var completed = await grains.GetGrain<IAuthorizationCompletionGrain>(OneTimeValue.KeyOf(request.Completion)).Claim(family, call.Caller.Name);
+        var response = new CompleteAuthorizationResponse { HasRefreshToken = completed.HasRefreshToken };
+        response.Scopes.AddRange(completed.Scopes.Values);
+        return response;
     }
 
     public override async Task<AccessToken> GetAccessToken(GetAccessTokenRequest request, ServerCallContext context)

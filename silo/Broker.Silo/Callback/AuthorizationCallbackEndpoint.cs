@@ -46,6 +46,14 @@ public static class AuthorizationCallbackEndpoint
             var response = new AuthorizationResponse(
                 NullIfEmpty(query["code"]), NullIfEmpty(query["iss"]), NullIfEmpty(query["error"]), NullIfEmpty(query["error_description"]));
             var completed = await grains.GetGrain<IPendingAuthorizationGrain>(OneTimeValue.KeyOf(state)).Complete(name, response);
+            if (completed is { Completion: { } completion, ReturnUrl: { } returnUrl })
+            {
+                // The service that began the flow completes it for its signed-in user (RFC 9700 §4.7); 303 so the browser GETs it.
+                audit.AuthorizationCompleted(name.Value, FamilyLogId.Of(completed.Family), "awaiting_completion");
+                http.Response.Headers.CacheControl = "no-store";
+                http.Response.Headers.Location = ReturnUrl.WithCompletion(returnUrl, completion).AbsoluteUri;
+                return Results.StatusCode(StatusCodes.Status303SeeOther);
+            }
             audit.AuthorizationCompleted(name.Value, FamilyLogId.Of(completed.Family), "ok");
             return Page(HttpStatusCode.OK, "Authorization complete", "You can close this window.");
         }

@@ -26,7 +26,26 @@ public sealed class Caller
     {
         Providers = [All], Subjects = [All], Scopes = [All],
         MayGetClientTokens = true, MayBeginAuthorization = true, MayImport = true, MayRevoke = true,
+        // Loopback development with no application in front: the browser that logs in is the developer's own.
+        InsecureDirectCompletion = true,
     });
+
+    /// <summary>
+    /// How an authorization this caller begins is bound to its user: a registered return URL, or none where the policy
+    /// allows direct completion. Throws INVALID_ARGUMENT when it is missing, PERMISSION_DENIED when it is not registered.
+    /// </summary>
+    public Uri? ReturnUrlFor(string requested)
+    {
+        if (requested.Length == 0)
+        {
+            return _policy.InsecureDirectCompletion ? null : throw new BrokerException(BrokerErrorReason.InvalidArgument,
+                $"return_url is required: register the caller's return URLs under {CallerOptions.Section}:{Name}:ReturnUrls.") { Detail = "return_url" };
+        }
+        return Broker.OAuth.Authorization.ReturnUrl.Match(requested, _policy.ReturnUrls)
+            ?? throw new BrokerException(BrokerErrorReason.PermissionDenied,
+                $"caller '{Name}' may not use this return_url: it is not one of its registered return URLs (scheme, host, port and path match exactly).")
+                { Detail = "use this return_url" };
+    }
 
     /// <summary>Throws <see cref="BrokerErrorReason.PermissionDenied"/> unless the policy grants all of it.</summary>
     public void Demand(CallerAction action, ProviderName provider, Subject? subject = null, ScopeSet? scopes = null)

@@ -28,6 +28,19 @@ public sealed class CallerOptions
 
     public bool MayGetClientTokens { get; set; }
     public bool MayBeginAuthorization { get; set; }
+
+    /// <summary>
+    /// Where this caller's users come back after logging in (BeginAuthorization's return_url), compared exactly: scheme,
+    /// host, port and path. The service then completes the authorization for its signed-in user.
+    /// </summary>
+    public List<string> ReturnUrls { get; set; } = [];
+
+    /// <summary>
+    /// Lets BeginAuthorization go without a return URL: the callback then makes the tokens live for whoever finishes
+    /// the login, so anyone who gets hold of the authorization URL can attach their own account to the subject. Only
+    /// for flows with no application session (a CLI on the user's own machine). Off by default.
+    /// </summary>
+    public bool InsecureDirectCompletion { get; set; }
     public bool MayImport { get; set; }
     public bool MayRevoke { get; set; }
 }

@@ -55,6 +55,11 @@ public sealed class CallerOptionsValidator(CallerAuthenticationOptions authentic
                 if (subject.Length == 0 || subject.IndexOf('*') is var star && star >= 0 && star != subject.Length - 1)
                     failures.Add($"{p}:Subjects entries are exact, a prefix ending in '*', or '*'.");
             }
+            foreach (var returnUrl in caller.ReturnUrls)
+            {
+                if (Broker.OAuth.Authorization.ReturnUrl.WhyNotRegistrable(returnUrl) is { } why)
+                    failures.Add($"{p}:ReturnUrls entry '{returnUrl}' {why}");
+            }
             if (caller.Providers.Count == 0)
                 failures.Add($"{p}:Providers is empty: the caller could do nothing (use '*' for all providers).");
         }

@@ -49,7 +49,7 @@ public sealed class LocalClusterScriptTests : IAsyncLifetime
         try
         {
             await _server.AddRedirectUriAsync("broker", silos[0].RedirectUri("test")); // the script's PublicBaseUrl
-            await AuthorizationFlow.AuthorizeAsync(silos[0], "test", "local-user", "api.read");
+            await AuthorizationFlow.AuthorizeDirectlyAsync(silos[0], "test", "local-user", "api.read");
 
             // Ask the cluster which silo holds the family's grain: that one is killed, the other one serves.
             await using var observer = await ClusterObserver.ConnectAsync($"127.0.0.1:{_redisPort}");

@@ -39,7 +39,7 @@ namespace Broker.Testing.AuthorizationServer;
 /// Every instance has its own DI container, in-memory database, ephemeral keys and port, so
 /// instances can run in parallel.
 /// </remarks>
-public sealed class TestAuthorizationServer : IAsyncDisposable
+public sealed partial class TestAuthorizationServer : IAsyncDisposable
 {
     public const string AuthorizationPath = "connect/authorize";
     public const string TokenPath = "connect/token";

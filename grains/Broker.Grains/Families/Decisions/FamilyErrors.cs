@@ -5,6 +5,10 @@ namespace Broker.Grains.Families;
 
 public static class FamilyErrors
 {
+    public static BrokerException AccountMismatch(string provider) => new(BrokerErrorReason.AccountMismatch,
+        $"the authorization at provider '{provider}' was granted by another account than the one this family holds; its grant was revoked. " +
+        "Begin the authorization with replace_account to change the account.");
+
     /// <summary>Why the family cannot hand out a token, in words a caller can act on.</summary>
     public static BrokerException NotServable(TokenFamilyState state, string provider) => (state.Status, state.StatusReason) switch
     {

@@ -24,7 +24,7 @@ public static class TokenFamilyDecisions
         FamilyEvent.RefreshTurn turn => OnTurn(state, turn, context),
         FamilyEvent.Refreshed refreshed => OnRefreshed(state, refreshed, context),
         FamilyEvent.RefreshFailed failed => OnRefreshFailed(state, failed, context),
-        FamilyEvent.Authorized authorized => Adopt(state, authorized.Tokens, authorized.ReplacedFingerprint, new FamilySignal.Authorized(), context),
+        FamilyEvent.Authorized authorized => OnAuthorized(state, authorized, context),
         FamilyEvent.Imported imported => OnImported(state, imported, context),
         FamilyEvent.RevokeRequested revoke => Forget(state, revoke.CurrentFingerprint, FamilyStatusReason.Revoked, context,
             new Report(new FamilySignal.Revoked())),
@@ -224,6 +224,28 @@ public static class TokenFamilyDecisions
         }
         if (imported.PresentedIsHeld) return Keep(state); // importing what the family already holds changes nothing
         return Adopt(state, imported.Tokens, imported.ReplacedFingerprint, new FamilySignal.Imported(), context);
+    }
+
+    /// <summary>
+    /// A new authorization replaces the family's grant, unless another upstream account took it without the caller asking
+    /// for that (identity pinning): then the offered grant is revoked and the family is untouched. The replaced grant is
+    /// revoked once the new one is stored, where the provider keeps grants apart (RFC 7009).
+    /// </summary>
+    private static FamilyDecision OnAuthorized(TokenFamilyState state, FamilyEvent.Authorized authorized, FamilyContext context)
+    {
+        var holdsGrant = state.HasTokens && state.Status != FamilyStatus.Revoked;
+        if (authorized.Account == AccountChange.Different && !authorized.ReplaceAccount && state.Status != FamilyStatus.Revoked)
+        {
+            return Keep(state, new RevokeUpstream(RevokedGrant.Offered), new Report(new FamilySignal.AccountRefused()),
+                new Fail(FamilyErrors.AccountMismatch(context.Provider)));
+        }
+        var adopted = Adopt(state, authorized.Tokens, authorized.ReplacedFingerprint, new FamilySignal.Authorized(), context);
+        var next = adopted.State with { AccountFingerprint = authorized.AccountFingerprint };
+        var revokeReplaced = holdsGrant && !authorized.OfferedIsHeld
+            && (authorized.Account == AccountChange.Different || context.Rules.RevokeReplacedGrant);
+        if (!revokeReplaced) return adopted with { State = next };
+        // After the persist: the family never holds neither grant.
+        return new FamilyDecision(next, [.. adopted.Effects.Take(1), new RevokeUpstream(RevokedGrant.Replaced), .. adopted.Effects.Skip(1)]);
     }
 
     /// <summary>Tokens from outside a refresh (an authorization, an import) become the family's current ones.</summary>

@@ -52,6 +52,9 @@ public sealed record TokenFamilyState
     /// <summary>The HTTP status of a refusal without an OAuth error (<see cref="FamilyStatusReason.RefusedWithoutError"/>).</summary>
     [Id(18)] public int RefusalHttpStatus { get; init; }
 
+    /// <summary>Keyed fingerprint of the upstream account (ID token iss + sub) that granted the tokens; null without OpenID Connect.</summary>
+    [Id(19)] public string? AccountFingerprint { get; init; }
+
     public bool HasTokens => AccessToken is not null || RefreshToken is not null;
 
     /// <summary>A row written by a version that stored reasons as strings, in today's terms.</summary>
