@@ -30,8 +30,16 @@ try
 
     var host = BrokerHost.Build(args);
     await BrokerHost.StartAsync(host);
+    var membership = host.Services.GetRequiredService<Broker.Silo.Cluster.ClusterMembership>();
+    host.Lifetime.ApplicationStopping.Register(() =>
+    {
+        // A silo that left its cluster must go even if its graceful stop hangs on the broken membership store.
+        if (!membership.IsLost) return;
+        var timeout = host.Services.GetRequiredService<IOptions<Broker.Silo.Cluster.MembershipWatchOptions>>().Value.ExitTimeout;
+        _ = Task.Delay(timeout).ContinueWith(_ => Environment.Exit(Broker.Silo.Cluster.MembershipWatch.ExitCode), TaskScheduler.Default);
+    });
     await host.WaitForShutdownAsync();
-    return 0;
+    return membership.IsLost ? Broker.Silo.Cluster.MembershipWatch.ExitCode : 0;
 }
 catch (Exception ex) when (InvalidSettings.From(ex) is { Count: > 0 } failures)
 {

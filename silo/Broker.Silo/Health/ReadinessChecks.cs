@@ -57,12 +57,12 @@ public sealed class RedisHealthCheck(string configuration) : IHealthCheck, IDisp
     }
 }
 
-/// <summary>Is this silo an active member of its cluster?</summary>
-public sealed class MembershipHealthCheck(ISiloStatusOracle oracle) : IHealthCheck
+/// <summary>Is this silo an active member of its cluster, and does the membership table still say so?</summary>
+public sealed class MembershipHealthCheck(ISiloStatusOracle oracle, Broker.Silo.Cluster.ClusterMembership membership) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-        Task.FromResult(oracle.CurrentStatus == SiloStatus.Active
-            ? HealthCheckResult.Healthy()
+        Task.FromResult(membership.LostBecause is { } why ? HealthCheckResult.Unhealthy($"left the cluster: {why}")
+            : oracle.CurrentStatus == SiloStatus.Active ? HealthCheckResult.Healthy()
             : HealthCheckResult.Unhealthy($"silo is {oracle.CurrentStatus}"));
 }
 

@@ -7,6 +7,7 @@ using Broker.OAuth.Providers;
 using Broker.Silo.Api;
 using Broker.Silo.Callback;
 using Broker.Silo.Callers;
+using Broker.Silo.Cluster;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Broker.Silo.Health;
@@ -68,9 +69,14 @@ public static class BrokerHost
         // the browser-facing HTTP port, which may be public for redirects.
         // The error details (ErrorInfo, RetryInfo) must be in the type registry, or a JSON error answer cannot be written.
         builder.AddBrokerCallers(mode, http);
-        // Outermost first: errors become statuses, then the caller is resolved before any service code runs.
+        builder.Services.AddBrokerOptions<MembershipWatchOptions, MembershipWatchOptionsValidator>(configuration, MembershipWatchOptions.Section);
+        builder.Services.AddSingleton<ClusterMembership>();
+        if (mode == BrokerMode.Cluster) builder.Services.AddHostedService<MembershipWatch>();
+        // Outermost first: a silo that left its cluster refuses, errors become statuses, then the caller is resolved
+        // before any service code runs.
         builder.Services.AddGrpc(o =>
             {
+                o.Interceptors.Add<ClusterMembershipInterceptor>();
                 o.Interceptors.Add<BrokerExceptionInterceptor>();
                 o.Interceptors.Add<CallerInterceptor>();
             })
