@@ -4,7 +4,7 @@ namespace Broker.Silo.Cluster;
 
 /// <summary>
 /// Reads the membership table every <see cref="MembershipWatchOptions.CheckInterval"/> while the silo is active and,
-/// once <see cref="ClusterMembership"/> says the silo left its cluster, stops it with exit code 4 so that its
+/// once <see cref="ClusterMembership"/> says the silo left its cluster, stops it with exit code 5 so that its
 /// supervisor starts it again. Readiness and the gRPC API refuse from that moment, before the stop completes.
 /// </summary>
 public sealed partial class MembershipWatch(
@@ -17,8 +17,8 @@ public sealed partial class MembershipWatch(
     IOptions<MembershipWatchOptions> options,
     ILogger<MembershipWatch> logger) : BackgroundService
 {
-    /// <summary>The process exit code of a silo that left its cluster (2: configuration, 3: schema).</summary>
-    public const int ExitCode = 4;
+    /// <summary>The process exit code of a silo that left its cluster (2: configuration, 3: schema, 4: storage unreachable at start).</summary>
+    public const int ExitCode = 5;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -49,6 +49,6 @@ public sealed partial class MembershipWatch(
         lifetime.StopApplication(); // the process's exit code is the host's to set (Program)
     }
 
-    [LoggerMessage(EventId = 5100, Level = LogLevel.Critical, Message = "Silo {Silo} left its cluster: {Why}. It stops serving now and exits (code 4) so that its supervisor starts it again into the cluster.")]
+    [LoggerMessage(EventId = 5100, Level = LogLevel.Critical, Message = "Silo {Silo} left its cluster: {Why}. It stops serving now and exits (code 5) so that its supervisor starts it again into the cluster.")]
     private static partial void LogLeaving(ILogger logger, string silo, string why);
 }
