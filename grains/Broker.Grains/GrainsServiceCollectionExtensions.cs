@@ -28,6 +28,7 @@ public static class GrainsServiceCollectionExtensions
         }
         services.AddSingleton<SecretProtector>();
         services.AddSingleton<TokenFingerprint>();
+        services.AddSingleton(provider => new Abstractions.Identity.FamilyLogId(provider.GetRequiredService<KeyRing>().Primary));
         services.AddMetrics();
         services.AddSingleton<Telemetry.BrokerMetrics>();
         services.AddSingleton<Upstream.UpstreamTokenRequests>();

@@ -43,7 +43,12 @@ public static class OAuthServiceCollectionExtensions
 
             var section = configuration.GetSection($"{ProvidersOptions.Section}:{name}");
             var breaker = section.GetSection(nameof(ProviderOptions.CircuitBreaker)).Get<CircuitBreakerOptions>() ?? new CircuitBreakerOptions();
+            // Every answer is buffered by HttpClient up to this size and refused beyond it (HttpRequestError.ConfigurationLimitExceeded),
+            // so a hostile or broken server cannot make the silo hold an unbounded body. Out-of-range values fail validation at start.
+            var maxResponseBytes = Math.Clamp(section.GetValue<int?>(nameof(ProviderOptions.MaxResponseBytes)) ?? ProviderOptions.DefaultMaxResponseBytes,
+                ProvidersOptionsValidator.MinResponseLimit, ProvidersOptionsValidator.MaxResponseLimit);
             services.AddHttpClient(OAuthHttpClients.RetryableName(provider))
+                .ConfigureHttpClient(c => c.MaxResponseContentBufferSize = maxResponseBytes)
                 // Credentials go in these requests: never follow a redirect with them.
                 .ConfigurePrimaryHttpMessageHandler(() => WithClientCertificate(new SocketsHttpHandler { AllowAutoRedirect = false }, section))
                 .AddStandardResilienceHandler(o =>
@@ -67,6 +72,7 @@ public static class OAuthServiceCollectionExtensions
             // against SocketsHttpHandler's own transparent resend on a reused pooled connection that the server
             // closed, these requests get a connection each (lifetime zero): refreshes are rare, a handshake is cheap.
             services.AddHttpClient(OAuthHttpClients.SingleAttemptName(provider))
+                .ConfigureHttpClient(c => c.MaxResponseContentBufferSize = maxResponseBytes)
                 .ConfigurePrimaryHttpMessageHandler(() => WithClientCertificate(new SocketsHttpHandler
                 {
                     AllowAutoRedirect = false,

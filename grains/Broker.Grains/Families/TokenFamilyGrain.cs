@@ -7,6 +7,7 @@ using Broker.Grains.Telemetry;
 using Broker.Grains.Upstream;
 using Broker.OAuth.Providers;
 using Broker.OAuth.Tokens;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
@@ -47,7 +48,7 @@ public sealed partial class TokenFamilyGrain(
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _key = FamilyKey.FromGrainKey(this.GetPrimaryKeyString());
-        _logId = FamilyLogId.Of(_key);
+        _logId = ServiceProvider.GetRequiredService<FamilyLogId>().Of(_key);
         var family = options.Value;
         _rules = FamilyRules.For(family, providers.TryGet(_key.Provider, out var provider) ? provider.Options : null, Random.Shared.NextDouble());
         _store = new FencedState<TokenFamilyState>(stored, s => s.Upgraded(), TokenFamilyState.MergeAfterLostWrite, this, time,

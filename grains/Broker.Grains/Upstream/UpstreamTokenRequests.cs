@@ -66,6 +66,8 @@ public sealed partial class UpstreamTokenRequests(
         TokenEndpointOutcome.Throttled throttled => Throttled(throttled),
         TokenEndpointOutcome.NotSent notSent => new BrokerException(BrokerErrorReason.ProviderUnavailable,
             $"the provider could not be reached: {notSent.Why}", TimeSpan.FromSeconds(5)),
+        TokenEndpointOutcome.OutcomeUnknown unknown => new BrokerException(BrokerErrorReason.ProviderUnavailable,
+            $"{request} ended without a usable answer: {unknown.Why}", TimeSpan.FromSeconds(5)),
         _ => new BrokerException(BrokerErrorReason.ProviderUnavailable,
             $"{request} ended without an answer ({outcome.Kind}).", TimeSpan.FromSeconds(5)),
     };

@@ -78,6 +78,11 @@ public sealed partial class MetadataStore(OAuthHttpClients http, TimeProvider ti
                 }
                 return metadata;
             }
+            catch (HttpRequestException ex) when (ex.HttpRequestError == HttpRequestError.ConfigurationLimitExceeded)
+            {
+                lastError = $"{address}: the document is larger than {ProvidersOptions.Section}:{provider.Name}:MaxResponseBytes " +
+                            $"({provider.Options.MaxResponseBytes} bytes) and was refused unread.";
+            }
             catch (Exception ex) when (ex is HttpRequestException or JsonException or TaskCanceledException or Polly.ExecutionRejectedException)
             {
                 lastError = $"{address}: {ex.GetType().Name}.";

@@ -104,6 +104,14 @@ public sealed class ProviderOptions
     /// <summary>Plain-HTTP endpoints are refused unless they are on a loopback address or this is false.</summary>
     public bool RequireHttps { get; set; } = true;
 
+    public const int DefaultMaxResponseBytes = 64 * 1024;
+
+    /// <summary>
+    /// The largest answer read from this provider (token, revocation, discovery): a larger one is refused unread rather
+    /// than buffered whole.
+    /// </summary>
+    public int MaxResponseBytes { get; set; } = DefaultMaxResponseBytes;
+
     /// <summary>How long a fetched metadata document is used before it is fetched again.</summary>
     public TimeSpan MetadataRefreshInterval { get; set; } = TimeSpan.FromHours(1);
 

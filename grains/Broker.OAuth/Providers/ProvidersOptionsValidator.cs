@@ -59,6 +59,9 @@ public sealed class ProvidersOptionsValidator : IValidateOptions<ProvidersOption
             {
                 if (value is not null && !IsAbsoluteUri(value))
                     failures.Add($"{prefix}:{setting} must be an absolute URL.");
+                // Configured endpoints obey the same transport rule as discovered ones (they carry the secret and the tokens).
+                else if (value is not null && !Endpoint.IsTransportAllowed(new Uri(value), provider.RequireHttps))
+                    failures.Add($"{prefix}:{setting} must use https (or set {prefix}:RequireHttps=false).");
             }
 
             if (!provider.UseDiscovery && (provider.AuthorizationEndpoint is null || provider.TokenEndpoint is null))
@@ -90,11 +93,16 @@ public sealed class ProvidersOptionsValidator : IValidateOptions<ProvidersOption
                 failures.Add($"{prefix}:KeepAliveInterval must be positive.");
             if (provider.RefreshTokenLifetime is { } lifetime && lifetime <= TimeSpan.Zero)
                 failures.Add($"{prefix}:RefreshTokenLifetime must be positive.");
+            if (provider.MaxResponseBytes is < MinResponseLimit or > MaxResponseLimit)
+                failures.Add($"{prefix}:MaxResponseBytes must be {MinResponseLimit}-{MaxResponseLimit} (was {provider.MaxResponseBytes}).");
             if (provider.MetadataRefreshInterval <= TimeSpan.Zero)
                 failures.Add($"{prefix}:MetadataRefreshInterval must be positive.");
         }
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
+
+    internal const int MinResponseLimit = 1024;
+    internal const int MaxResponseLimit = 16 * 1024 * 1024;
 
     private static bool CertificatePairLoads(string certificate, string key)
     {

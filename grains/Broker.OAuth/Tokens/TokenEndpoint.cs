@@ -41,7 +41,7 @@ public sealed class TokenEndpoint(MetadataStore metadataStore, TokenEndpointClie
         catch (BrokerException ex)
         {
             // Without the endpoint's address nothing left the process: safe to try again.
-            return new TokenEndpointOutcome.NotSent($"the provider's metadata is unavailable ({ex.Reason}).");
+            return new TokenEndpointOutcome.NotSent(ex.Message);
         }
         return await send(metadata);
     }

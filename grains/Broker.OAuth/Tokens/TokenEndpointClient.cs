@@ -208,6 +208,9 @@ public sealed class TokenEndpointClient(OAuthHttpClients http, TimeProvider time
         Polly.RateLimiting.RateLimiterRejectedException => new TokenEndpointOutcome.NotSent("the request was rate limited locally."),
         HttpRequestException { HttpRequestError: HttpRequestError.NameResolutionError or HttpRequestError.ConnectionError or HttpRequestError.SecureConnectionError }
             => new TokenEndpointOutcome.NotSent("no connection to the token endpoint could be made."),
+        // The server answered (and may have processed a refresh), but with more than MaxResponseBytes: refused unread.
+        HttpRequestException { HttpRequestError: HttpRequestError.ConfigurationLimitExceeded }
+            => new TokenEndpointOutcome.OutcomeUnknown("the answer is larger than the provider's MaxResponseBytes and was refused unread."),
         _ => new TokenEndpointOutcome.OutcomeUnknown($"the request failed after it may have been sent ({ex.GetType().Name})."),
     };
 

@@ -46,6 +46,7 @@ public static class FamilyCommands
         families.Subcommands.Add(OnOne(ops, "revoke", "Revoke upstream (RFC 7009) and forget the tokens.", (grain, _) => grain.Revoke()));
         families.Subcommands.Add(OnOne(ops, "mark-reauth", "Stop serving the family until the user authorizes again.",
             (grain, _) => grain.MarkReauthorizationRequired()));
+        families.Subcommands.Add(LogIdCommand.Create(ops));
         return families;
     }
 

@@ -97,7 +97,7 @@ public sealed class TokenBrokerService(IGrainFactory grains, ProviderRegistry pr
             throw new BrokerException(BrokerErrorReason.InvalidArgument, $"refresh_token must be at most {MaxTokenLength} visible ASCII characters.");
         if (request.TokenType.Length > 32 || request.TokenType.Any(c => !char.IsAsciiLetterOrDigit(c) && c != '-' && c != '_'))
             throw new BrokerException(BrokerErrorReason.InvalidArgument, "token_type must be a short token such as Bearer.");
-        var expiresAt = request.AccessTokenExpiresAt?.ToDateTimeOffset()
+        var expiresAt = InstantOf(request.AccessTokenExpiresAt, "access_token_expires_at")
             ?? time.GetUtcNow() + provider.Options.DefaultAccessTokenLifetime;
         var tokens = new TokenSet(
             request.AccessToken,
@@ -156,6 +156,19 @@ public sealed class TokenBrokerService(IGrainFactory grains, ProviderRegistry pr
         return new FamilyKey(name, Subject.Parse(subject));
     }
 
+
+    // google.protobuf.Timestamp's range: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z.
+    private const long MinTimestampSeconds = -62_135_596_800;
+    private const long MaxTimestampSeconds = 253_402_300_799;
+
+    /// <summary>A Timestamp outside its documented range would throw in conversion (an INTERNAL): refuse it as the caller's error.</summary>
+    private static DateTimeOffset? InstantOf(Timestamp? value, string field)
+    {
+        if (value is null) return null;
+        if (value.Seconds is < MinTimestampSeconds or > MaxTimestampSeconds || value.Nanos is < 0 or > 999_999_999)
+            throw new BrokerException(BrokerErrorReason.InvalidArgument, $"{field} must be a valid Timestamp: 0001-01-01 to 9999-12-31, nanos 0-999999999.");
+        return value.ToDateTimeOffset();
+    }
 
     private static TimeSpan MinTimeToLive(uint seconds) => seconds switch
     {

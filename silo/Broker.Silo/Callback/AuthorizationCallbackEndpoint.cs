@@ -7,7 +7,6 @@ using Broker.OAuth.Authorization;
 using Broker.OAuth.Providers;
 using Broker.Silo.Api;
 using Broker.Silo.Audit;
-using Broker.Grains.Families;
 
 namespace Broker.Silo.Callback;
 
@@ -24,7 +23,7 @@ public static class AuthorizationCallbackEndpoint
         routes.MapGet("/oauth2/callback/{provider}", HandleAsync);
 
     private static async Task<IResult> HandleAsync(string provider, HttpContext http, IGrainFactory grains,
-        ProviderRegistry providers, AuditLog audit)
+        ProviderRegistry providers, AuditLog audit, FamilyLogId logIds)
     {
         try
         {
@@ -49,12 +48,12 @@ public static class AuthorizationCallbackEndpoint
             if (completed is { Completion: { } completion, ReturnUrl: { } returnUrl })
             {
                 // The service that began the flow completes it for its signed-in user (RFC 9700 §4.7); 303 so the browser GETs it.
-                audit.AuthorizationCompleted(name.Value, FamilyLogId.Of(completed.Family), "awaiting_completion");
+                audit.AuthorizationCompleted(name.Value, logIds.Of(completed.Family), "awaiting_completion");
                 http.Response.Headers.CacheControl = "no-store";
                 http.Response.Headers.Location = ReturnUrl.WithCompletion(returnUrl, completion).AbsoluteUri;
                 return Results.StatusCode(StatusCodes.Status303SeeOther);
             }
-            audit.AuthorizationCompleted(name.Value, FamilyLogId.Of(completed.Family), "ok");
+            audit.AuthorizationCompleted(name.Value, logIds.Of(completed.Family), "ok");
             return Page(HttpStatusCode.OK, "Authorization complete", "You can close this window.");
         }
         catch (BrokerException ex)

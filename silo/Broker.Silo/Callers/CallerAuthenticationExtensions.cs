@@ -25,6 +25,15 @@ public static class CallerAuthenticationExtensions
             new CallerOptionsValidator(settings), (section, o) => section.Bind(o.Callers));
 
         var registry = new CallerRegistry(callers.Callers, openForDevelopment: mode == BrokerMode.Embedded);
+        // The development caller may do anything: it is never served beyond loopback.
+        if (registry.IsOpenForDevelopment && !System.Net.IPAddress.IsLoopback(System.Net.IPAddress.Parse(http.BindAddress)))
+        {
+            throw new Microsoft.Extensions.Options.OptionsValidationException(HttpEndpointOptions.Section, typeof(HttpEndpointOptions),
+            [
+                $"{HttpEndpointOptions.Section}:BindAddress is {http.BindAddress}, beyond loopback, and no caller is configured ({CallerOptions.Section}): " +
+                "embedded mode would accept every call from the network as the all-powerful development caller. Configure callers, or bind to 127.0.0.1.",
+            ]);
+        }
         builder.Services.AddSingleton(registry);
         builder.Services.AddSingleton<Audit.AuditLog>();
 
@@ -46,6 +55,12 @@ public static class CallerAuthenticationExtensions
                 o.Audience = jwt.Audience;
                 o.RequireHttpsMetadata = jwt.RequireHttpsMetadata;
                 o.MapInboundClaims = false; // keep "sub" as "sub"
+                // Discovery and JWKS answers are buffered up to this size and refused beyond it (the handler's own default is 10 MB).
+                o.Backchannel = new HttpClient(new SocketsHttpHandler())
+                {
+                    MaxResponseContentBufferSize = jwt.MaxResponseBytes,
+                    Timeout = o.BackchannelTimeout,
+                };
                 o.TokenValidationParameters.ClockSkew = jwt.ClockSkew;
                 o.TokenValidationParameters.ValidateIssuer = true;
                 o.TokenValidationParameters.ValidateAudience = true;

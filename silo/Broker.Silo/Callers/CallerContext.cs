@@ -1,5 +1,4 @@
 using Broker.Abstractions.Identity;
-using Broker.Grains.Families;
 using Grpc.Core;
 
 namespace Broker.Silo.Callers;
@@ -8,7 +7,7 @@ namespace Broker.Silo.Callers;
 /// One authenticated call: who makes it, what it asks, and what it touched (for the audit event).
 /// <see cref="CallerInterceptor"/> creates it before the service runs; the service demands its permissions.
 /// </summary>
-public sealed class CallerContext(Caller caller, CallerAction action)
+public sealed class CallerContext(Caller caller, CallerAction action, FamilyLogId logIds)
 {
     private static readonly object Key = new();
 
@@ -32,7 +31,7 @@ public sealed class CallerContext(Caller caller, CallerAction action)
             // Once per call: GetAccessToken demands twice (before the grain call, and with the token's scopes).
             Provider = provider.Value;
             _subject = subject?.Value;
-            Family = subject is { } s ? FamilyLogId.Of(new FamilyKey(provider, s)) : "client";
+            Family = subject is { } s ? logIds.Of(new FamilyKey(provider, s)) : "client";
         }
         Caller.Demand(Action, provider, subject, scopes);
     }

@@ -12,7 +12,7 @@ namespace Broker.Silo.Callers;
 /// Every TokenBroker call: resolve the caller the authentication middleware found (UNAUTHENTICATED when none,
 /// before the service or any grain runs), then write one audit event with the outcome.
 /// </summary>
-public sealed class CallerInterceptor(CallerRegistry callers, AuditLog audit) : Interceptor
+public sealed class CallerInterceptor(CallerRegistry callers, AuditLog audit, Broker.Abstractions.Identity.FamilyLogId logIds) : Interceptor
 {
     private static readonly string ServicePrefix = $"/{TokenBroker.Descriptor.FullName}/";
 
@@ -38,7 +38,7 @@ public sealed class CallerInterceptor(CallerRegistry callers, AuditLog audit) : 
             throw new BrokerException(BrokerErrorReason.PermissionDenied, $"no caller may call '{method}' yet.") { Detail = "unknown_method" };
         }
 
-        var call = new CallerContext(caller, action);
+        var call = new CallerContext(caller, action, logIds);
         call.AttachTo(http);
         try
         {

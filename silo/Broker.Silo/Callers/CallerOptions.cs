@@ -67,6 +67,9 @@ public sealed class WorkloadJwtOptions
     public bool RequireHttpsMetadata { get; set; } = true;
 
     public TimeSpan ClockSkew { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The largest discovery document or JWKS read from the issuer; a larger one is refused unread.</summary>
+    public int MaxResponseBytes { get; set; } = 64 * 1024;
 }
 
 /// <summary>Every caller, keyed by name: <c>Broker:Callers</c>.</summary>

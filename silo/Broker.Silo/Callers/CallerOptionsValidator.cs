@@ -12,9 +12,21 @@ public sealed class CallerAuthenticationOptionsValidator : IValidateOptions<Call
         var failures = new SettingFailures($"{CallerAuthenticationOptions.Section}:Jwt");
         if (jwt.Authority is not null && !Uri.TryCreate(jwt.Authority, UriKind.Absolute, out _))
             failures.Add(nameof(jwt.Authority), "must be an absolute URL.");
+        else if (jwt.Authority is not null)
+        {
+            // The issuer's metadata names the keys that sign every workload token: read in clear only on loopback.
+            var authority = new Uri(jwt.Authority);
+            var loopback = Broker.OAuth.Providers.Endpoint.IsLoopback(authority);
+            if (authority.Scheme != Uri.UriSchemeHttps && !loopback)
+                failures.Add(nameof(jwt.Authority), "must use https (loopback is exempt).");
+            if (!jwt.RequireHttpsMetadata && !loopback)
+                failures.Add(nameof(jwt.RequireHttpsMetadata), $"may be false only for a loopback {failures.Path(nameof(jwt.Authority))}.");
+        }
         if (jwt.Authority is not null && string.IsNullOrWhiteSpace(jwt.Audience))
             failures.Add(nameof(jwt.Audience), $"is required when {failures.Path(nameof(jwt.Authority))} is set.");
         failures.NotNegative(nameof(jwt.ClockSkew), jwt.ClockSkew);
+        if (jwt.MaxResponseBytes is < 1024 or > 16 * 1024 * 1024)
+            failures.Add(nameof(jwt.MaxResponseBytes), $"must be 1024-16777216 (was {jwt.MaxResponseBytes}).");
         return failures.Result;
     }
 }

@@ -1,15 +1,14 @@
 using System.Diagnostics;
 using Broker.Abstractions.Identity;
-using Broker.Grains.Families;
 using OpenTelemetry;
 
 namespace Broker.Silo.Telemetry;
 
 /// <summary>
 /// Orleans tags its call spans with the target grain's id, and a family's id holds the subject, which can be
-/// personal data. Before any exporter sees a span, such ids become the family's hashed log id.
+/// personal data. Before any exporter sees a span, such ids become the family's keyed log id (FamilyLogId).
 /// </summary>
-public sealed class GrainIdRedaction : BaseProcessor<Activity>
+public sealed class GrainIdRedaction(FamilyLogId logIds) : BaseProcessor<Activity>
 {
     private const string FamilyType = "tokenfamily/";
 
@@ -31,14 +30,14 @@ public sealed class GrainIdRedaction : BaseProcessor<Activity>
             activity.SetStatus(activity.Status, "redacted: the description named a family");
     }
 
-    private static string Redact(string text)
+    private string Redact(string text)
     {
         var start = text.IndexOf(FamilyType, StringComparison.Ordinal) + FamilyType.Length;
         var grainKey = text[start..];
         try
         {
             var family = FamilyKey.FromGrainKey(grainKey);
-            return $"{text[..start]}{family.Provider}/{FamilyLogId.Of(family)}";
+            return $"{text[..start]}{family.Provider}/{logIds.Of(family)}";
         }
         catch (Exception ex) when (ex is ArgumentException or FormatException or Broker.Abstractions.BrokerException)
         {

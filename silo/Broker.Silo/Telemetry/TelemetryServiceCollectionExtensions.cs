@@ -29,7 +29,8 @@ public static class TelemetryServiceCollectionExtensions
             .WithTracing(tracing =>
             {
                 tracing.AddSource(BrokerActivity.SourceName, "Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application")
-                    .AddProcessor(new GrainIdRedaction()) // before any exporter
+                    .AddProcessor(services => new GrainIdRedaction(services.GetRequiredService<Broker.Abstractions.Identity.FamilyLogId>())) // before any exporter
+                    .AddProcessor(new UrlPathRedaction())
                     // Request URLs carry authorization codes (callback) and nothing in a trace may: keep the path only.
                     .AddAspNetCoreInstrumentation(o => o.EnrichWithHttpRequest = (activity, _) => activity.SetTag("url.query", null))
                     .AddHttpClientInstrumentation();

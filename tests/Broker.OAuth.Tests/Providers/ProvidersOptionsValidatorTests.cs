@@ -35,6 +35,60 @@ public sealed class ProvidersOptionsValidatorTests
         Assert.Empty(Failures(new ProviderOptions { Issuer = "http://127.0.0.1:5000/", ClientId = "id", ClientSecret = "s" }));
     }
 
+    [Theory]
+    [InlineData("MetadataAddress")]
+    [InlineData("AuthorizationEndpoint")]
+    [InlineData("TokenEndpoint")]
+    [InlineData("RevocationEndpoint")]
+    public void A_plain_http_endpoint_is_refused_naming_the_setting_unless_loopback(string setting)
+    {
+        static ProviderOptions With(string setting, string value)
+        {
+            var provider = new ProviderOptions { Issuer = "https://as.example/", ClientId = "id", ClientSecret = "s" };
+            typeof(ProviderOptions).GetProperty(setting)!.SetValue(provider, value);
+            return provider;
+        }
+
+        Assert.Contains($"Broker:Providers:github:{setting} must use https (or set Broker:Providers:github:RequireHttps=false).", Failures(With(setting, "http://as.example/x")));
+        Assert.Empty(Failures(With(setting, "https://as.example/x")));
+        Assert.Empty(Failures(With(setting, "http://127.0.0.1:5000/x")));
+        Assert.Empty(Failures(With(setting, "http://[::1]:5000/x")));
+        Assert.Empty(Failures(With(setting, "http://localhost:5000/x")));
+    }
+
+    [Fact]
+    public void Without_discovery_every_plain_http_endpoint_is_refused_each_named()
+    {
+        var failures = Failures(new ProviderOptions
+        {
+            Issuer = "https://as.example/", ClientId = "id", ClientSecret = "s", UseDiscovery = false,
+            AuthorizationEndpoint = "http://as.example/authorize", TokenEndpoint = "http://as.example/token", RevocationEndpoint = "http://as.example/revoke",
+        }).ToList();
+
+        Assert.Contains("Broker:Providers:github:AuthorizationEndpoint must use https (or set Broker:Providers:github:RequireHttps=false).", failures);
+        Assert.Contains("Broker:Providers:github:TokenEndpoint must use https (or set Broker:Providers:github:RequireHttps=false).", failures);
+        Assert.Contains("Broker:Providers:github:RevocationEndpoint must use https (or set Broker:Providers:github:RequireHttps=false).", failures);
+    }
+
+    [Fact]
+    public void RequireHttps_false_is_the_one_deliberate_way_to_allow_plain_http_off_loopback()
+    {
+        Assert.Empty(Failures(new ProviderOptions
+        {
+            Issuer = "http://as.example/", ClientId = "id", ClientSecret = "s", RequireHttps = false,
+            MetadataAddress = "http://as.example/meta", TokenEndpoint = "http://as.example/token",
+        }));
+    }
+
+    [Theory]
+    [InlineData(1023)]
+    [InlineData(16 * 1024 * 1024 + 1)]
+    public void A_response_limit_out_of_range_is_refused_naming_the_setting(int bytes)
+    {
+        Assert.Contains($"Broker:Providers:github:MaxResponseBytes must be 1024-16777216 (was {bytes}).",
+            Failures(new ProviderOptions { Issuer = "https://as.example/", ClientId = "id", ClientSecret = "s", MaxResponseBytes = bytes }));
+    }
+
     [Fact]
     public void Bad_provider_name_is_named()
     {

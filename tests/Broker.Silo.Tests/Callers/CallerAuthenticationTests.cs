@@ -3,6 +3,7 @@ using Broker.Testing.AuthorizationServer;
 using Broker.Testing.Hosting;
 using Broker.V1;
 using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 
 namespace Broker.Silo.Tests.Callers;
@@ -155,7 +156,7 @@ public sealed class CallerAuthenticationTests(CallersBroker broker) : IClassFixt
     [Fact]
     public async Task Every_kind_of_call_leaves_its_audit_event_and_counter()
     {
-        var family = Broker.Grains.Families.FamilyLogId.Of(new Broker.Abstractions.Identity.FamilyKey(
+        var family = broker.Silo.Services.GetRequiredService<Broker.Abstractions.Identity.FamilyLogId>().Of(new Broker.Abstractions.Identity.FamilyKey(
             Broker.Abstractions.Identity.ProviderName.Parse("test"), Broker.Abstractions.Identity.Subject.Parse("audited")));
         using var log = broker.Logs.Window();
         using var meters = MeterCapture.ForSilo(broker.Silo.Services);

@@ -33,6 +33,8 @@ public abstract record Fault
     public sealed record StripBody : Fault;
     /// <summary>Run an action (stop a database, ...), then forward.</summary>
     public sealed record BeforeForward(Func<Task> Action) : Fault;
+    /// <summary>Forward, then pad the JSON answer with an extra member to at least <paramref name="Bytes"/> bytes (a server that sends too much).</summary>
+    public sealed record Oversize(int Bytes) : Fault;
 }
 
 /// <summary>
@@ -142,6 +144,11 @@ public sealed class FaultInjectingProxy : IAsyncDisposable
         {
             json.Remove(strip.Name);
             content = System.Text.Encoding.UTF8.GetBytes(json.ToJsonString());
+        }
+        if (rule?.Fault is Fault.Oversize oversize && JsonNode.Parse(content) is JsonObject padded)
+        {
+            padded["padding"] = new string('x', Math.Max(0, oversize.Bytes - content.Length));
+            content = System.Text.Encoding.UTF8.GetBytes(padded.ToJsonString());
         }
 
         context.Response.StatusCode = (int)response.StatusCode;

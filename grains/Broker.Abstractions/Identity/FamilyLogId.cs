@@ -1,0 +1,22 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Broker.Abstractions.Identity;
+
+/// <summary>
+/// A short stable id of a family for logs, traces and audit events, because subjects may be personal data. An unkeyed
+/// hash of <c>provider/subject</c> is reversed by hashing a dictionary of likely subjects, so this is HMAC-SHA-256 under
+/// a key derived (HKDF, its own purpose label) from the primary encryption key: the same on every silo and in
+/// <c>broker-ops families log-id</c> when they share the key ring, so operators can correlate; it changes when the
+/// primary key changes.
+/// </summary>
+public sealed class FamilyLogId(byte[] primaryKey)
+{
+    private static readonly byte[] Purpose = Encoding.ASCII.GetBytes("broker/family-log-id/v1");
+
+    private readonly byte[] _key = HKDF.DeriveKey(HashAlgorithmName.SHA256, primaryKey, 32, salt: [], info: Purpose);
+
+    /// <summary>16 hex digits (64 bits): enough to tell families apart in logs.</summary>
+    public string Of(FamilyKey key) =>
+        Convert.ToHexStringLower(HMACSHA256.HashData(_key, Encoding.UTF8.GetBytes(key.ToGrainKey())))[..16];
+}

@@ -1,0 +1,79 @@
+using Broker.Testing;
+using Broker.Testing.AuthorizationServer;
+using Broker.Testing.Faults;
+using Broker.Testing.Hosting;
+using Broker.V1;
+using Grpc.Core;
+using Xunit;
+
+namespace Broker.Silo.Tests.Api;
+
+/// <summary>
+/// Answers from a provider's token, revocation and discovery endpoints are read up to a limit (64 KiB by default,
+/// <c>MaxResponseBytes</c>): a larger one is refused unread, with an error that says so, instead of being buffered
+/// whole. The faults come from <see cref="FaultInjectingProxy"/> in front of the real test server: provider "test" sends
+/// its token and revocation requests through it, provider "meta" reads its metadata through it.
+/// </summary>
+public sealed class OversizedResponseTests : IAsyncLifetime
+{
+    private TestAuthorizationServer _server = null!;
+    private FaultInjectingProxy _proxy = null!;
+    private BrokerSilo _silo = null!;
+
+    public async Task InitializeAsync()
+    {
+        _server = await TestAuthorizationServer.StartAsync(new TestAuthorizationServerOptions());
+        _proxy = await FaultInjectingProxy.StartAsync(_server.Issuer);
+        _silo = await BrokerSilo.StartAsync(new BrokerSiloSettings
+        {
+            Settings = ProviderSettings.Merge(
+                ProviderSettings.For("test", _server),
+                ProviderSettings.For("meta", _server, metadataAddress: _proxy.Endpoint(".well-known/openid-configuration").AbsoluteUri),
+                new()
+                {
+                    ["Broker:Providers:test:TokenEndpoint"] = _proxy.Endpoint(TestAuthorizationServer.TokenPath).AbsoluteUri,
+                    ["Broker:Providers:test:RevocationEndpoint"] = _proxy.Endpoint(TestAuthorizationServer.RevocationPath).AbsoluteUri,
+                }),
+        });
+    }
+
+    private Task<AccessToken> ClientToken(string provider) =>
+        _silo.Client.GetClientTokenAsync(new GetClientTokenRequest { Provider = provider, Scopes = { "api" } }).ResponseAsync;
+
+    [Fact]
+    public async Task A_token_response_over_the_limit_is_refused_unread_and_one_within_it_is_taken()
+    {
+        _proxy.Inject(new Fault.Oversize(70_000), "client_credentials");
+
+        var refused = await Assert.ThrowsAsync<RpcException>(() => ClientToken("test"));
+
+        Assert.Equal(StatusCode.Unavailable, refused.StatusCode);
+        Assert.Contains("MaxResponseBytes", refused.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal(1, _proxy.Faulted);
+
+        _proxy.Inject(new Fault.Oversize(40_000), "client_credentials");
+        var token = await ClientToken("test");
+        Assert.NotEmpty(token.AccessToken_);
+        Assert.Equal(2, _proxy.Faulted); // the padded answer within the limit was the one taken
+    }
+
+    [Fact]
+    public async Task A_metadata_document_over_the_limit_is_refused_naming_the_setting()
+    {
+        _proxy.Inject(new Fault.Oversize(70_000), grantType: null, times: 10);
+
+        var refused = await Assert.ThrowsAsync<RpcException>(() => ClientToken("meta"));
+
+        Assert.Equal(StatusCode.Unavailable, refused.StatusCode);
+        Assert.Contains("Broker:Providers:meta:MaxResponseBytes", refused.Status.Detail, StringComparison.Ordinal);
+        _proxy.Clear();
+        Assert.NotEmpty((await ClientToken("meta")).AccessToken_);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _silo.DisposeAsync();
+        await _proxy.DisposeAsync();
+        await _server.DisposeAsync();
+    }
+}
