@@ -28,6 +28,7 @@ public static class GrainsServiceCollectionExtensions
         }
         services.AddSingleton<SecretProtector>();
         services.AddSingleton<TokenFingerprint>();
+        services.AddSingleton<AuthorizationState>();
         services.AddMetrics();
         services.AddSingleton<Telemetry.BrokerMetrics>();
         services.AddSingleton<Upstream.UpstreamTokenRequests>();
