@@ -29,6 +29,8 @@ public static class GrainsServiceCollectionExtensions
         services.AddSingleton<SecretProtector>();
         services.AddSingleton<TokenFingerprint>();
         services.AddSingleton<AuthorizationState>();
+        services.AddSingleton<StoredStateSeal>();
+        services.AddSingleton<Storage.StoredStateLedger>();
         services.AddMetrics();
         services.AddSingleton<Telemetry.BrokerMetrics>();
         services.AddSingleton<Upstream.UpstreamTokenRequests>();

@@ -26,12 +26,20 @@ public sealed partial class PendingAuthorizationGrain(
     MetadataStore metadataStore,
     UpstreamTokenRequests upstream,
     SecretProtector protector,
+    StoredStateLedger ledger,
     TimeProvider time,
     IOptions<AuthorizationOptions> options,
     IOptions<ReminderOptions> reminders,
     ILogger<PendingAuthorizationGrain> logger) : Grain, IPendingAuthorizationGrain, IRemindable
 {
     private const string ExpiryReminder = "expiry";
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        // A row that fails authentication is no authorization: the state is then unknown to this grain.
+        if (ledger.TakeRefusal(this.GetGrainId()) is not null) stored.State = new PendingAuthorizationState();
+        return Task.CompletedTask;
+    }
 
     public async Task<AuthorizationStart> Begin(FamilyKey family, ScopeSet scopes, string state)
     {

@@ -21,8 +21,6 @@ namespace Broker.Grains.Tests.Protection;
 [Collection(ClusterCollection.Name)]
 public sealed class StoredStateAuthenticationTests(Infrastructure infrastructure) : IAsyncLifetime
 {
-    /// <summary>The start of an authenticated row (see Broker.Grains.Storage.StoredStateEnvelope); older rows hold the state alone.</summary>
-    private static readonly byte[] Magic = [0x42, 0x53, 0x41, 0x01];
     private TestAuthorizationServer _server = null!;
     private ClusterSpec _spec = null!;
     private BrokerSilo _silo = null!;
@@ -41,7 +39,7 @@ public sealed class StoredStateAuthenticationTests(Infrastructure infrastructure
     {
         await AuthorizationFlow.AuthorizeAsync(_silo, "test", "scope-edit", "api.read");
         await _silo.Client.GetAccessTokenAsync(Request("scope-edit"));
-        var (header, payload) = Split(await ReadRowAsync("scope-edit"));
+        var (header, payload) = StoredRows.Split(await ReadRowAsync("scope-edit"));
         var state = Serializer.Deserialize<TokenFamilyState>(new BinaryData(payload))!;
         Assert.False(state.Scopes.IsEmpty);
         await WriteRowAsync("scope-edit", [.. header, .. Serializer.Serialize(state with { Scopes = ScopeSet.Empty }).ToArray()]);
@@ -60,6 +58,36 @@ public sealed class StoredStateAuthenticationTests(Infrastructure infrastructure
         await WriteRowAsync("rolled-back", older); // its tokens still decrypt, and its access token is still valid
 
         await AssertUnreadableAndMarked("rolled-back");
+    }
+
+    [Fact]
+    public async Task A_row_of_the_previous_version_is_refused_unless_accepted_and_reencryption_seals_it()
+    {
+        await AuthorizationFlow.AuthorizeAsync(_silo, "test", "previous-version", "api.read");
+        var token = (await _silo.Client.GetAccessTokenAsync(Request("previous-version"))).AccessToken_;
+        var (_, state) = StoredRows.Split(await ReadRowAsync("previous-version"));
+        await WriteRowAsync("previous-version", state); // what the previous version wrote: the state alone
+
+        // Off (the default): refused, not marked: the row is left as it is for the upgrade.
+        await _silo.Grains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+        await GrpcAssert.FailsWith(StatusCode.DataLoss, "STATE_UNREADABLE", () => _silo.Client.GetAccessTokenAsync(Request("previous-version")).ResponseAsync);
+        Assert.Equal(state, await ReadRowAsync("previous-version"));
+        await _silo.StopAsync();
+
+        // On, for the upgrade: served, and the re-encryption seals it.
+        var accepting = _spec with { Settings = ProviderSettings.Merge(_spec.Settings, new() { ["Broker:Encryption:AcceptUnauthenticatedState"] = "true" }) };
+        await using (var upgrading = await accepting.StartSiloAsync())
+        {
+            TokenAssert.Same(token, (await upgrading.Client.GetAccessTokenAsync(Request("previous-version"))).AccessToken_);
+            var grain = upgrading.Grains.GetGrain<Abstractions.Grains.ITokenFamilyGrain>(Key("previous-version"));
+            Assert.Equal(Abstractions.Grains.ReencryptionOutcome.Reencrypted, await grain.Reencrypt());
+            Assert.Equal(Abstractions.Grains.ReencryptionOutcome.Current, await grain.Reencrypt());
+        }
+        Assert.True(StoredRows.IsSealed(await ReadRowAsync("previous-version")));
+
+        // Off again: the sealed row is served.
+        _silo = await _spec.StartSiloAsync();
+        TokenAssert.Same(token, (await _silo.Client.GetAccessTokenAsync(Request("previous-version"))).AccessToken_);
     }
 
     private async Task AssertUnreadableAndMarked(string subject)
@@ -89,14 +117,6 @@ public sealed class StoredStateAuthenticationTests(Infrastructure infrastructure
     private static string Key(string subject) => new FamilyKey(ProviderName.Parse("test"), Subject.Parse(subject)).ToGrainKey();
 
     private OrleansGrainStorageSerializer Serializer => new(_silo.Services.GetRequiredService<Orleans.Serialization.Serializer>());
-
-    /// <summary>An authenticated row is a header (magic, key id, sequence, MAC) and the state; an older row is the state alone.</summary>
-    private static (byte[] Header, byte[] Payload) Split(byte[] row)
-    {
-        if (!row.AsSpan().StartsWith(Magic)) return ([], row);
-        var headerLength = Magic.Length + 1 + row[Magic.Length] + sizeof(long) + 32;
-        return (row[..headerLength], row[headerLength..]);
-    }
 
     private async Task<byte[]> ReadRowAsync(string subject)
     {
