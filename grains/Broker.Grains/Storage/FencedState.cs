@@ -101,18 +101,29 @@ public sealed partial class FencedState<TState> where TState : class
             return;
         }
         _stored.State = decided;
+        var overwriting = false;
         for (var attempt = 0; ; attempt++)
         {
             try
             {
                 await _stored.WriteStateAsync();
+                if (overwriting) Refusal = null;
                 return;
             }
             catch (InconsistentStateException) when (attempt < 3)
             {
                 LogLostWrite(_logger, _logId);
                 var mine = _stored.State;
+                var trusted = Refusal is null;
                 await RereadAsync();
+                if (trusted && Refusal is not null)
+                {
+                    // What is stored is not what this broker wrote (or the database lost a write it acknowledged):
+                    // nothing to merge with. This activation's state comes from verified reads and its own decisions.
+                    _stored.State = mine;
+                    overwriting = true;
+                    continue;
+                }
                 _stored.State = mode == WriteMode.OnStored && redecide is not null
                     ? redecide(_stored.State)
                     : _mergeAfterLostWrite(_stored.State, mine);
