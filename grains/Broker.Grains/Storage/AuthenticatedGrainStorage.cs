@@ -87,7 +87,8 @@ public sealed partial class AuthenticatedGrainStorage(
         }
         if (ledger.IsRollback(grainId, sealedRow.Sequence))
             return Refuse<T>(grainId, stateName, StoredStateLedger.RolledBack, sealedRow.Payload, "the stored state is older than one this silo has read or written: a row was put back.");
-        ledger.Observed(grainId, sealedRow.Sequence, sealedRow.KeyId);
+        // The ring's own string when it is the primary key: one per silo, not one per row in the ledger.
+        ledger.Observed(grainId, sealedRow.Sequence, sealedRow.KeyId == seal.PrimaryKeyId ? seal.PrimaryKeyId : sealedRow.KeyId);
         return states.Deserialize<T>(new BinaryData(sealedRow.Payload)) ?? Activator.CreateInstance<T>();
     }
 

@@ -184,6 +184,11 @@ public static class BrokerHost
         {
             var cluster = app.Services.GetRequiredService<IOptions<ClusterModeOptions>>().Value;
             await SchemaMigrator.EnsureCurrentAsync(cluster.PostgreSql!, cancellationToken);
+            if (app.Services.GetRequiredService<IOptions<Grains.Protection.EncryptionOptions>>().Value.AcceptUnauthenticatedState)
+            {
+                logger.LogWarning(
+                    "Broker:Encryption:AcceptUnauthenticatedState is on: rows without a seal are read, so whoever can write the database can strip one. Run broker-ops keys reencrypt, then turn it off.");
+            }
         }
         else
         {
