@@ -90,6 +90,43 @@ public sealed class StoredStateAuthenticationTests(Infrastructure infrastructure
         TokenAssert.Same(token, (await _silo.Client.GetAccessTokenAsync(Request("previous-version"))).AccessToken_);
     }
 
+    [Fact]
+    public async Task An_edited_client_token_row_is_dropped_and_the_token_fetched_again()
+    {
+        var request = new GetClientTokenRequest { Provider = "test", Scopes = { "api" } };
+        var first = await _silo.Client.GetClientTokenAsync(request);
+        var (header, payload) = StoredRows.Split(await ReadClientTokenRowAsync());
+        var state = Serializer.Deserialize<ClientTokens.ClientTokenState>(new BinaryData(payload))!;
+        state.ExpiresAt = state.ExpiresAt.AddYears(1); // a token kept past its expiry
+        await ExecuteAsync("UPDATE orleansstorage SET payloadbinary = @row WHERE graintypestring = 'client-token'",
+            ("row", (byte[])[.. header, .. Serializer.Serialize(state).ToArray()]));
+        await _silo.Grains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+        var grants = _server.Stats.ClientCredentialsGrants;
+
+        var second = await _silo.Client.GetClientTokenAsync(request);
+
+        Assert.Equal(grants + 1, _server.Stats.ClientCredentialsGrants);
+        TokenAssert.Different(first.AccessToken_, second.AccessToken_);
+        Assert.True(StoredRows.IsSealed(await ReadClientTokenRowAsync()));
+    }
+
+    private async Task<byte[]> ReadClientTokenRowAsync()
+    {
+        await using var connection = new NpgsqlConnection(_spec.Database);
+        await connection.OpenAsync();
+        await using var read = new NpgsqlCommand("SELECT payloadbinary FROM orleansstorage WHERE graintypestring = 'client-token'", connection);
+        return (byte[])(await read.ExecuteScalarAsync())!;
+    }
+
+    private async Task ExecuteAsync(string sql, params (string Name, object Value)[] parameters)
+    {
+        await using var connection = new NpgsqlConnection(_spec.Database);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        foreach (var (name, value) in parameters) command.Parameters.AddWithValue(name, value);
+        Assert.Equal(1, await command.ExecuteNonQueryAsync());
+    }
+
     private async Task AssertUnreadableAndMarked(string subject)
     {
         await _silo.Grains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero); // the next call reads the row
