@@ -8,6 +8,8 @@ using Broker.Grains.Storage;
 using Broker.Grains.Upstream;
 using Broker.OAuth.Providers;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
 using Orleans.Serialization;
 
 namespace Broker.Grains.Authorizations;
@@ -23,10 +25,19 @@ public sealed partial class AuthorizationCompletionGrain(
     SecretProtector protector,
     ProviderRegistry providers,
     UpstreamTokenRequests upstream,
+    StoredStateLedger ledger,
     TimeProvider time,
+    IOptions<ReminderOptions> reminders,
     ILogger<AuthorizationCompletionGrain> logger) : Grain, IAuthorizationCompletionGrain, IRemindable
 {
     private const string ExpiryReminder = "completion-expiry";
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        // A row that fails authentication holds no authorization anyone may claim.
+        if (ledger.TakeRefusal(this.GetGrainId()) is not null) stored.State = new AuthorizationCompletionState();
+        return Task.CompletedTask;
+    }
 
     public async Task Hold(HeldAuthorization held)
     {
@@ -38,7 +49,8 @@ public sealed partial class AuthorizationCompletionGrain(
         // The reminder outlives this activation and its silo; the timer discards on time while the activation lives.
         var due = held.ExpiresAt - time.GetUtcNow();
         if (due < TimeSpan.Zero) due = TimeSpan.Zero;
-        await this.RegisterOrUpdateReminder(ExpiryReminder, due, ReminderPeriod);
+        var period = ReminderPeriod > reminders.Value.MinimumReminderPeriod ? ReminderPeriod : reminders.Value.MinimumReminderPeriod;
+        await this.RegisterOrUpdateReminder(ExpiryReminder, due, period);
         this.RegisterGrainTimer(_ => DiscardIfExpiredAsync(), due + TimeSpan.FromMilliseconds(100), Timeout.InfiniteTimeSpan);
     }
 

@@ -2,6 +2,7 @@ using Broker.Abstractions;
 using Broker.Abstractions.Grains;
 using Broker.Abstractions.Identity;
 using Broker.Abstractions.Tokens;
+using Broker.Grains.Families;
 using Broker.Grains.Protection;
 using Broker.Grains.Storage;
 using Broker.Grains.Upstream;
@@ -11,6 +12,7 @@ using Broker.OAuth.Providers;
 using Broker.OAuth.Tokens;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orleans.Configuration;
 
 namespace Broker.Grains.Authorizations;
 
@@ -24,10 +26,21 @@ public sealed partial class PendingAuthorizationGrain(
     MetadataStore metadataStore,
     UpstreamTokenRequests upstream,
     SecretProtector protector,
+    StoredStateLedger ledger,
     TimeProvider time,
     IOptions<AuthorizationOptions> options,
-    ILogger<PendingAuthorizationGrain> logger) : Grain, IPendingAuthorizationGrain
+    IOptions<ReminderOptions> reminders,
+    ILogger<PendingAuthorizationGrain> logger) : Grain, IPendingAuthorizationGrain, IRemindable
 {
+    private const string ExpiryReminder = "expiry";
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        // A row that fails authentication is no authorization: the state is then unknown to this grain.
+        if (ledger.TakeRefusal(this.GetGrainId()) is not null) stored.State = new PendingAuthorizationState();
+        return Task.CompletedTask;
+    }
+
     public async Task<AuthorizationStart> Begin(FamilyKey family, ScopeSet scopes, string state, AuthorizationBinding binding)
     {
         if (OneTimeValue.KeyOf(state) != this.GetPrimaryKeyString())
@@ -56,8 +69,11 @@ public sealed partial class PendingAuthorizationGrain(
             Binding = binding,
         };
         await stored.WriteStateAsync();
-        // Nothing to keep once it expires; the timer clears it if the activation is still alive by then.
-        this.RegisterGrainTimer(ForgetIfExpired, options.Value.PendingLifetime + TimeSpan.FromSeconds(1), Timeout.InfiniteTimeSpan);
+        // The verifier must not outlive the request, whichever silo holds the grain by then: a durable reminder
+        // (an in-memory timer dies with its silo, and the row with it would stay for ever).
+        var lifetime = options.Value.PendingLifetime;
+        await this.RegisterOrUpdateReminder(ExpiryReminder, lifetime,
+            lifetime > reminders.Value.MinimumReminderPeriod ? lifetime : reminders.Value.MinimumReminderPeriod);
         return new AuthorizationStart(request.ToUrl(metadata), state, expiresAt);
     }
 
@@ -128,9 +144,14 @@ public sealed partial class PendingAuthorizationGrain(
     /// <summary>A request begun by a version without bindings completed as it would have been: directly.</summary>
     private static readonly AuthorizationBinding Legacy = new("-", ReturnUrl: null, ReplaceAccount: false);
 
-    private async Task ForgetIfExpired(CancellationToken cancellationToken)
+    /// <summary>Clears an expired authorization (or finds it completed) and ends its reminder. Early (clocks differ between silos): the next tick.</summary>
+    async Task IRemindable.ReceiveReminder(string reminderName, TickStatus status)
     {
-        if (stored.RecordExists && time.GetUtcNow() >= stored.State.ExpiresAt) await stored.ClearStateAsync();
+        if (reminderName != ExpiryReminder) return;
+        if (stored.RecordExists && time.GetUtcNow() < stored.State.ExpiresAt) return;
+        if (stored.RecordExists) await stored.ClearStateAsync();
+        await this.UnregisterReminderIfAny(ExpiryReminder);
+        DeactivateOnIdle();
     }
 
     /// <summary>The detail of a failure after which the same callback may simply be loaded again.</summary>

@@ -73,7 +73,7 @@ public sealed class FamilySecrets(SecretProtector protector, TokenFingerprint fi
 
     /// <summary>Authentication failed on a key this silo holds: altered or moved. A key it lacks is not tampering.</summary>
     public static bool IsTampering(BrokerException ex) =>
-        ex.Reason == BrokerErrorReason.StateUnreadable && ex.Detail != SecretProtector.KeyNotInRing;
+        ex.Reason == BrokerErrorReason.StateUnreadable && ex.Detail is not (SecretProtector.KeyNotInRing or Storage.StoredStateLedger.Unauthenticated);
 
     private ProtectedSecret? Reseal(ProtectedSecret? secret, string field) =>
         secret is not null && protector.NeedsReencryption(secret) ? Seal(Open(secret, field), field) : secret;

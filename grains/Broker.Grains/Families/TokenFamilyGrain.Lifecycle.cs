@@ -33,10 +33,18 @@ public sealed partial class TokenFamilyGrain
 
     public async Task<ReencryptionOutcome> Reencrypt()
     {
+        if (_store.Refusal is { } refused)
+        {
+            if (!FamilySecrets.IsTampering(refused)) throw refused;
+            await MarkUnreadable();
+            return ReencryptionOutcome.Unreadable;
+        }
         using (await _store.LockAsync())
         {
-            if (State is { AccessToken: null, RefreshToken: null, IdToken: null }) return ReencryptionOutcome.Empty;
-            if (!_secrets.NeedsReencryption(State)) return ReencryptionOutcome.Current;
+            // The row's seal moves to the primary key too, tokens or not, so old keys can go.
+            var reseal = ledger.NeedsResealing(this.GetGrainId(), protector.PrimaryKeyId);
+            if (State is { AccessToken: null, RefreshToken: null, IdToken: null } && !reseal) return ReencryptionOutcome.Empty;
+            if (!_secrets.NeedsReencryption(State) && !reseal) return ReencryptionOutcome.Current;
             try
             {
                 await _store.WriteAsync(_secrets.Resealed(State), WriteMode.OnStored, _secrets.Resealed);

@@ -28,6 +28,7 @@ public sealed partial class TokenFamilyGrain(
     UpstreamTokenRequests upstream,
     SecretProtector protector,
     TokenFingerprint fingerprints,
+    StoredStateLedger ledger,
     TimeProvider time,
     IOptions<TokenFamilyOptions> options,
     BrokerMetrics metrics,
@@ -45,17 +46,39 @@ public sealed partial class TokenFamilyGrain(
 
     private TokenFamilyState State => _store.State;
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _key = FamilyKey.FromGrainKey(this.GetPrimaryKeyString());
         _logId = ServiceProvider.GetRequiredService<FamilyLogId>().Of(_key);
         var family = options.Value;
         _rules = FamilyRules.For(family, providers.TryGet(_key.Provider, out var provider) ? provider.Options : null, Random.Shared.NextDouble());
-        _store = new FencedState<TokenFamilyState>(stored, s => s.Upgraded(), TokenFamilyState.MergeAfterLostWrite, this, time,
-            new DurableWriteRetry(family.PersistRetryDelay, family.PersistAttemptsPerCall), metrics, logger, $"family {_logId}");
+        var grainId = this.GetGrainId();
+        _store = new FencedState<TokenFamilyState>(stored, s => s.Upgraded(), TokenFamilyState.MergeAfterLostWrite, () => ledger.TakeRefusal(grainId),
+            this, time, new DurableWriteRetry(family.PersistRetryDelay, family.PersistAttemptsPerCall), metrics, logger, $"family {_logId}");
         _secrets = new FamilySecrets(protector, fingerprints, this.GetPrimaryKeyString());
         _telemetry = new FamilyTelemetry(metrics, logger, _key.Provider.Value, _logId);
-        return Task.CompletedTask;
+        if (_store.Refusal is { } refused && FamilySecrets.IsTampering(refused))
+        {
+            try
+            {
+                // Before any call acts on it: whichever call comes first then sees a marked family.
+                await MarkUnreadable();
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // Not stored yet: the refusal stays, and the first call marks it again.
+            }
+        }
+    }
+
+    /// <summary>
+    /// The row is not what this broker wrote (altered, moved from another family, put back): mark the family and keep
+    /// what the row says, for investigation. Nothing is sent upstream; a new authorization repairs it.
+    /// </summary>
+    private async Task MarkUnreadable()
+    {
+        await Apply(() => new FamilyEvent.Marked(FamilyStatusReason.StateUnreadable));
+        _store.Accept();
     }
 
     /// <summary>
@@ -84,11 +107,12 @@ public sealed partial class TokenFamilyGrain(
     {
         try
         {
+            _store.ThrowIfRefused();
             return await Serve(minTimeToLive, forceRefresh);
         }
         catch (Abstractions.BrokerException ex) when (FamilySecrets.IsTampering(ex))
         {
-            await Apply(() => new FamilyEvent.Marked(FamilyStatusReason.StateUnreadable));
+            await MarkUnreadable();
             throw;
         }
     }
@@ -194,6 +218,7 @@ public sealed partial class TokenFamilyGrain(
                 // Another activation is refreshing right now: wait for its result instead of racing it.
                 await Task.Delay(wait.Delay, time);
                 await _store.RereadAsync();
+                _store.ThrowIfRefused();
                 continue;
             }
             if (decision.Find<ClaimAndSend>() is not { } claim)
@@ -203,7 +228,11 @@ public sealed partial class TokenFamilyGrain(
             }
             await upstream.TakeBudgetAsync(provider);
             // Lost the race for the fence: someone else changed the family. Look again.
-            if (!await _store.TryClaimAsync(decision.State)) continue;
+            if (!await _store.TryClaimAsync(decision.State))
+            {
+                _store.ThrowIfRefused();
+                continue;
+            }
             await Send(provider, claim.Replay);
             return;
         }

@@ -2,6 +2,7 @@ using Broker.Abstractions;
 using Broker.Abstractions.Grains;
 using Broker.Abstractions.Identity;
 using Broker.Abstractions.Tokens;
+using Broker.Grains.Authorizations;
 using Broker.OAuth.Authorization;
 using Broker.OAuth.Providers;
 using Broker.Silo.Callers;
@@ -15,7 +16,7 @@ namespace Broker.Silo.Api;
 /// The gRPC face of the broker: validates every field, checks the caller's policy, then calls one grain. Failures are
 /// <see cref="BrokerException"/>s, which <see cref="BrokerExceptionInterceptor"/> turns into statuses.
 /// </summary>
-public sealed class TokenBrokerService(IGrainFactory grains, ProviderRegistry providers, TimeProvider time) : TokenBroker.TokenBrokerBase
+public sealed class TokenBrokerService(IGrainFactory grains, ProviderRegistry providers, AuthorizationState states, TimeProvider time) : TokenBroker.TokenBrokerBase
 {
     public static readonly TimeSpan DefaultMinTimeToLive = TimeSpan.FromSeconds(300);
     private const int MaxResourceLength = 2048;
@@ -27,7 +28,7 @@ public sealed class TokenBrokerService(IGrainFactory grains, ProviderRegistry pr
         var call = CallerContext.Of(context);
         call.Demand(family.Provider, family.Subject, scopes);
         var binding = new AuthorizationBinding(call.Caller.Name, call.Caller.ReturnUrlFor(request.ReturnUrl), request.ReplaceAccount);
-        var state = OneTimeValue.Create();
+        var state = states.Create();
         var start = await grains.GetGrain<IPendingAuthorizationGrain>(OneTimeValue.KeyOf(state)).Begin(family, scopes, state, binding);
         return new BeginAuthorizationResponse
         {

@@ -7,6 +7,8 @@ using Broker.OAuth.Authorization;
 using Broker.OAuth.Providers;
 using Broker.Silo.Api;
 using Broker.Silo.Audit;
+using Broker.Grains.Authorizations;
+using Broker.Grains.Families;
 
 namespace Broker.Silo.Callback;
 
@@ -23,7 +25,7 @@ public static class AuthorizationCallbackEndpoint
         routes.MapGet("/oauth2/callback/{provider}", HandleAsync);
 
     private static async Task<IResult> HandleAsync(string provider, HttpContext http, IGrainFactory grains,
-        ProviderRegistry providers, AuditLog audit, FamilyLogId logIds)
+        ProviderRegistry providers, AuthorizationState states, AuditLog audit, FamilyLogId logIds)
     {
         try
         {
@@ -41,6 +43,8 @@ public static class AuthorizationCallbackEndpoint
             }
             var state = query["state"].ToString();
             if (state.Length == 0) throw new BrokerException(BrokerErrorReason.InvalidState, "the response has no state.");
+            // Checked before any grain or row is touched: a state the broker did not issue costs one HMAC.
+            if (!states.IsAuthentic(state)) throw new BrokerException(BrokerErrorReason.InvalidState, "the state was not issued by this broker.");
 
             var response = new AuthorizationResponse(
                 NullIfEmpty(query["code"]), NullIfEmpty(query["iss"]), NullIfEmpty(query["error"]), NullIfEmpty(query["error_description"]));

@@ -139,16 +139,16 @@ public static class BrokerHost
                 silo.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(cluster.Redis!));
                 // Keep-alive reminders must outlive any one silo.
                 silo.UseRedisReminderService(o => o.ConfigurationOptions = ConfigurationOptions.Parse(cluster.Redis!));
-                silo.AddAdoNetGrainStorage(BrokerStorage.Name, (AdoNetGrainStorageOptions o) =>
+                silo.AddAdoNetGrainStorage(BrokerStorage.Rows, (AdoNetGrainStorageOptions o) =>
                 {
                     o.Invariant = "Npgsql";
                     o.ConnectionString = cluster.PostgreSql;
+                    o.GrainStorageSerializer = new StoredRowSerializer();
                 });
-                // Orleans' binary format with [Id]-numbered fields: version tolerant, and it never sees a
-                // token in clear because the grains encrypt every secret field before writing.
-                builder.Services.AddOptions<AdoNetGrainStorageOptions>(BrokerStorage.Name)
-                    .Configure<Orleans.Serialization.Serializer>((o, serializer) =>
-                        o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer));
+                // Each row: Orleans' binary format with [Id]-numbered fields (version tolerant; every secret field
+                // already encrypted by the grains), sealed as a whole with a MAC bound to its grain and a sequence.
+                silo.Services.AddKeyedSingleton<IGrainStorage>(BrokerStorage.Name, (services, _) =>
+                    AuthenticatedGrainStorage.Over(services, BrokerStorage.Rows));
             }
         });
 
@@ -190,6 +190,11 @@ public static class BrokerHost
         {
             var cluster = app.Services.GetRequiredService<IOptions<ClusterModeOptions>>().Value;
             await SchemaMigrator.EnsureCurrentAsync(cluster.PostgreSql!, cancellationToken);
+            if (app.Services.GetRequiredService<IOptions<Grains.Protection.EncryptionOptions>>().Value.AcceptUnauthenticatedState)
+            {
+                logger.LogWarning(
+                    "Broker:Encryption:AcceptUnauthenticatedState is on: rows without a seal are read, so whoever can write the database can strip one. Run broker-ops keys reencrypt, then turn it off.");
+            }
         }
         else
         {

@@ -22,6 +22,9 @@ public static class FamilyErrors
         (FamilyStatus.ReauthorizationRequired, FamilyStatusReason.RefusedWithoutError) => new BrokerException(BrokerErrorReason.ReauthorizationRequired,
             $"the provider refused this family's refresh token (HTTP {state.RefusalHttpStatus}, without an OAuth error): begin a new authorization.")
             { Detail = $"http_{state.RefusalHttpStatus}" },
+        (FamilyStatus.ReauthorizationRequired, FamilyStatusReason.StateUnreadable) => new BrokerException(BrokerErrorReason.StateUnreadable,
+            "this family's stored state failed authentication (altered, moved or put back): begin a new authorization.")
+            { Detail = FamilyWireNames.Of(FamilyStatusReason.StateUnreadable) },
         (FamilyStatus.ReauthorizationRequired, FamilyStatusReason.MarkedByOperator) => new BrokerException(BrokerErrorReason.ReauthorizationRequired,
             "an operator marked this family for reauthorization: begin a new authorization.") { Detail = FamilyWireNames.Of(FamilyStatusReason.MarkedByOperator) },
         (FamilyStatus.ReauthorizationRequired, var reason) => new BrokerException(BrokerErrorReason.ReauthorizationRequired,

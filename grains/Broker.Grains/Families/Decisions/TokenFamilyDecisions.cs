@@ -35,12 +35,12 @@ public static class TokenFamilyDecisions
 
     /// <summary>
     /// The held access token may be handed out: valid for the caller's buffer, and the family not stopped by an
-    /// operator or revoked. A family whose refresh failed keeps serving its still-valid token.
+    /// operator, revoked, or found altered in storage. A family whose refresh failed keeps serving its still-valid token.
     /// </summary>
     public static bool CanServe(TokenFamilyState state, DateTimeOffset now, TimeSpan minTimeToLive) =>
         state.AccessToken is not null
         && state.Status != FamilyStatus.Revoked
-        && state.StatusReason != FamilyStatusReason.MarkedByOperator
+        && state.StatusReason is not (FamilyStatusReason.MarkedByOperator or FamilyStatusReason.StateUnreadable)
         && TokenLifetime.IsFreshEnough(state.AccessTokenIssuedAt, state.AccessTokenExpiresAt, now, minTimeToLive);
 
     private static FamilyDecision OnAsked(TokenFamilyState state, FamilyEvent.Asked asked, FamilyContext context)

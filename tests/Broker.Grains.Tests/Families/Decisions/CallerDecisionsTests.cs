@@ -135,7 +135,7 @@ public sealed class CallerDecisionsTests
     [InlineData(FamilyStatus.Revoked, FamilyStatusReason.TokenReuseDetected, BrokerErrorReason.ReauthorizationRequired, "token_reuse_detected")]
     [InlineData(FamilyStatus.ReauthorizationRequired, FamilyStatusReason.RefreshOutcomeUnknown, BrokerErrorReason.RefreshOutcomeUnknown, "refresh_outcome_unknown")]
     [InlineData(FamilyStatus.ReauthorizationRequired, FamilyStatusReason.InvalidGrantPossibleTheft, BrokerErrorReason.ReauthorizationRequired, "invalid_grant_possible_theft")]
-    [InlineData(FamilyStatus.ReauthorizationRequired, FamilyStatusReason.StateUnreadable, BrokerErrorReason.ReauthorizationRequired, "state_unreadable")]
+    [InlineData(FamilyStatus.ReauthorizationRequired, FamilyStatusReason.StateUnreadable, BrokerErrorReason.StateUnreadable, "state_unreadable")]
     [InlineData(FamilyStatus.Active, FamilyStatusReason.None, BrokerErrorReason.ReauthorizationRequired, null)]
     public void An_expired_family_that_cannot_refresh_fails_with_a_reason_the_caller_can_act_on(
         FamilyStatus status, FamilyStatusReason reason, BrokerErrorReason expected, string? detail)
