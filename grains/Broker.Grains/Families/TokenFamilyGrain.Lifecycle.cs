@@ -9,17 +9,21 @@ namespace Broker.Grains.Families;
 public sealed partial class TokenFamilyGrain
 {
     public Task StoreAuthorizedTokens(TokenSet tokens) =>
-        Apply(() => new FamilyEvent.Authorized(_secrets.Seal(tokens), _secrets.FingerprintOfHeld(State)));
+        Apply(() => new FamilyEvent.Authorized(_secrets.Seal(tokens), ReplacedFingerprint(tokens)));
 
     public Task ImportTokens(TokenSet tokens) => Apply(() =>
     {
         var presented = tokens.RefreshToken;
         return new FamilyEvent.Imported(
             _secrets.Seal(tokens),
-            _secrets.FingerprintOfHeld(State),
+            ReplacedFingerprint(tokens),
             PresentedWasSuperseded: presented is not null && _secrets.WasSuperseded(State, presented),
             PresentedIsHeld: presented is not null && _secrets.IsHeld(State, presented));
     });
+
+    /// <summary>The held refresh token the new grant replaces; none when the new grant carries that same token.</summary>
+    private string? ReplacedFingerprint(TokenSet tokens) =>
+        tokens.RefreshToken is { } incoming && _secrets.IsHeld(State, incoming) ? null : _secrets.FingerprintOfHeld(State);
 
     public Task Revoke() => Apply(() => new FamilyEvent.RevokeRequested(_secrets.FingerprintOfHeld(State)));
 
