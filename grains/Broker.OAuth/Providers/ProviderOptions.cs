@@ -66,6 +66,12 @@ public sealed class ProviderOptions
     /// <summary>Scopes requested in every authorization, beside those the caller asks for.</summary>
     public string[] Scopes { get; set; } = [];
 
+    /// <summary>
+    /// The scopes of a client-credentials token requested without any: what "the provider's default" means, so that
+    /// it can be checked against the caller's policy. With none, only a caller allowed every scope gets the server's choice.
+    /// </summary>
+    public string[] ClientCredentialsScopes { get; set; } = [];
+
     /// <summary>Lifetime assumed when a token response omits expires_in (never "valid forever").</summary>
     public TimeSpan DefaultAccessTokenLifetime { get; set; } = TimeSpan.FromHours(1);
 

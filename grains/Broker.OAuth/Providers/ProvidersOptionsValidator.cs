@@ -77,6 +77,8 @@ public sealed class ProvidersOptionsValidator : IValidateOptions<ProvidersOption
 
             if (!ScopeSet.TryParse(provider.Scopes, out _, out var scopeError))
                 failures.Add($"{prefix}:Scopes: {scopeError}");
+            if (!ScopeSet.TryParse(provider.ClientCredentialsScopes, out _, out var clientScopeError))
+                failures.Add($"{prefix}:ClientCredentialsScopes: {clientScopeError}");
 
             if (provider.DefaultAccessTokenLifetime <= TimeSpan.Zero)
                 failures.Add($"{prefix}:DefaultAccessTokenLifetime must be positive.");

@@ -36,4 +36,13 @@ public sealed class CallerContext(Caller caller, CallerAction action)
         }
         Caller.Demand(Action, provider, subject, scopes);
     }
+
+    /// <summary>Before a token is handed out, or a refresh spent on one: its scopes, where empty means unknown.</summary>
+    public void DemandHeld(ProviderName provider, Subject? subject, ScopeSet held)
+    {
+        Demand(provider, subject, held);
+        Caller.DemandHeld(Action, provider, subject, held);
+    }
+
+    public void DemandResource(string resource) => Caller.DemandResource(resource);
 }
