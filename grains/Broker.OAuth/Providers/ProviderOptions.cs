@@ -100,6 +100,18 @@ public sealed class ProviderOptions
     /// <summary>How many token requests may go at once before <see cref="TokenRequestsPerMinute"/> paces them.</summary>
     public int TokenRequestBurst { get; set; } = 60;
 
+    /// <summary>
+    /// The share of <see cref="TokenRequestsPerMinute"/> and <see cref="TokenRequestBurst"/> one caller may use (0-1]:
+    /// a caller that spends its share is held back alone, and the rest stays for the others.
+    /// </summary>
+    public double CallerTokenRequestShare { get; set; } = 0.5;
+
+    /// <summary>
+    /// How many distinct client-token keys (scope set + resource) one caller may have requested tokens for within an
+    /// hour: each is a grain, an upstream request and a stored row.
+    /// </summary>
+    public int MaxClientTokenKeysPerCaller { get; set; } = 100;
+
     /// <summary>Plain-HTTP endpoints are refused unless they are on a loopback address or this is false.</summary>
     public bool RequireHttps { get; set; } = true;
 
