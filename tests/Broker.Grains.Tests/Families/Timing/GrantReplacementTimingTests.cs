@@ -1,3 +1,6 @@
+using Broker.Abstractions;
+using Broker.Abstractions.Grains;
+using Broker.Abstractions.Identity;
 using Broker.Abstractions.Tokens;
 using Broker.Grains.Tests.Hosting;
 using Broker.OAuth.Tokens;
@@ -13,9 +16,7 @@ public sealed class GrantReplacementTimingTests(FakeClockCluster cluster) : ICla
     public async Task Re_importing_the_held_tokens_after_a_refresh_that_kept_the_refresh_token_changes_nothing()
     {
         var held = cluster.Endpoint.Issue("kept");
-        var family = cluster.Grains.GetGrain<Broker.Abstractions.Grains.ITokenFamilyGrain>(
-            new Broker.Abstractions.Identity.FamilyKey(Broker.Abstractions.Identity.ProviderName.Parse("test"),
-                Broker.Abstractions.Identity.Subject.Parse("kept")).ToGrainKey());
+        var family = cluster.Grains.GetGrain<ITokenFamilyGrain>(new FamilyKey(ProviderName.Parse("test"), Subject.Parse("kept")).ToGrainKey());
         await family.ImportTokens(held);
         // A provider that does not rotate answers the refresh with the same refresh token.
         TokenSet? refreshed = null;
@@ -43,8 +44,8 @@ public sealed class GrantReplacementTimingTests(FakeClockCluster cluster) : ICla
         await family.ImportTokens(cluster.Endpoint.Issue("other-account") with { RefreshToken = null });
         cluster.Clock.Advance(TimeSpan.FromMinutes(10));
 
-        var error = await Assert.ThrowsAsync<Broker.Abstractions.BrokerException>(() => family.GetAccessToken(CallerBuffer, false));
-        Assert.Equal(Broker.Abstractions.BrokerErrorReason.ReauthorizationRequired, error.Reason);
+        var error = await Assert.ThrowsAsync<BrokerException>(() => family.GetAccessToken(CallerBuffer, false));
+        Assert.Equal(BrokerErrorReason.ReauthorizationRequired, error.Reason);
         Assert.Equal(sent, cluster.Endpoint.RefreshesSent.Count);
         Assert.False((await family.Describe()).HasRefreshToken);
     }
