@@ -51,7 +51,7 @@ public sealed partial class ClientTokenGrain(
         }
 
         var provider = providers.Get(_key.Provider);
-        var outcome = await upstream.ClientCredentialsAsync(provider, _key.Scopes, _key.Resource);
+        var outcome = await upstream.ClientCredentialsAsync(provider, _key.Scopes, _key.Resource, this.GetPrimaryKeyString());
         if (outcome is not TokenEndpointOutcome.Issued issued)
             throw UpstreamTokenRequests.ErrorFor(outcome, "the client credentials request");
 

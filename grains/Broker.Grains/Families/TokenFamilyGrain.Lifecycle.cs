@@ -11,7 +11,7 @@ public sealed partial class TokenFamilyGrain
     public Task StoreAuthorizedTokens(TokenSet tokens, UpstreamAccount? account, bool replaceAccount) => Apply(() =>
         new FamilyEvent.Authorized(
             _secrets.Seal(tokens),
-            _secrets.FingerprintOfHeld(State),
+            ReplacedFingerprint(tokens),
             _secrets.CompareAccount(State, account),
             account is null ? null : _secrets.Fingerprint(account.Canonical),
             replaceAccount,
@@ -22,10 +22,14 @@ public sealed partial class TokenFamilyGrain
         var presented = tokens.RefreshToken;
         return new FamilyEvent.Imported(
             _secrets.Seal(tokens),
-            _secrets.FingerprintOfHeld(State),
+            ReplacedFingerprint(tokens),
             PresentedWasSuperseded: presented is not null && _secrets.WasSuperseded(State, presented),
             PresentedIsHeld: presented is not null && _secrets.IsHeld(State, presented));
     });
+
+    /// <summary>The held refresh token the new grant replaces; none when the new grant carries that same token.</summary>
+    private string? ReplacedFingerprint(TokenSet tokens) =>
+        tokens.RefreshToken is { } incoming && _secrets.IsHeld(State, incoming) ? null : _secrets.FingerprintOfHeld(State);
 
     public Task Revoke() => Apply(() => new FamilyEvent.RevokeRequested(_secrets.FingerprintOfHeld(State)));
 

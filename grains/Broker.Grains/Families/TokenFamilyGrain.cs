@@ -246,7 +246,7 @@ public sealed partial class TokenFamilyGrain(
         {
             var outcome = await upstream.RefreshAsync(provider, refreshToken, state.Scopes);
             FamilyEvent answer = outcome is TokenEndpointOutcome.Issued issued
-                ? new FamilyEvent.Refreshed(_secrets.Seal(issued.Tokens), _secrets.Fingerprint(refreshToken))
+                ? new FamilyEvent.Refreshed(_secrets.Seal(issued.Tokens), _secrets.Fingerprint(refreshToken), Kept(issued.Tokens.RefreshToken, refreshToken))
                 : new FamilyEvent.RefreshFailed(outcome, replayed);
             var decision = Decide(answer);
             await CarryOut(decision, answer);
@@ -254,6 +254,11 @@ public sealed partial class TokenFamilyGrain(
             replayed = true;
         }
     }
+
+    /// <summary>Whether the provider answered a refresh with the refresh token it was sent (compared in constant time).</summary>
+    private static bool Kept(string? issued, string spent) =>
+        issued is not null && System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
+            System.Text.Encoding.UTF8.GetBytes(issued), System.Text.Encoding.UTF8.GetBytes(spent));
 
     private FamilyContext Context() => new(time.GetUtcNow(), _activation, _rules, _key.Provider.Value);
 

@@ -62,29 +62,35 @@ public sealed class TokenBrokerService(IGrainFactory grains, ProviderRegistry pr
         {
             // A forced refresh spends a refresh and the client's budget: check the family's scopes before, not after.
             var held = await ClusterRetry.RunAsync(grain.Describe, context.CancellationToken);
-            call.Demand(family.Provider, family.Subject, held.Scopes);
+            call.DemandHeld(family.Provider, family.Subject, held.Scopes);
         }
         var token = await ClusterRetry.RunAsync(() => grain.GetAccessToken(minTimeToLive, request.ForceRefresh), context.CancellationToken);
-        // The family's scopes are known only now; a token wider than the caller's grant is not handed out.
-        call.Demand(family.Provider, family.Subject, token.Scopes);
+        // The family's scopes are known only now; a token wider than the caller's grant (or of unknown scopes) is not handed out.
+        call.DemandHeld(family.Provider, family.Subject, token.Scopes);
         return ToMessage(token);
     }
 
     public override async Task<AccessToken> GetClientToken(GetClientTokenRequest request, ServerCallContext context)
     {
         var provider = providers.Get(ProviderName.Parse(request.Provider));
-        var scopes = ScopeSet.Parse(request.Scopes);
+        var requested = ScopeSet.Parse(request.Scopes);
         if (request.Resource.Length > 0 && (request.Resource.Length > MaxResourceLength
             || !Uri.TryCreate(request.Resource, UriKind.Absolute, out var resource) || resource.Fragment.Length > 0))
         {
             // RFC 8707 §2: an absolute URI without a fragment.
             throw new BrokerException(BrokerErrorReason.InvalidArgument, $"resource must be an absolute URI without fragment, at most {MaxResourceLength} characters.");
         }
-        CallerContext.Of(context).Demand(provider.Name, subject: null, scopes);
+        var call = CallerContext.Of(context);
+        // No scopes: the provider's configured default; with none configured the server chooses, which is "unknown".
+        var scopes = requested.IsEmpty ? provider.ClientCredentialsScopes : requested;
+        call.DemandHeld(provider.Name, subject: null, scopes);
+        call.DemandResource(request.Resource);
         var key = new ClientTokenKey(provider.Name, provider.ClientId, scopes, request.Resource);
         var minTimeToLive = MinTimeToLive(request.MinTtlSeconds);
         var grain = grains.GetGrain<IClientTokenGrain>(key.ToGrainKey());
         var token = await ClusterRetry.RunAsync(() => grain.GetAccessToken(minTimeToLive), context.CancellationToken);
+        // What the server granted, not what was asked, is what the caller would hold: refused (and audited) when wider.
+        call.DemandHeld(provider.Name, subject: null, token.Scopes);
         return ToMessage(token);
     }
 

@@ -24,7 +24,7 @@ public sealed class Caller
     /// <summary>The embedded default's caller when no caller is configured: development only, allowed everything.</summary>
     public static Caller Development { get; } = new("development", new CallerOptions
     {
-        Providers = [All], Subjects = [All], Scopes = [All],
+        Providers = [All], Subjects = [All], Scopes = [All], Resources = [All],
         MayGetClientTokens = true, MayBeginAuthorization = true, MayImport = true, MayRevoke = true,
         // Loopback development with no application in front: the browser that logs in is the developer's own.
         InsecureDirectCompletion = true,
@@ -74,6 +74,32 @@ public sealed class Caller
 
     public bool AllowsScopes(ScopeSet scopes) =>
         _policy.Scopes.Contains(All) || scopes.Values.All(s => _policy.Scopes.Contains(s, StringComparer.Ordinal));
+
+    /// <summary>
+    /// Whether a token carrying <paramref name="held"/> may be handed to this caller. Empty means unknown (the server's
+    /// choice, or an importer that named none), never "nothing": only a caller allowed every scope takes it.
+    /// </summary>
+    public bool AllowsHeldScopes(ScopeSet held) => held.IsEmpty ? _policy.Scopes.Contains(All) : AllowsScopes(held);
+
+    /// <summary>RFC 8707 resources: exactly as listed, or all with <c>*</c>; none unless listed. No resource is always allowed.</summary>
+    public bool AllowsResource(string resource) =>
+        resource.Length == 0 || _policy.Resources.Any(r => r == All || string.Equals(r, resource, StringComparison.Ordinal));
+
+    /// <summary>Throws PERMISSION_DENIED unless a token carrying <paramref name="held"/> may be handed out (<see cref="AllowsHeldScopes"/>).</summary>
+    public void DemandHeld(CallerAction action, ProviderName provider, Subject? subject, ScopeSet held)
+    {
+        Demand(action, provider, subject, held);
+        if (!AllowsHeldScopes(held)) Deny("receive a token whose scopes are unknown (empty)");
+    }
+
+    /// <summary>Throws PERMISSION_DENIED unless the caller's <c>Resources</c> list this resource.</summary>
+    public void DemandResource(string resource)
+    {
+        if (!AllowsResource(resource)) Deny("use this resource");
+    }
+
+    private void Deny(string why) =>
+        throw new BrokerException(BrokerErrorReason.PermissionDenied, $"caller '{Name}' may not {why}.") { Detail = why };
 
     /// <summary>The policy's flag for each grant; a grant this version does not know is refused.</summary>
     private bool Grants(CallerPermission permission) => permission switch

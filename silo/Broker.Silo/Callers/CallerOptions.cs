@@ -26,6 +26,9 @@ public sealed class CallerOptions
     /// <summary>Scopes it may obtain tokens for, or <c>*</c> for any.</summary>
     public List<string> Scopes { get; set; } = [];
 
+    /// <summary>Resource indicators (RFC 8707) it may ask client-credentials tokens for, exactly as sent, or <c>*</c>. None by default.</summary>
+    public List<string> Resources { get; set; } = [];
+
     public bool MayGetClientTokens { get; set; }
     public bool MayBeginAuthorization { get; set; }
 

@@ -25,6 +25,7 @@ public static class TestCallers
         [$"Broker:Callers:{AdminName}:Providers:0"] = "*",
         [$"Broker:Callers:{AdminName}:Subjects:0"] = "*",
         [$"Broker:Callers:{AdminName}:Scopes:0"] = "*",
+        [$"Broker:Callers:{AdminName}:Resources:0"] = "*",
         [$"Broker:Callers:{AdminName}:MayGetClientTokens"] = "true",
         [$"Broker:Callers:{AdminName}:MayBeginAuthorization"] = "true",
         [$"Broker:Callers:{AdminName}:MayImport"] = "true",

@@ -28,8 +28,11 @@ public abstract record FamilyEvent
     /// <summary>This activation holds the family's gate and may refresh; <paramref name="GenerationAtStart"/> is what it saw before waiting.</summary>
     public sealed record RefreshTurn(long GenerationAtStart) : FamilyEvent;
 
-    /// <summary>The token endpoint issued tokens for the refresh token whose fingerprint is <paramref name="SpentFingerprint"/>.</summary>
-    public sealed record Refreshed(SealedTokens Tokens, string SpentFingerprint) : FamilyEvent;
+    /// <summary>
+    /// The token endpoint issued tokens for the refresh token whose fingerprint is <paramref name="SpentFingerprint"/>;
+    /// <paramref name="RefreshTokenKept"/> when it answered with that same refresh token (a provider that does not rotate).
+    /// </summary>
+    public sealed record Refreshed(SealedTokens Tokens, string SpentFingerprint, bool RefreshTokenKept = false) : FamilyEvent;
 
     /// <summary>The refresh request ended without tokens; <paramref name="Replayed"/> when it was already sent a second time.</summary>
     public sealed record RefreshFailed(TokenEndpointOutcome Outcome, bool Replayed) : FamilyEvent;

@@ -100,7 +100,9 @@ public static class TokenFamilyDecisions
     private static FamilyDecision OnRefreshed(TokenFamilyState state, FamilyEvent.Refreshed refreshed, FamilyContext context)
     {
         var next = WithTokens(state, refreshed.Tokens, context.Now);
-        if (refreshed.Tokens.RefreshToken is not null) next = Supersede(next, refreshed.SpentFingerprint, context.Rules);
+        // A provider that answers with the same refresh token did not rotate it: the current token is never superseded.
+        if (refreshed.Tokens.RefreshToken is not null && !refreshed.RefreshTokenKept)
+            next = Supersede(next, refreshed.SpentFingerprint, context.Rules);
         next = next with
         {
             Intent = null,
@@ -210,6 +212,9 @@ public static class TokenFamilyDecisions
 
     private static FamilyDecision OnImported(TokenFamilyState state, FamilyEvent.Imported imported, FamilyContext context)
     {
+        // Importing what the family already holds changes nothing. Checked first: rows written before the current token
+        // was kept out of the superseded list may still name it there, and that is not reuse.
+        if (imported.PresentedIsHeld) return Keep(state);
         if (imported.PresentedWasSuperseded)
         {
             // Whoever holds a superseded refresh token can use the family (RFC 9700 §4.14.2): revoke what it holds
@@ -222,7 +227,6 @@ public static class TokenFamilyDecisions
                     "this refresh token was already rotated away by the broker: someone kept a copy. The family has been revoked; begin a new authorization."))],
             };
         }
-        if (imported.PresentedIsHeld) return Keep(state); // importing what the family already holds changes nothing
         return Adopt(state, imported.Tokens, imported.ReplacedFingerprint, new FamilySignal.Imported(), context);
     }
 
@@ -248,7 +252,10 @@ public static class TokenFamilyDecisions
         return new FamilyDecision(next, [.. adopted.Effects.Take(1), new RevokeUpstream(RevokedGrant.Replaced), .. adopted.Effects.Skip(1)]);
     }
 
-    /// <summary>Tokens from outside a refresh (an authorization, an import) become the family's current ones.</summary>
+    /// <summary>
+    /// Tokens from outside a refresh (an authorization, an import) are a new grant: they replace the whole token set. A
+    /// new grant without a refresh token leaves none, never the previous grant's, which may be another account's.
+    /// </summary>
     private static FamilyDecision Adopt(TokenFamilyState state, SealedTokens tokens, string? replacedFingerprint, FamilySignal signal, FamilyContext context)
     {
         var next = WithTokens(state, tokens, context.Now) with
@@ -256,8 +263,12 @@ public static class TokenFamilyDecisions
             Status = FamilyStatus.Active,
             StatusReason = FamilyStatusReason.None,
             Intent = null,
+            RefreshToken = tokens.RefreshToken,
+            RefreshTokenReceivedAt = tokens.RefreshToken is not null ? context.Now : null,
+            IdToken = tokens.IdToken,
         };
-        if (replacedFingerprint is not null && tokens.RefreshToken is not null) next = Supersede(next, replacedFingerprint, context.Rules);
+        // The grain names no replaced token when the new grant carries the one held: the current token is never superseded.
+        if (replacedFingerprint is not null) next = Supersede(next, replacedFingerprint, context.Rules);
         return new FamilyDecision(next, [new Persist(WriteMode.Fenced), new ScheduleKeepAlive(), new Report(signal)]);
     }
 
@@ -315,7 +326,7 @@ public static class TokenFamilyDecisions
         AccessTokenIssuedAt = now,
         AccessTokenExpiresAt = tokens.ExpiresAt,
         Scopes = tokens.Scopes,
-        // RFC 6749 §6: a refresh response without a refresh token leaves the old one in force.
+        // RFC 6749 §6: a refresh response without a refresh token leaves the old one in force (a new grant does not: Adopt).
         RefreshToken = tokens.RefreshToken ?? state.RefreshToken,
         RefreshTokenReceivedAt = tokens.RefreshToken is not null ? now : state.RefreshTokenReceivedAt,
         IdToken = tokens.IdToken ?? state.IdToken,
