@@ -60,6 +60,7 @@ start() {
   [ -f "$dir/api-key" ] || { printf 'bk_'; head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'; } > "$dir/api-key"
 
   dotnet build -c Release silo/Broker.Silo -v q -nologo >/dev/null
+  dotnet build -c Release silo/Broker.Ops -v q -nologo >/dev/null   # broker-ops, for the operator
   local silo=silo/Broker.Silo/bin/Release/net10.0/Broker.Silo.dll
   local postgres="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=postgres"
   export Broker__Mode=Cluster Broker__Cluster__Redis="127.0.0.1:$redis_port" Broker__Cluster__PostgreSql="$postgres" \
@@ -90,7 +91,7 @@ start() {
     echo "silo $i ready: gRPC 127.0.0.1:$((5300 + off + i)), HTTP 127.0.0.1:$((5380 + off + i)), log $dir/run/silo-$i.log"
   done
   echo "caller 'local': authorization: Bearer \$(cat $dir/api-key)"
-  echo "broker-ops settings: $(settings_file)   (dotnet run -c Release --project silo/Broker.Ops -- --settings $(settings_file) cluster show)"
+  echo "broker-ops settings: $(settings_file)   (dotnet silo/Broker.Ops/bin/Release/net10.0/broker-ops.dll --settings $(settings_file) cluster show)"
 }
 
 stop() {

@@ -46,6 +46,16 @@ public static class AuthorizationCallbackEndpoint
             var response = new AuthorizationResponse(
                 NullIfEmpty(query["code"]), NullIfEmpty(query["iss"]), NullIfEmpty(query["error"]), NullIfEmpty(query["error_description"]));
             var completed = await grains.GetGrain<IPendingAuthorizationGrain>(OneTimeValue.KeyOf(state)).Complete(name, response);
+            // Without a refresh token (no offline_access) the family ends with its first access token: the user and the
+            // audit trail hear it now, not at expiry.
+            var family = await grains.GetGrain<ITokenFamilyGrain>(completed.Family.ToGrainKey()).Describe();
+            if (!family.HasRefreshToken)
+            {
+                audit.AuthorizationCompleted(name.Value, FamilyLogId.Of(completed.Family), "ok_no_refresh_token");
+                return Page(HttpStatusCode.OK, "Authorization complete, without a refresh token",
+                    "The provider issued no refresh token: access works until the access token expires, then this authorization " +
+                    "must be made again. The application should ask for offline_access (or what this provider needs to issue one).");
+            }
             audit.AuthorizationCompleted(name.Value, FamilyLogId.Of(completed.Family), "ok");
             return Page(HttpStatusCode.OK, "Authorization complete", "You can close this window.");
         }

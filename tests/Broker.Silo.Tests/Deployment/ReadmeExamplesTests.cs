@@ -35,6 +35,19 @@ public sealed class ReadmeExamplesTests(ITestOutputHelper output) : IAsyncLifeti
         ["CLIENT_SECRET"] = "broker-test-secret",
     };
 
+    /// <summary>The examples the tests below run, in the README's order.</summary>
+    private static readonly string[] Run =
+    [
+        "start", "begin", "token", "describe", "force-refresh", "revoke", "client-token", "new-api-key", "grpc-sample",
+        "json-with-api-key", "local-cluster-start", "broker-ops", "local-cluster-stop",
+    ];
+
+    [Fact]
+    public void Every_example_the_readme_marks_is_run_here()
+    {
+        Assert.Equal(Run, ReadmeExamples.Load().Keys);
+    }
+
     [Fact]
     public async Task Quick_start_gets_a_token_describes_refreshes_and_revokes_it_as_written()
     {
