@@ -14,6 +14,9 @@ namespace Broker.Silo.Tests.Deployment;
 /// is killed (SIGKILL) while callers keep asking the other silo. Tokens live 4 s, so the family must be refreshed
 /// by the survivor after the kill: every call is answered, and `stop` ends everything.
 /// </summary>
+// With the other users of the script and of the build it runs (ReadmeExamplesTests): two builds of one tree at once
+// rewrite each other's outputs and crawl.
+[Collection(Cluster.ClusterCollection.Name)]
 public sealed class LocalClusterScriptTests : IAsyncLifetime
 {
     private const int Silos = 2;
