@@ -16,6 +16,7 @@ public sealed class NoRefreshTokenTests : IAsyncLifetime
 {
     private TestAuthorizationServer _server = null!;
     private BrokerSilo _silo = null!;
+    private readonly CapturingLoggerProvider _logs = new();
 
     public async Task InitializeAsync()
     {
@@ -23,7 +24,7 @@ public sealed class NoRefreshTokenTests : IAsyncLifetime
         var settings = ProviderSettings.For("plain", _server);
         settings.Remove("Broker:Providers:plain:Scopes:0"); // no offline_access
         settings["Broker:Families:MinForcedRefreshInterval"] = "00:00:00";
-        _silo = await BrokerSilo.StartAsync(new BrokerSiloSettings { Settings = settings });
+        _silo = await BrokerSilo.StartAsync(new BrokerSiloSettings { Settings = settings, LoggerProvider = _logs });
         await _server.AddRedirectUriAsync("broker", _silo.RedirectUri("plain"));
     }
 
@@ -42,6 +43,7 @@ public sealed class NoRefreshTokenTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, page.StatusCode);
         Assert.Contains("no refresh token", text, StringComparison.Ordinal);
         Assert.Contains("offline_access", text, StringComparison.Ordinal);
+        Assert.Contains(_logs.Entries, e => e.StartsWith("Broker.Audit", StringComparison.Ordinal) && e.Contains("ok_no_refresh_token", StringComparison.Ordinal));
 
         var request = new DescribeFamilyRequest { Provider = "plain", Subject = "no-offline" };
         var described = await _silo.Client.DescribeFamilyAsync(request);
