@@ -67,8 +67,9 @@ public sealed partial class TokenFamilyGrain
     {
         var state = State;
         var throttledUntil = providers.TryGet(_key.Provider, out var provider) ? await upstream.BlockedUntilAsync(provider) : null;
-        return new FamilyDescription(_key, state.Status, state.Scopes, state.AccessToken is null ? null : state.AccessTokenExpiresAt,
-            state.RefreshToken is not null, state.RefreshCount, state.LastRefreshAt, state.LastRefreshOutcome, state.StatusReason, throttledUntil);
+        var (status, reason) = TokenFamilyDecisions.Standing(state, time.GetUtcNow());
+        return new FamilyDescription(_key, status, state.Scopes, state.AccessToken is null ? null : state.AccessTokenExpiresAt,
+            state.RefreshToken is not null, state.RefreshCount, state.LastRefreshAt, state.LastRefreshOutcome, reason, throttledUntil);
     }
 
     async Task IRemindable.ReceiveReminder(string reminderName, TickStatus status)

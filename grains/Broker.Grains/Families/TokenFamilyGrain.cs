@@ -132,6 +132,7 @@ public sealed partial class TokenFamilyGrain(
             if (decision.Find<RefreshInBackground>() is { } ahead) StartInBackground(ahead.Cause);
             return Hand(serve.Source);
         }
+        if (decision.Find<Fail>() is { } refused) throw refused.Error;
         providers.Get(_key.Provider); // an unknown provider is the caller's answer, before any wait
         var generationBefore = State.Generation;
         var cause = decision.Find<Refresh>()!.Cause;

@@ -57,6 +57,15 @@ public static class AuthorizationCallbackEndpoint
                 http.Response.Headers.Location = ReturnUrl.WithCompletion(returnUrl, completion).AbsoluteUri;
                 return Results.StatusCode(StatusCodes.Status303SeeOther);
             }
+            // Without a refresh token (no offline_access) the family ends with its first access token: the user and the
+            // audit trail hear it now, not at expiry.
+            if (!completed.HasRefreshToken)
+            {
+                audit.AuthorizationCompleted(name.Value, logIds.Of(completed.Family), "ok_no_refresh_token");
+                return Page(HttpStatusCode.OK, "Authorization complete, without a refresh token",
+                    "The provider issued no refresh token: access works until the access token expires, then this authorization " +
+                    "must be made again. The application should ask for offline_access (or what this provider needs to issue one).");
+            }
             audit.AuthorizationCompleted(name.Value, logIds.Of(completed.Family), "ok");
             return Page(HttpStatusCode.OK, "Authorization complete", "You can close this window.");
         }

@@ -30,6 +30,14 @@ public static class FamilyErrors
         (FamilyStatus.ReauthorizationRequired, var reason) => new BrokerException(BrokerErrorReason.ReauthorizationRequired,
             "the provider no longer accepts this family's refresh token: begin a new authorization.") { Detail = FamilyWireNames.Of(reason) },
         _ => new BrokerException(BrokerErrorReason.ReauthorizationRequired,
-            "the family holds no refresh token and its access token has expired: begin a new authorization."),
+            $"the family holds no refresh token and its access token has expired: begin a new authorization (with {OfflineAccessHint}).")
+            { Detail = FamilyWireNames.Of(FamilyStatusReason.NoRefreshToken) },
     };
+
+    /// <summary>A forced refresh of a family that has nothing to refresh with: said, rather than answered from the cache.</summary>
+    public static BrokerException NoRefreshToken() => new(BrokerErrorReason.ReauthorizationRequired,
+        $"the family holds no refresh token, so it cannot be refreshed; its access token serves until it expires. To refresh, authorize again with {OfflineAccessHint}.")
+        { Detail = FamilyWireNames.Of(FamilyStatusReason.NoRefreshToken) };
+
+    private const string OfflineAccessHint = "the scope offline_access, or what the provider needs to issue a refresh token";
 }

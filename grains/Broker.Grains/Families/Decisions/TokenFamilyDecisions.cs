@@ -34,6 +34,16 @@ public static class TokenFamilyDecisions
     };
 
     /// <summary>
+    /// How the family reads from outside (DescribeFamily): one without a refresh token says so, and once its access
+    /// token has expired it needs a new authorization, as GetAccessToken already answers.
+    /// </summary>
+    public static (FamilyStatus Status, FamilyStatusReason Reason) Standing(TokenFamilyState state, DateTimeOffset now) =>
+        state is { Status: FamilyStatus.Active, RefreshToken: null }
+            ? (state.AccessToken is null || now >= state.AccessTokenExpiresAt ? FamilyStatus.ReauthorizationRequired : FamilyStatus.Active,
+                FamilyStatusReason.NoRefreshToken)
+            : (state.Status, state.StatusReason);
+
+    /// <summary>
     /// The held access token may be handed out: valid for the caller's buffer, and the family not stopped by an
     /// operator, revoked, or found altered in storage. A family whose refresh failed keeps serving its still-valid token.
     /// </summary>
@@ -52,6 +62,9 @@ public static class TokenFamilyDecisions
                 ? Keep(state, ServeCachedAndRefreshAhead)
                 : Keep(state, ServeCached);
         }
+        // Nothing to refresh with: a forced refresh says so instead of quietly answering from the cache.
+        if (asked.Force && state.Status == FamilyStatus.Active && state.RefreshToken is null)
+            return Keep(state, new Fail(FamilyErrors.NoRefreshToken()));
         // A forced refresh right after a refresh would only spend a refresh token: hand out the new token.
         if (asked.Force && state.LastRefreshAt is { } last && now - last < context.Rules.MinForcedRefreshInterval && CanServe(state, now, TimeSpan.Zero))
             return Keep(state, ServeCached);
