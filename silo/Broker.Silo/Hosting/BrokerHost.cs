@@ -83,7 +83,6 @@ public static class BrokerHost
         // JSON transcoding serves the same methods as JSON on the gRPC port (curl --http2-prior-knowledge), never on
         // the browser-facing HTTP port, which may be public for redirects.
         // The error details (ErrorInfo, RetryInfo) must be in the type registry, or a JSON error answer cannot be written.
-        builder.AddBrokerCallers(mode, http);
         builder.Services.AddBrokerOptions<MembershipWatchOptions, MembershipWatchOptionsValidator>(configuration, MembershipWatchOptions.Section);
         builder.Services.AddSingleton<ClusterMembership>();
         if (mode == BrokerMode.Cluster) builder.Services.AddHostedService<MembershipWatch>();
