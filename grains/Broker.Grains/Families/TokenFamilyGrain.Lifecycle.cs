@@ -35,6 +35,16 @@ public sealed partial class TokenFamilyGrain
 
     public Task MarkReauthorizationRequired() => Apply(() => new FamilyEvent.Marked(FamilyStatusReason.MarkedByOperator));
 
+    /// <summary>
+    /// The row is not what this broker wrote (altered, moved from another family, put back): mark the family and keep
+    /// what the row says, for investigation. Nothing is sent upstream; a new authorization repairs it.
+    /// </summary>
+    private async Task MarkUnreadable()
+    {
+        await Apply(() => new FamilyEvent.Marked(FamilyStatusReason.StateUnreadable));
+        _store.Accept();
+    }
+
     public async Task<ReencryptionOutcome> Reencrypt()
     {
         if (_store.Refusal is { } refused)

@@ -72,16 +72,6 @@ public sealed partial class TokenFamilyGrain(
     }
 
     /// <summary>
-    /// The row is not what this broker wrote (altered, moved from another family, put back): mark the family and keep
-    /// what the row says, for investigation. Nothing is sent upstream; a new authorization repairs it.
-    /// </summary>
-    private async Task MarkUnreadable()
-    {
-        await Apply(() => new FamilyEvent.Marked(FamilyStatusReason.StateUnreadable));
-        _store.Accept();
-    }
-
-    /// <summary>
     /// A background refresh (refresh-ahead, keep-alive) is nobody's call, so a graceful stop would not wait for it and
     /// its intent would stay in the row: the next activation, on another silo, would wait out the lease and then, with
     /// no reuse leeway, need reauthorization. Finish it, and store its answer, within the time the deactivation has.
@@ -203,6 +193,7 @@ public sealed partial class TokenFamilyGrain(
                 await _store.FlushAsync();
                 return;
             }
+            _store.ThrowIfRefused(); // a keep-alive must not send a refresh token from a row that failed authentication
             await RefreshFenced(providers.Get(_key.Provider), generationAtStart);
         }
     }
@@ -285,6 +276,8 @@ public sealed partial class TokenFamilyGrain(
             {
                 case Persist persist:
                     await _store.WriteAsync(decision.State, persist.Mode, onStored => TokenFamilyDecisions.Decide(onStored, e, Context()).State);
+                    // A new grant replaces what a refused row held (a key this silo lacked, a row of an earlier version).
+                    if (e is FamilyEvent.Authorized or FamilyEvent.Imported) _store.Accept();
                     break;
                 case FamilyEffect.RevokeUpstream revoke:
                     await RevokeUpstreamAsync(revoke.Grant switch

@@ -10,8 +10,8 @@ namespace Broker.Grains.Storage;
 /// <summary>
 /// The broker's grain storage: every row is sealed by <see cref="StoredStateSeal"/> (the whole state, bound to its
 /// grain and a write sequence) over a storage provider that keeps raw bytes. A row that does not verify, or is
-/// older than one this silo saw, is handed to the grain with a refusal in the <see cref="StoredStateLedger"/>: the
-/// grain marks it or drops it, and acts on nothing it says.
+/// older than one this silo saw, is refused in the <see cref="StoredStateLedger"/> and the grain gets an empty state,
+/// or, for an <see cref="IKeptWhenRefused"/> state (a family, which marks it), what the row says, unverified.
 /// </summary>
 public sealed partial class AuthenticatedGrainStorage(
     IGrainStorage rows, IGrainStorageSerializer states, StoredStateSeal seal, StoredStateLedger ledger, bool acceptUnauthenticated, ILogger logger)
@@ -96,9 +96,10 @@ public sealed partial class AuthenticatedGrainStorage(
     {
         LogRefused(logger, stateName, detail);
         ledger.Refuse(grainId, new BrokerException(BrokerErrorReason.StateUnreadable, message) { Detail = detail });
+        // Safe by default: a state that does not ask for the unverified content (to keep it under a mark) gets none.
+        if (!typeof(IKeptWhenRefused).IsAssignableFrom(typeof(T))) return Activator.CreateInstance<T>();
         try
         {
-            // What the row says, unverified: a family keeps it under its mark, for investigation.
             return states.Deserialize<T>(new BinaryData(payload)) ?? Activator.CreateInstance<T>();
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
@@ -110,6 +111,12 @@ public sealed partial class AuthenticatedGrainStorage(
     [LoggerMessage(EventId = 2102, Level = LogLevel.Error, Message = "Stored {State} row refused ({Why}): not acted on.")]
     private static partial void LogRefused(ILogger logger, string state, string why);
 }
+
+/// <summary>
+/// A stored state whose grain, handed a refused row, wants what it says (unverified) to keep it for investigation; it must
+/// then act on <see cref="StoredStateLedger.TakeRefusal"/> before anything else. Other states get an empty state.
+/// </summary>
+public interface IKeptWhenRefused;
 
 /// <summary>A row as the database holds it: the storage provider under <see cref="AuthenticatedGrainStorage"/> keeps these bytes as they are.</summary>
 [GenerateSerializer]

@@ -91,6 +91,20 @@ public sealed class StoredStateAuthenticationTests(Infrastructure infrastructure
     }
 
     [Fact]
+    public async Task A_new_authorization_replaces_a_row_of_the_previous_version_in_the_same_activation()
+    {
+        await AuthorizationFlow.AuthorizeAsync(_silo, "test", "previous-reauthorized", "api.read");
+        await WriteRowAsync("previous-reauthorized", StoredRows.Split(await ReadRowAsync("previous-reauthorized")).Payload);
+        await _silo.Grains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+        await GrpcAssert.FailsWith(StatusCode.DataLoss, "STATE_UNREADABLE", () => _silo.Client.GetAccessTokenAsync(Request("previous-reauthorized")).ResponseAsync);
+
+        await AuthorizationFlow.AuthorizeAsync(_silo, "test", "previous-reauthorized", "api.read");
+
+        Assert.True(await _server.IsActiveAsync((await _silo.Client.GetAccessTokenAsync(Request("previous-reauthorized"))).AccessToken_));
+        Assert.True(StoredRows.IsSealed(await ReadRowAsync("previous-reauthorized")));
+    }
+
+    [Fact]
     public async Task An_edited_client_token_row_is_dropped_and_the_token_fetched_again()
     {
         var request = new GetClientTokenRequest { Provider = "test", Scopes = { "api" } };

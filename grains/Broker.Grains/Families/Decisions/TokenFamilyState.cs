@@ -9,7 +9,7 @@ namespace Broker.Grains.Families;
 /// <c>with</c>. Every token is a <see cref="ProtectedSecret"/>. The ids are the storage format: never reuse one.
 /// </summary>
 [GenerateSerializer, Immutable]
-public sealed record TokenFamilyState
+public sealed record TokenFamilyState : Storage.IKeptWhenRefused
 {
     public static readonly TokenFamilyState Empty = new();
 
