@@ -134,6 +134,7 @@ public sealed class BenchRunner(BenchOptions options, TextWriter progress)
                 ["Broker:Families:RefreshAhead"] = "false",
                 ["Broker:Providers:bench:TokenRequestsPerMinute"] = "60000",
                 ["Broker:Providers:bench:TokenRequestBurst"] = "10000",
+                ["Broker:Providers:bench:CallerTokenRequestShare"] = "1", // one caller drives every scenario
             }),
         });
         await server.AddRedirectUriAsync("broker", silo.RedirectUri("bench"));

@@ -2,7 +2,14 @@ using System.CommandLine;
 using Broker.Bench;
 
 // dotnet run -c Release --project bench/Broker.Bench -- [--scenarios cache,client,storm,cold,scale] [--json out.json] ...
+// dotnet run -c Release --project bench/Broker.Bench -- --pinned [--server-cores 0] [--load-cores 1] [--pairs 3] ...
+if (args is ["serve-echo", "--port", var echoPort])
+{
+    await Broker.Bench.Echo.EchoServer.RunAsync(int.Parse(echoPort));
+    return 0;
+}
 var defaults = new BenchOptions();
+var pinnedDefaults = new Broker.Bench.Pinned.PinnedOptions();
 var scenarios = new Option<string>("--scenarios") { Description = "comma-separated: cache, client, storm, cold, scale", DefaultValueFactory = _ => string.Join(',', defaults.Scenarios) };
 var seconds = new Option<double>("--seconds") { Description = "seconds per load step", DefaultValueFactory = _ => defaults.StepDuration.TotalSeconds };
 var concurrency = new Option<string>("--concurrency") { Description = "comma-separated caller counts", DefaultValueFactory = _ => string.Join(',', defaults.Concurrency) };
@@ -13,14 +20,34 @@ var coldFamilies = new Option<int>("--cold-families") { DefaultValueFactory = _ 
 var scaleFamilies = new Option<string>("--scale-families") { Description = "comma-separated, e.g. 100000,1000000", DefaultValueFactory = _ => string.Join(',', defaults.ScaleFamilies) };
 var json = new Option<FileInfo?>("--json") { Description = "also write the results as JSON to this file" };
 var smoke = new Option<bool>("--smoke") { Description = "tiny sizes: checks that every scenario runs, measures nothing worth quoting" };
+var pinned = new Option<bool>("--pinned") { Description = "cache hits of a Broker.Silo process against an echo process, each pinned to --server-cores, load from --load-cores" };
+var serverCores = new Option<string>("--server-cores") { DefaultValueFactory = _ => pinnedDefaults.ServerCores };
+var loadCores = new Option<string>("--load-cores") { DefaultValueFactory = _ => pinnedDefaults.LoadCores };
+var pairs = new Option<int>("--pairs") { Description = "alternated echo/broker pairs per concurrency (pinned)", DefaultValueFactory = _ => pinnedDefaults.Pairs };
 
 var root = new RootCommand("Broker benchmarks: throughput and latency against a bare gRPC echo, refresh storms, cold starts, state size.")
 {
     scenarios, seconds, concurrency, families, stormFamilies, stormCallers, coldFamilies, scaleFamilies, json, smoke,
+    pinned, serverCores, loadCores, pairs,
 };
 root.SetAction(async (ParseResult parsed, CancellationToken cancellationToken) =>
 {
     static int[] Ints(string value) => [.. value.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse)];
+    if (parsed.GetValue(pinned))
+    {
+        var pinnedOptions = parsed.GetValue(smoke) ? Broker.Bench.Pinned.PinnedOptions.Smoke : new Broker.Bench.Pinned.PinnedOptions
+        {
+            ServerCores = parsed.GetValue(serverCores)!,
+            LoadCores = parsed.GetValue(loadCores)!,
+            Pairs = parsed.GetValue(pairs),
+            StepDuration = TimeSpan.FromSeconds(parsed.GetValue(seconds)),
+            Concurrency = Ints(parsed.GetValue(concurrency)!),
+        };
+        var pinnedReport = await new Broker.Bench.Pinned.PinnedRunner(pinnedOptions, Console.Error).RunAsync();
+        Console.WriteLine(pinnedReport.ToTable());
+        if (parsed.GetValue(json) is { } pinnedFile) await File.WriteAllTextAsync(pinnedFile.FullName, pinnedReport.ToJson(), cancellationToken);
+        return 0;
+    }
     var options = parsed.GetValue(smoke) ? BenchOptions.Smoke : new BenchOptions
     {
         StepDuration = TimeSpan.FromSeconds(parsed.GetValue(seconds)),

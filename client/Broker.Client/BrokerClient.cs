@@ -10,6 +10,11 @@ public sealed record BrokerToken(string AccessToken, string TokenType, DateTimeO
     public override string ToString() => $"BrokerToken {{ TokenType = {TokenType}, ExpiresAt = {ExpiresAt:O} }}";
 }
 
+/// <summary>What the family holds after <see cref="BrokerClient.CompleteAuthorizationAsync"/>.</summary>
+/// <param name="Scopes">The scopes the provider granted.</param>
+/// <param name="HasRefreshToken">False when the provider issued no refresh token: the family lasts as long as its access token.</param>
+public sealed record CompletedAuthorization(IReadOnlyList<string> Scopes, bool HasRefreshToken);
+
 /// <summary>The broker's API in a service's words; every failure is a <see cref="BrokerClientException"/>.</summary>
 public sealed class BrokerClient(TokenBroker.TokenBrokerClient grpc, IOptions<BrokerClientOptions> options)
 {
@@ -37,14 +42,41 @@ public sealed class BrokerClient(TokenBroker.TokenBrokerClient grpc, IOptions<Br
         return ToToken(await grpc.GetClientTokenAsync(request, Call(cancellationToken)));
     }
 
-    /// <summary>Starts an authorization; send the user's browser to the returned URL.</summary>
-    public async Task<Uri> BeginAuthorizationAsync(string provider, string subject, IEnumerable<string> scopes,
-        CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Starts an authorization; send the user's browser to the returned URL. After the login the browser comes back to
+    /// <paramref name="returnUrl"/> (one of the caller's registered return URLs) with a <c>completion</c> query
+    /// parameter: hand it to <see cref="CompleteAuthorizationAsync"/> for the user signed in there.
+    /// </summary>
+    public async Task<Uri> BeginAuthorizationAsync(string provider, string subject, IEnumerable<string> scopes, Uri? returnUrl = null,
+        bool replaceAccount = false, CancellationToken cancellationToken = default)
     {
-        var request = new BeginAuthorizationRequest { Provider = provider, Subject = subject };
+        var request = new BeginAuthorizationRequest
+        {
+            Provider = provider,
+            Subject = subject,
+            ReturnUrl = returnUrl?.AbsoluteUri ?? "",
+            ReplaceAccount = replaceAccount,
+        };
         request.Scopes.AddRange(scopes);
         var response = await grpc.BeginAuthorizationAsync(request, Call(cancellationToken));
         return new Uri(response.AuthorizationUrl);
+    }
+
+    /// <summary>
+    /// Gives the family of <paramref name="subject"/> the tokens of the authorization whose <c>completion</c> parameter
+    /// reached the return URL. Call it only for the user signed in to your application in that browser: the broker
+    /// refuses a completion begun for another subject, and discards it.
+    /// </summary>
+    public async Task<CompletedAuthorization> CompleteAuthorizationAsync(string provider, string subject, string completion,
+        CancellationToken cancellationToken = default)
+    {
+        var response = await grpc.CompleteAuthorizationAsync(new CompleteAuthorizationRequest
+        {
+            Provider = provider,
+            Subject = subject,
+            Completion = completion,
+        }, Call(cancellationToken));
+        return new CompletedAuthorization([.. response.Scopes], response.HasRefreshToken);
     }
 
     private static BrokerToken ToToken(AccessToken token) =>

@@ -29,6 +29,9 @@ public static class GrainsServiceCollectionExtensions
         services.AddSingleton<SecretProtector>();
         services.AddSingleton<TokenFingerprint>();
         services.AddSingleton(provider => new Abstractions.Identity.FamilyLogId(provider.GetRequiredService<KeyRing>().Primary));
+        services.AddSingleton<AuthorizationState>();
+        services.AddSingleton<StoredStateSeal>();
+        services.AddSingleton<Storage.StoredStateLedger>();
         services.AddMetrics();
         services.AddSingleton<Telemetry.BrokerMetrics>();
         services.AddSingleton<Upstream.UpstreamTokenRequests>();

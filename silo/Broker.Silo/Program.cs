@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 // broker [--Broker:Mode=Cluster ...]     run a silo
 // broker migrate [--Broker:Cluster:PostgreSql=...]   create or update the database schema, then exit
 // broker new-api-key                                  print a new caller API key and the hash to configure
+// Exit codes: 0 ok, 2 settings (each wrong one named), 3 schema missing or old, 4 a server (PostgreSQL) unreachable.
 try
 {
     if (args.Length > 0 && args[0] == "new-api-key")
@@ -18,6 +19,7 @@ try
     if (args.Length > 0 && args[0] == "migrate")
     {
         var app = BrokerHost.Build(args[1..]);
+        BrokerHost.ValidateSettings(app);
         var connectionString = app.Services.GetRequiredService<IOptions<ClusterModeOptions>>().Value.PostgreSql
             ?? throw new OptionsValidationException(ClusterModeOptions.Section, typeof(ClusterModeOptions),
                 [$"{ClusterModeOptions.Section}:PostgreSql is required for migrate."]);
@@ -30,8 +32,16 @@ try
 
     var host = BrokerHost.Build(args);
     await BrokerHost.StartAsync(host);
+    var membership = host.Services.GetRequiredService<Broker.Silo.Cluster.ClusterMembership>();
+    host.Lifetime.ApplicationStopping.Register(() =>
+    {
+        // A silo that left its cluster must go even if its graceful stop hangs on the broken membership store.
+        if (!membership.IsLost) return;
+        var timeout = host.Services.GetRequiredService<IOptions<Broker.Silo.Cluster.MembershipWatchOptions>>().Value.ExitTimeout;
+        _ = Task.Delay(timeout).ContinueWith(_ => Environment.Exit(Broker.Silo.Cluster.MembershipWatch.ExitCode), TaskScheduler.Default);
+    });
     await host.WaitForShutdownAsync();
-    return 0;
+    return membership.IsLost ? Broker.Silo.Cluster.MembershipWatch.ExitCode : 0;
 }
 catch (Exception ex) when (InvalidSettings.From(ex) is { Count: > 0 } failures)
 {
@@ -43,4 +53,9 @@ catch (SchemaMissingException ex)
 {
     Console.Error.WriteLine($"Broker cannot start: {ex.Message}");
     return 3;
+}
+catch (DependencyUnreachableException ex)
+{
+    Console.Error.WriteLine($"Broker cannot start: {ex.Message}");
+    return 4;
 }

@@ -26,4 +26,19 @@ public sealed class BenchSmokeTests
         using var json = JsonDocument.Parse(report.ToJson());
         Assert.Equal(5, json.RootElement.GetProperty("sections").GetArrayLength());
     }
+
+    [Fact]
+    public async Task The_pinned_comparison_runs_both_servers_as_processes_and_reports_their_cpu()
+    {
+        var report = await new Broker.Bench.Pinned.PinnedRunner(Broker.Bench.Pinned.PinnedOptions.Smoke, TextWriter.Null).RunAsync();
+
+        Assert.Equal(2, report.Sections.Count);
+        foreach (var section in report.Sections)
+        {
+            var row = Assert.Single(section.Rows);
+            Assert.Equal("0", row[^1]); // no failed call on either server
+            Assert.True(double.Parse(row[2], System.Globalization.CultureInfo.InvariantCulture) > 0, "the silo's CPU time was read");
+            Assert.True(double.Parse(row[3], System.Globalization.CultureInfo.InvariantCulture) > 0, "the echo's CPU time was read");
+        }
+    }
 }

@@ -18,4 +18,16 @@ public static class Eventually
             await Task.Delay(20);
         }
     }
+
+    /// <summary>The same for a condition that needs I/O to check; polls every 100 ms.</summary>
+    public static async Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
+    {
+        var limit = timeout ?? DefaultTimeout;
+        var clock = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (clock.Elapsed > limit) throw new TimeoutException($"waited {limit.TotalSeconds:0.#} s for {what}");
+            await Task.Delay(100);
+        }
+    }
 }

@@ -30,6 +30,18 @@ public sealed class EchoServer : IAsyncDisposable
         return new EchoServer(app, port);
     }
 
+    /// <summary>The echo as a process of its own (<c>serve-echo --port N</c>), for the pinned comparison; runs until killed.</summary>
+    public static async Task RunAsync(int port)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddGrpc();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port, l => l.Protocols = HttpProtocols.Http2));
+        var app = builder.Build();
+        app.MapGrpcService<EchoService>();
+        await app.RunAsync();
+    }
+
     public ValueTask DisposeAsync() => _app.DisposeAsync();
 
     private sealed class EchoService : Echo.EchoBase

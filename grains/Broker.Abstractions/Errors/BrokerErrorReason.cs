@@ -36,4 +36,9 @@ public enum BrokerErrorReason
     Unauthenticated,
     /// <summary>The caller is known but its policy does not allow this call. PERMISSION_DENIED.</summary>
     PermissionDenied,
+    /// <summary>
+    /// An authorization was granted by another upstream account than the one the family holds, and the caller did not
+    /// ask to replace it; its grant was revoked. FAILED_PRECONDITION.
+    /// </summary>
+    AccountMismatch,
 }

@@ -7,8 +7,12 @@ namespace Broker.Abstractions.Grains;
 /// </summary>
 public interface IClientThrottleGrain : IGrainWithStringKey
 {
-    /// <summary>Takes one request from the budget; returns null when allowed, else how long to wait and why.</summary>
-    Task<HoldBack?> TryAcquire();
+    /// <summary>
+    /// Takes one request from the budget; returns null when allowed, else how long to wait and why. A request made for
+    /// <paramref name="caller"/> also takes one from that caller's share, and one made for a client token counts
+    /// <paramref name="clientTokenKey"/> among the keys that caller has created.
+    /// </summary>
+    Task<HoldBack?> TryAcquire(string? caller, string? clientTokenKey);
 
     /// <summary>
     /// The provider said to stop: no request for this long. <paramref name="providerUnavailable"/> for a 503 (the
@@ -20,6 +24,11 @@ public interface IClientThrottleGrain : IGrainWithStringKey
     Task<DateTimeOffset?> BlockedUntil();
 }
 
-/// <summary>Why a token request must wait: the provider's 503, or a rate limit (its 429 or the client's own budget).</summary>
+/// <summary>
+/// Why a token request must wait: the provider's 503, or a rate limit (its 429 or the client's own budget).
+/// <paramref name="CallerLimit"/> names the caller's own limit that was reached (<c>caller_budget</c>,
+/// <c>client_token_keys</c>), when it was that and not the client's.
+/// </summary>
 [GenerateSerializer, Immutable]
-public sealed record HoldBack([property: Id(0)] TimeSpan Wait, [property: Id(1)] bool ProviderUnavailable);
+public sealed record HoldBack([property: Id(0)] TimeSpan Wait, [property: Id(1)] bool ProviderUnavailable,
+    [property: Id(2)] string? CallerLimit = null);

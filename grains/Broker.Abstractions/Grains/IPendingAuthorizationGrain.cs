@@ -9,8 +9,11 @@ namespace Broker.Abstractions.Grains;
 /// </summary>
 public interface IPendingAuthorizationGrain : IGrainWithStringKey
 {
-    Task<AuthorizationStart> Begin(FamilyKey family, ScopeSet scopes, string state);
+    Task<AuthorizationStart> Begin(FamilyKey family, ScopeSet scopes, string state, AuthorizationBinding binding);
 
-    /// <summary>Validates the response against the pending request, exchanges the code, and hands the tokens to the family.</summary>
+    /// <summary>
+    /// Validates the response against the pending request and exchanges the code. The tokens then wait for the
+    /// caller's claim (<see cref="IAuthorizationCompletionGrain"/>), or go to the family at once in direct mode.
+    /// </summary>
     Task<AuthorizationCompleted> Complete(ProviderName provider, AuthorizationResponse response);
 }

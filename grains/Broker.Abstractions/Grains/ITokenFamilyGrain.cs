@@ -11,8 +11,12 @@ public interface ITokenFamilyGrain : IGrainWithStringKey
     /// <summary>An access token valid for at least <paramref name="minTimeToLive"/>, refreshing when needed.</summary>
     Task<AccessTokenResult> GetAccessToken(TimeSpan minTimeToLive, bool forceRefresh);
 
-    /// <summary>Replaces the family's tokens with those of a completed authorization.</summary>
-    Task StoreAuthorizedTokens(TokenSet tokens);
+    /// <summary>
+    /// Replaces the family's tokens with those of a completed authorization, and revokes the replaced grant upstream.
+    /// An authorization by another upstream account than the one held fails with
+    /// <see cref="BrokerErrorReason.AccountMismatch"/> (and its grant is revoked) unless <paramref name="replaceAccount"/>.
+    /// </summary>
+    Task StoreAuthorizedTokens(TokenSet tokens, UpstreamAccount? account, bool replaceAccount);
 
     /// <summary>
     /// Takes over tokens a service holds today. A refresh token this family has already rotated away from is

@@ -25,6 +25,8 @@ public enum FamilyStatusReason
     TokenReuseDetected = 8,
     /// <summary>The provider refused the refresh token with a bare 400, 401 or 403 (no OAuth error).</summary>
     RefusedWithoutError = 9,
+    /// <summary>The authorization yielded no refresh token (no offline_access): the family lives as long as its access token.</summary>
+    NoRefreshToken = 10,
 }
 
 /// <summary>How the family's last refresh ended. Numbers as for <see cref="FamilyStatusReason"/>.</summary>
@@ -57,6 +59,7 @@ public static class FamilyWireNames
         FamilyStatusReason.Revoked => "revoked",
         FamilyStatusReason.TokenReuseDetected => "token_reuse_detected",
         FamilyStatusReason.RefusedWithoutError => "refused_without_error",
+        FamilyStatusReason.NoRefreshToken => "no_refresh_token",
         _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, null),
     };
 

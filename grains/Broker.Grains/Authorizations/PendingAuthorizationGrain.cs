@@ -2,6 +2,7 @@ using Broker.Abstractions;
 using Broker.Abstractions.Grains;
 using Broker.Abstractions.Identity;
 using Broker.Abstractions.Tokens;
+using Broker.Grains.Families;
 using Broker.Grains.Protection;
 using Broker.Grains.Storage;
 using Broker.Grains.Upstream;
@@ -11,6 +12,7 @@ using Broker.OAuth.Providers;
 using Broker.OAuth.Tokens;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orleans.Configuration;
 
 namespace Broker.Grains.Authorizations;
 
@@ -24,11 +26,22 @@ public sealed partial class PendingAuthorizationGrain(
     MetadataStore metadataStore,
     UpstreamTokenRequests upstream,
     SecretProtector protector,
+    StoredStateLedger ledger,
     TimeProvider time,
     IOptions<AuthorizationOptions> options,
-    ILogger<PendingAuthorizationGrain> logger) : Grain, IPendingAuthorizationGrain
+    IOptions<ReminderOptions> reminders,
+    ILogger<PendingAuthorizationGrain> logger) : Grain, IPendingAuthorizationGrain, IRemindable
 {
-    public async Task<AuthorizationStart> Begin(FamilyKey family, ScopeSet scopes, string state)
+    private const string ExpiryReminder = "expiry";
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        // A row that fails authentication is no authorization: the state is then unknown to this grain.
+        if (ledger.TakeRefusal(this.GetGrainId()) is not null) stored.State = new PendingAuthorizationState();
+        return Task.CompletedTask;
+    }
+
+    public async Task<AuthorizationStart> Begin(FamilyKey family, ScopeSet scopes, string state, AuthorizationBinding binding)
     {
         if (OneTimeValue.KeyOf(state) != this.GetPrimaryKeyString())
             throw new BrokerException(BrokerErrorReason.InvalidArgument, "state does not match this pending authorization.");
@@ -53,10 +66,14 @@ public sealed partial class PendingAuthorizationGrain(
             CodeVerifier = protector.Protect(request.CodeVerifier, Context("code_verifier")),
             Nonce = request.Nonce is null ? null : protector.Protect(request.Nonce, Context("nonce")),
             ExpiresAt = expiresAt,
+            Binding = binding,
         };
         await stored.WriteStateAsync();
-        // Nothing to keep once it expires; the timer clears it if the activation is still alive by then.
-        this.RegisterGrainTimer(ForgetIfExpired, options.Value.PendingLifetime + TimeSpan.FromSeconds(1), Timeout.InfiniteTimeSpan);
+        // The verifier must not outlive the request, whichever silo holds the grain by then: a durable reminder
+        // (an in-memory timer dies with its silo, and the row with it would stay for ever).
+        var lifetime = options.Value.PendingLifetime;
+        await this.RegisterOrUpdateReminder(ExpiryReminder, lifetime,
+            lifetime > reminders.Value.MinimumReminderPeriod ? lifetime : reminders.Value.MinimumReminderPeriod);
         return new AuthorizationStart(request.ToUrl(metadata), state, expiresAt);
     }
 
@@ -102,17 +119,39 @@ public sealed partial class PendingAuthorizationGrain(
         if (outcome is not TokenEndpointOutcome.Issued { Tokens: var tokens })
             throw UpstreamTokenRequests.ErrorFor(outcome, "the authorization code");
 
-        if (pending.Nonce is not null)
-            IdTokenCheck.Validate(tokens.IdToken, metadata.Issuer, configured.ClientId, protector.Unprotect(pending.Nonce, Context("nonce")));
+        var account = pending.Nonce is null ? null
+            : IdTokenCheck.Validate(tokens.IdToken, metadata.Issuer, configured.ClientId, protector.Unprotect(pending.Nonce, Context("nonce")));
 
-        await GrainFactory.GetGrain<ITokenFamilyGrain>(pending.Family.ToGrainKey()).StoreAuthorizedTokens(tokens);
+        var binding = pending.Binding ?? Legacy;
+        var hasRefreshToken = tokens.RefreshToken is not null;
+        if (binding.ReturnUrl is null)
+        {
+            // Direct mode, allowed by the caller's policy: whoever completes the login decides the family's account.
+            await GrainFactory.GetGrain<ITokenFamilyGrain>(pending.Family.ToGrainKey()).StoreAuthorizedTokens(tokens, account, binding.ReplaceAccount);
+            await stored.ClearStateAsync();
+            return new AuthorizationCompleted(pending.Family, tokens.Scopes, hasRefreshToken);
+        }
+
+        // The tokens wait for the service that began the flow to claim them for its signed-in user.
+        var completion = OneTimeValue.Create();
+        var held = new HeldAuthorization(pending.Family, binding.Caller, tokens, account, binding.ReplaceAccount,
+            time.GetUtcNow() + options.Value.CompletionLifetime);
+        await GrainFactory.GetGrain<IAuthorizationCompletionGrain>(OneTimeValue.KeyOf(completion)).Hold(held);
         await stored.ClearStateAsync();
-        return new AuthorizationCompleted(pending.Family, tokens.Scopes);
+        return new AuthorizationCompleted(pending.Family, tokens.Scopes, hasRefreshToken, completion, binding.ReturnUrl);
     }
 
-    private async Task ForgetIfExpired(CancellationToken cancellationToken)
+    /// <summary>A request begun by a version without bindings completed as it would have been: directly.</summary>
+    private static readonly AuthorizationBinding Legacy = new("-", ReturnUrl: null, ReplaceAccount: false);
+
+    /// <summary>Clears an expired authorization (or finds it completed) and ends its reminder. Early (clocks differ between silos): the next tick.</summary>
+    async Task IRemindable.ReceiveReminder(string reminderName, TickStatus status)
     {
-        if (stored.RecordExists && time.GetUtcNow() >= stored.State.ExpiresAt) await stored.ClearStateAsync();
+        if (reminderName != ExpiryReminder) return;
+        if (stored.RecordExists && time.GetUtcNow() < stored.State.ExpiresAt) return;
+        if (stored.RecordExists) await stored.ClearStateAsync();
+        await this.UnregisterReminderIfAny(ExpiryReminder);
+        DeactivateOnIdle();
     }
 
     /// <summary>The detail of a failure after which the same callback may simply be loaded again.</summary>

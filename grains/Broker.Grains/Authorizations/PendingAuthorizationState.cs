@@ -1,4 +1,5 @@
 using Broker.Abstractions.Identity;
+using Broker.Abstractions.Tokens;
 using Broker.Grains.Protection;
 
 namespace Broker.Grains.Authorizations;
@@ -13,6 +14,8 @@ public sealed class PendingAuthorizationState
     [Id(4)] public DateTimeOffset ExpiresAt { get; set; }
     /// <summary>Set, and persisted, before the code is redeemed: a state is good for one response.</summary>
     [Id(5)] public bool Used { get; set; }
+    /// <summary>Who began it, where the browser returns, and whether the account may change: see <see cref="AuthorizationBinding"/>.</summary>
+    [Id(6)] public AuthorizationBinding? Binding { get; set; }
 }
 
 /// <summary>Lifetime of a pending authorization: <c>Broker:Authorizations</c>.</summary>
@@ -21,4 +24,7 @@ public sealed class AuthorizationOptions
     public const string Section = "Broker:Authorizations";
 
     public TimeSpan PendingLifetime { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>How long redeemed tokens wait for the caller's claim before they are discarded and revoked upstream.</summary>
+    public TimeSpan CompletionLifetime { get; set; } = TimeSpan.FromMinutes(5);
 }

@@ -22,6 +22,7 @@ public sealed partial class ClientTokenGrain(
     ProviderRegistry providers,
     UpstreamTokenRequests upstream,
     SecretProtector protector,
+    StoredStateLedger ledger,
     TimeProvider time,
     BrokerMetrics metrics,
     ILogger<ClientTokenGrain> logger) : Grain, IClientTokenGrain
@@ -32,6 +33,12 @@ public sealed partial class ClientTokenGrain(
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _key = ClientTokenKey.FromGrainKey(this.GetPrimaryKeyString());
+        if (ledger.TakeRefusal(this.GetGrainId()) is not null)
+        {
+            // A client token is a cache: a row that fails authentication is dropped, never served (the next write replaces it).
+            metrics.StateUnreadable("client-token");
+            stored.State = new ClientTokenState();
+        }
         return Task.CompletedTask;
     }
 
@@ -44,7 +51,7 @@ public sealed partial class ClientTokenGrain(
         }
 
         var provider = providers.Get(_key.Provider);
-        var outcome = await upstream.ClientCredentialsAsync(provider, _key.Scopes, _key.Resource);
+        var outcome = await upstream.ClientCredentialsAsync(provider, _key.Scopes, _key.Resource, this.GetPrimaryKeyString());
         if (outcome is not TokenEndpointOutcome.Issued issued)
             throw UpstreamTokenRequests.ErrorFor(outcome, "the client credentials request");
 
@@ -74,7 +81,8 @@ public sealed partial class ClientTokenGrain(
     {
         var state = stored.State;
         if (state.AccessToken is null) return ReencryptionOutcome.Empty;
-        if (!protector.NeedsReencryption(state.AccessToken)) return ReencryptionOutcome.Current;
+        if (!protector.NeedsReencryption(state.AccessToken) && !ledger.NeedsResealing(this.GetGrainId(), protector.PrimaryKeyId))
+            return ReencryptionOutcome.Current;
         try
         {
             state.AccessToken = protector.Protect(protector.Unprotect(state.AccessToken, Context), Context);

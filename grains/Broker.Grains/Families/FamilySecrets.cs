@@ -39,6 +39,12 @@ public sealed class FamilySecrets(SecretProtector protector, TokenFingerprint fi
 
     public string Fingerprint(string refreshToken) => fingerprints.Of(refreshToken);
 
+    /// <summary>The account that granted an authorization against the one held; unknown when either side has no ID token.</summary>
+    public AccountChange CompareAccount(TokenFamilyState state, UpstreamAccount? account) =>
+        state.AccountFingerprint is not { } held || account is null ? AccountChange.Unknown
+        : fingerprints.Matches(account.Canonical, held) ? AccountChange.Same
+        : AccountChange.Different;
+
     public bool WasSuperseded(TokenFamilyState state, string presented) =>
         state.SupersededRefreshTokens.Any(f => fingerprints.Matches(presented, f));
 
@@ -48,9 +54,11 @@ public sealed class FamilySecrets(SecretProtector protector, TokenFingerprint fi
         && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(token), Encoding.UTF8.GetBytes(presented));
 
     /// <summary>The plaintext of every token still readable, for revocation upstream.</summary>
-    public (string? Refresh, string? Access) Readable(TokenFamilyState state) => (
-        state.RefreshToken is { } r ? TryOpen(r, "refresh_token") : null,
-        state.AccessToken is { } a ? TryOpen(a, "access_token") : null);
+    public (string? Refresh, string? Access) Readable(TokenFamilyState state) => Readable(state.RefreshToken, state.AccessToken);
+
+    public (string? Refresh, string? Access) Readable(ProtectedSecret? refresh, ProtectedSecret? access) => (
+        refresh is { } r ? TryOpen(r, "refresh_token") : null,
+        access is { } a ? TryOpen(a, "access_token") : null);
 
     public bool NeedsReencryption(TokenFamilyState state) =>
         new[] { state.AccessToken, state.RefreshToken, state.IdToken }.Any(s => s is not null && protector.NeedsReencryption(s));
@@ -65,7 +73,7 @@ public sealed class FamilySecrets(SecretProtector protector, TokenFingerprint fi
 
     /// <summary>Authentication failed on a key this silo holds: altered or moved. A key it lacks is not tampering.</summary>
     public static bool IsTampering(BrokerException ex) =>
-        ex.Reason == BrokerErrorReason.StateUnreadable && ex.Detail != SecretProtector.KeyNotInRing;
+        ex.Reason == BrokerErrorReason.StateUnreadable && ex.Detail is not (SecretProtector.KeyNotInRing or Storage.StoredStateLedger.Unauthenticated);
 
     private ProtectedSecret? Reseal(ProtectedSecret? secret, string field) =>
         secret is not null && protector.NeedsReencryption(secret) ? Seal(Open(secret, field), field) : secret;

@@ -28,6 +28,7 @@ public sealed partial class TokenFamilyGrain(
     UpstreamTokenRequests upstream,
     SecretProtector protector,
     TokenFingerprint fingerprints,
+    StoredStateLedger ledger,
     TimeProvider time,
     IOptions<TokenFamilyOptions> options,
     BrokerMetrics metrics,
@@ -45,17 +46,29 @@ public sealed partial class TokenFamilyGrain(
 
     private TokenFamilyState State => _store.State;
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _key = FamilyKey.FromGrainKey(this.GetPrimaryKeyString());
         _logId = ServiceProvider.GetRequiredService<FamilyLogId>().Of(_key);
         var family = options.Value;
         _rules = FamilyRules.For(family, providers.TryGet(_key.Provider, out var provider) ? provider.Options : null, Random.Shared.NextDouble());
-        _store = new FencedState<TokenFamilyState>(stored, s => s.Upgraded(), TokenFamilyState.MergeAfterLostWrite, this, time,
-            new DurableWriteRetry(family.PersistRetryDelay, family.PersistAttemptsPerCall), metrics, logger, $"family {_logId}");
+        var grainId = this.GetGrainId();
+        _store = new FencedState<TokenFamilyState>(stored, s => s.Upgraded(), TokenFamilyState.MergeAfterLostWrite, () => ledger.TakeRefusal(grainId),
+            this, time, new DurableWriteRetry(family.PersistRetryDelay, family.PersistAttemptsPerCall), metrics, logger, $"family {_logId}");
         _secrets = new FamilySecrets(protector, fingerprints, this.GetPrimaryKeyString());
         _telemetry = new FamilyTelemetry(metrics, logger, _key.Provider.Value, _logId);
-        return Task.CompletedTask;
+        if (_store.Refusal is { } refused && FamilySecrets.IsTampering(refused))
+        {
+            try
+            {
+                // Before any call acts on it: whichever call comes first then sees a marked family.
+                await MarkUnreadable();
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // Not stored yet: the refusal stays, and the first call marks it again.
+            }
+        }
     }
 
     /// <summary>
@@ -84,11 +97,12 @@ public sealed partial class TokenFamilyGrain(
     {
         try
         {
+            _store.ThrowIfRefused();
             return await Serve(minTimeToLive, forceRefresh);
         }
         catch (Abstractions.BrokerException ex) when (FamilySecrets.IsTampering(ex))
         {
-            await Apply(() => new FamilyEvent.Marked(FamilyStatusReason.StateUnreadable));
+            await MarkUnreadable();
             throw;
         }
     }
@@ -108,6 +122,7 @@ public sealed partial class TokenFamilyGrain(
             if (decision.Find<RefreshInBackground>() is { } ahead) StartInBackground(ahead.Cause);
             return Hand(serve.Source);
         }
+        if (decision.Find<Fail>() is { } refused) throw refused.Error;
         providers.Get(_key.Provider); // an unknown provider is the caller's answer, before any wait
         var generationBefore = State.Generation;
         var cause = decision.Find<Refresh>()!.Cause;
@@ -178,6 +193,7 @@ public sealed partial class TokenFamilyGrain(
                 await _store.FlushAsync();
                 return;
             }
+            _store.ThrowIfRefused(); // a keep-alive must not send a refresh token from a row that failed authentication
             await RefreshFenced(providers.Get(_key.Provider), generationAtStart);
         }
     }
@@ -194,6 +210,7 @@ public sealed partial class TokenFamilyGrain(
                 // Another activation is refreshing right now: wait for its result instead of racing it.
                 await Task.Delay(wait.Delay, time);
                 await _store.RereadAsync();
+                _store.ThrowIfRefused();
                 continue;
             }
             if (decision.Find<ClaimAndSend>() is not { } claim)
@@ -203,7 +220,11 @@ public sealed partial class TokenFamilyGrain(
             }
             await upstream.TakeBudgetAsync(provider);
             // Lost the race for the fence: someone else changed the family. Look again.
-            if (!await _store.TryClaimAsync(decision.State)) continue;
+            if (!await _store.TryClaimAsync(decision.State))
+            {
+                _store.ThrowIfRefused();
+                continue;
+            }
             await Send(provider, claim.Replay);
             return;
         }
@@ -217,7 +238,7 @@ public sealed partial class TokenFamilyGrain(
         {
             var outcome = await upstream.RefreshAsync(provider, refreshToken, state.Scopes);
             FamilyEvent answer = outcome is TokenEndpointOutcome.Issued issued
-                ? new FamilyEvent.Refreshed(_secrets.Seal(issued.Tokens), _secrets.Fingerprint(refreshToken))
+                ? new FamilyEvent.Refreshed(_secrets.Seal(issued.Tokens), _secrets.Fingerprint(refreshToken), Kept(issued.Tokens.RefreshToken, refreshToken))
                 : new FamilyEvent.RefreshFailed(outcome, replayed);
             var decision = Decide(answer);
             await CarryOut(decision, answer);
@@ -225,6 +246,11 @@ public sealed partial class TokenFamilyGrain(
             replayed = true;
         }
     }
+
+    /// <summary>Whether the provider answered a refresh with the refresh token it was sent (compared in constant time).</summary>
+    private static bool Kept(string? issued, string spent) =>
+        issued is not null && System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
+            System.Text.Encoding.UTF8.GetBytes(issued), System.Text.Encoding.UTF8.GetBytes(spent));
 
     private FamilyContext Context() => new(time.GetUtcNow(), _activation, _rules, _key.Provider.Value);
 
@@ -243,15 +269,23 @@ public sealed partial class TokenFamilyGrain(
     /// <summary>The effects every path shares, in the order decided. Flow effects (serve, wait, claim, resend) are read by their path.</summary>
     private async Task CarryOut(FamilyDecision decision, FamilyEvent e)
     {
+        var before = State;
         foreach (var effect in decision.Effects)
         {
             switch (effect)
             {
                 case Persist persist:
                     await _store.WriteAsync(decision.State, persist.Mode, onStored => TokenFamilyDecisions.Decide(onStored, e, Context()).State);
+                    // A new grant replaces what a refused row held (a key this silo lacked, a row of an earlier version).
+                    if (e is FamilyEvent.Authorized or FamilyEvent.Imported) _store.Accept();
                     break;
-                case FamilyEffect.RevokeUpstream:
-                    await RevokeUpstreamAsync();
+                case FamilyEffect.RevokeUpstream revoke:
+                    await RevokeUpstreamAsync(revoke.Grant switch
+                    {
+                        RevokedGrant.Replaced => _secrets.Readable(before),
+                        RevokedGrant.Offered when e is FamilyEvent.Authorized offered => _secrets.Readable(offered.Tokens.RefreshToken, offered.Tokens.AccessToken),
+                        _ => _secrets.Readable(State),
+                    });
                     break;
                 case ScheduleKeepAlive when _rules.KeepAliveInterval is { } interval:
                     await this.RegisterOrUpdateReminder(KeepAliveReminder, interval / 2, interval / 2);
@@ -272,10 +306,10 @@ public sealed partial class TokenFamilyGrain(
     }
 
     /// <summary>Revoking the refresh token revokes the grant at servers that support it (RFC 7009 §2.1).</summary>
-    private async Task RevokeUpstreamAsync()
+    private async Task RevokeUpstreamAsync((string? Refresh, string? Access) grant)
     {
         var provider = providers.Get(_key.Provider);
-        var (refresh, access) = _secrets.Readable(State);
+        var (refresh, access) = grant;
         var confirmed = refresh is not null && await upstream.RevokeAsync(provider, refresh, "refresh_token");
         if (access is not null) await upstream.RevokeAsync(provider, access, "access_token");
         _telemetry.Revoked(confirmed);

@@ -10,6 +10,13 @@ public sealed class EncryptionOptions
 
     /// <summary>The key that encrypts every new write.</summary>
     public string? PrimaryKeyId { get; set; }
+
+    /// <summary>
+    /// Reads rows written before stored state was authenticated (each is sealed at its next write, or by
+    /// <c>broker-ops keys reencrypt</c>). While on, whoever can write the database can strip a row's seal: turn it
+    /// on for the upgrade only, run the re-encryption, then turn it off.
+    /// </summary>
+    public bool AcceptUnauthenticatedState { get; set; }
 }
 
 public sealed class EncryptionKeyOptions

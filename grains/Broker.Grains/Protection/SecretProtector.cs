@@ -56,5 +56,7 @@ public sealed class SecretProtector(KeyRing keys)
     }
 
     /// <summary>True when the secret is under a key other than the primary one and should be re-encrypted.</summary>
+    public string PrimaryKeyId => keys.PrimaryKeyId;
+
     public bool NeedsReencryption(ProtectedSecret secret) => !string.Equals(secret.KeyId, keys.PrimaryKeyId, StringComparison.Ordinal);
 }

@@ -4,4 +4,7 @@ namespace Broker.Grains.Storage;
 public static class BrokerStorage
 {
     public const string Name = "broker";
+
+    /// <summary>The provider under <see cref="AuthenticatedGrainStorage"/> that keeps the sealed rows (cluster mode).</summary>
+    public const string Rows = "broker-rows";
 }

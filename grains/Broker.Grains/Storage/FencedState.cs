@@ -28,6 +28,7 @@ public sealed partial class FencedState<TState> where TState : class
     private readonly IPersistentState<TState> _stored;
     private readonly Func<TState, TState> _upgrade;
     private readonly Func<TState, TState, TState> _mergeAfterLostWrite;
+    private readonly Func<BrokerException?> _takeRefusal;
     private readonly IFencedStateOwner _owner;
     private readonly TimeProvider _time;
     private readonly DurableWriteRetry _retry;
@@ -39,9 +40,12 @@ public sealed partial class FencedState<TState> where TState : class
 
     /// <param name="upgrade">Brings a row of an earlier version into today's shape after every read.</param>
     /// <param name="mergeAfterLostWrite">(stored, mine) → what to write when another activation wrote first.</param>
+    /// <param name="takeRefusal">Why the row just read must not be acted on, if it must not (<see cref="StoredStateLedger.TakeRefusal"/>).</param>
     public FencedState(IPersistentState<TState> stored, Func<TState, TState> upgrade, Func<TState, TState, TState> mergeAfterLostWrite,
-        IFencedStateOwner owner, TimeProvider time, DurableWriteRetry retry, BrokerMetrics metrics, ILogger logger, string logId)
+        Func<BrokerException?> takeRefusal, IFencedStateOwner owner, TimeProvider time, DurableWriteRetry retry, BrokerMetrics metrics, ILogger logger, string logId)
     {
+        _takeRefusal = takeRefusal;
+        Refusal = takeRefusal();
         _stored = stored;
         _upgrade = upgrade;
         _mergeAfterLostWrite = mergeAfterLostWrite;
@@ -56,6 +60,18 @@ public sealed partial class FencedState<TState> where TState : class
 
     public TState State => _stored.State;
 
+    /// <summary>Set when the row last read failed authentication or was rolled back: <see cref="State"/> is then what it says, unverified.</summary>
+    public BrokerException? Refusal { get; private set; }
+
+    /// <summary>The owner has dealt with the refusal (marked the state and stored the mark).</summary>
+    public void Accept() => Refusal = null;
+
+    /// <summary>Throws the refusal of the row last read, if any.</summary>
+    public void ThrowIfRefused()
+    {
+        if (Refusal is { } refused) throw refused;
+    }
+
     /// <summary>The state holds a decision that must be stored before anyone acts on it (rotated tokens).</summary>
     public bool HasPendingWrite { get; private set; }
 
@@ -68,6 +84,7 @@ public sealed partial class FencedState<TState> where TState : class
     public async Task RereadAsync()
     {
         await _stored.ReadStateAsync();
+        Refusal = _takeRefusal() ?? Refusal;
         _stored.State = _upgrade(_stored.State);
     }
 
@@ -84,18 +101,29 @@ public sealed partial class FencedState<TState> where TState : class
             return;
         }
         _stored.State = decided;
+        var overwriting = false;
         for (var attempt = 0; ; attempt++)
         {
             try
             {
                 await _stored.WriteStateAsync();
+                if (overwriting) Refusal = null;
                 return;
             }
             catch (InconsistentStateException) when (attempt < 3)
             {
                 LogLostWrite(_logger, _logId);
                 var mine = _stored.State;
+                var trusted = Refusal is null;
                 await RereadAsync();
+                if (trusted && Refusal is not null)
+                {
+                    // What is stored is not what this broker wrote (or the database lost a write it acknowledged):
+                    // nothing to merge with. This activation's state comes from verified reads and its own decisions.
+                    _stored.State = mine;
+                    overwriting = true;
+                    continue;
+                }
                 _stored.State = mode == WriteMode.OnStored && redecide is not null
                     ? redecide(_stored.State)
                     : _mergeAfterLostWrite(_stored.State, mine);

@@ -21,28 +21,36 @@ public sealed partial class UpstreamTokenRequests(
     ILogger<UpstreamTokenRequests> logger)
 {
     /// <summary>
-    /// Takes one request from the client's budget; THROTTLED when it is spent. Grains that write before they send
+    /// Takes one request from the client's budget, and from the share of the caller the call serves
+    /// (<see cref="CallerRequestContext"/>); THROTTLED when either is spent. Grains that write before they send
     /// (a refresh intent, a spent state) take it before that write, so a refusal changes nothing.
     /// </summary>
-    public async Task TakeBudgetAsync(Provider provider)
+    public async Task TakeBudgetAsync(Provider provider, string? clientTokenKey = null)
     {
-        if (await Throttle(provider).TryAcquire() is { } hold)
+        var caller = CallerRequestContext.Current;
+        if (await Throttle(provider).TryAcquire(caller, clientTokenKey) is not { } hold) return;
+        throw hold switch
         {
-            throw hold.ProviderUnavailable
-                ? new BrokerException(BrokerErrorReason.ProviderUnavailable,
-                    $"provider '{provider.Name}' answered 503 and asks every silo to wait.", hold.Wait)
-                : new BrokerException(BrokerErrorReason.Throttled,
-                    $"token requests of this client at provider '{provider.Name}' are over their budget.", hold.Wait);
-        }
+            { ProviderUnavailable: true } => new BrokerException(BrokerErrorReason.ProviderUnavailable,
+                $"provider '{provider.Name}' answered 503 and asks every silo to wait.", hold.Wait),
+            { CallerLimit: ClientThrottleGrain.ClientTokenKeys } => new BrokerException(BrokerErrorReason.Throttled,
+                $"caller '{caller}' has created as many client-token keys (scope sets and resources) at provider '{provider.Name}' as it may for now.",
+                hold.Wait) { Detail = hold.CallerLimit },
+            { CallerLimit: { } limit } => new BrokerException(BrokerErrorReason.Throttled,
+                $"caller '{caller}' has used its share of the token requests of this client at provider '{provider.Name}'.", hold.Wait) { Detail = limit },
+            _ => new BrokerException(BrokerErrorReason.Throttled,
+                $"token requests of this client at provider '{provider.Name}' are over their budget.", hold.Wait),
+        };
     }
 
     /// <summary>Sends a refresh token. The budget was taken by the caller before it wrote its intent.</summary>
     public Task<TokenEndpointOutcome> RefreshAsync(Provider provider, string refreshToken, ScopeSet held) =>
         SendAsync(provider, "refresh_token", () => endpoint.RefreshAsync(provider, refreshToken, held));
 
-    public async Task<TokenEndpointOutcome> ClientCredentialsAsync(Provider provider, ScopeSet scopes, string resource)
+    /// <summary>A client-credentials request; <paramref name="clientTokenKey"/> is the token's grain key, counted per caller.</summary>
+    public async Task<TokenEndpointOutcome> ClientCredentialsAsync(Provider provider, ScopeSet scopes, string resource, string clientTokenKey)
     {
-        await TakeBudgetAsync(provider);
+        await TakeBudgetAsync(provider, clientTokenKey);
         return await SendAsync(provider, "client_credentials", () => endpoint.ClientCredentialsAsync(provider, scopes, resource));
     }
 

@@ -22,6 +22,10 @@ public static class OneTimeValue
 {
     public static string Create() => Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
 
+    /// <summary>Has the shape of a value <see cref="Create"/> makes (43 base64url characters).</summary>
+    public static bool IsWellFormed(string value) =>
+        value.Length == 43 && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
+
     /// <summary>The key under which a pending authorization is stored: the state itself never reaches storage.</summary>
     public static string KeyOf(string state) =>
         Base64Url.EncodeToString(SHA256.HashData(Encoding.UTF8.GetBytes(state)));

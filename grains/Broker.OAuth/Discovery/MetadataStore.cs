@@ -68,7 +68,11 @@ public sealed partial class MetadataStore(OAuthHttpClients http, TimeProvider ti
                 // or an attacker-controlled document could redirect the broker's requests.
                 if (!string.Equals(metadata.Issuer, provider.Options.Issuer, StringComparison.Ordinal))
                 {
-                    throw Unavailable(provider, "the metadata document names a different issuer than the one configured.");
+                    // A configuration error, not an outage: retrying will not fix it, so it is not UNAVAILABLE.
+                    throw new BrokerException(BrokerErrorReason.ProviderRejected,
+                        $"the metadata of provider '{provider.Name}' names the issuer '{Shortened(metadata.Issuer)}', but " +
+                        $"Broker:Providers:{provider.Name}:Issuer is '{provider.Options.Issuer}'; they must be identical (RFC 8414 §3.3), a trailing '/' included.")
+                        { Detail = "issuer_mismatch" };
                 }
                 foreach (var endpoint in new[] { metadata.AuthorizationEndpoint, metadata.TokenEndpoint, metadata.RevocationEndpoint,
                              metadata.MtlsTokenEndpoint, metadata.MtlsRevocationEndpoint })
@@ -124,6 +128,8 @@ public sealed partial class MetadataStore(OAuthHttpClients http, TimeProvider ti
         AuthorizationResponseIssParameterSupported: false);
 
     private static Uri? Override(string? value) => value is null ? null : new Uri(value);
+
+    private static string Shortened(string value) => value.Length <= 200 ? value : value[..200] + "...";
 
     private static BrokerException Unavailable(Provider provider, string why) =>
         new(BrokerErrorReason.ProviderUnavailable, $"metadata of provider '{provider.Name}' is unusable: {why}");

@@ -26,6 +26,11 @@ public sealed class ProviderCircuitBreakers
     /// <summary>The state provider to attach to one breaker (one per provider and HTTP client).</summary>
     public CircuitBreakerStateProvider For(string provider, string client) => _states.GetOrAdd((provider, client), _ => new());
 
+    /// <summary>Every breaker made so far: (provider, client, state in lower case), ordered.</summary>
+    public IReadOnlyList<(string Provider, string Client, string State)> All() =>
+        [.. _states.OrderBy(s => s.Key.Provider, StringComparer.Ordinal).ThenBy(s => s.Key.Client, StringComparer.Ordinal)
+            .Select(s => (s.Key.Provider, s.Key.Client, s.Value.CircuitState.ToString().ToLowerInvariant()))];
+
     /// <summary>Breakers that are not closed, as "provider (client): state".</summary>
     public IReadOnlyList<string> NotClosed() =>
         [.. _states.Where(s => s.Value.CircuitState != CircuitState.Closed)

@@ -14,6 +14,7 @@ public sealed class Provider
         Issuer = new Uri(options.Issuer!);
         RedirectUri = redirectUri;
         DefaultScopes = ScopeSet.Parse(options.Scopes);
+        ClientCredentialsScopes = ScopeSet.Parse(options.ClientCredentialsScopes);
         // Read lazily so that a rotated secret file is picked up by a restart, and never logged.
         _clientSecret = new Lazy<string>(() => options.ClientSecret
             ?? File.ReadAllText(options.ClientSecretFile!).Trim());
@@ -36,6 +37,9 @@ public sealed class Provider
     public Uri RedirectUri { get; }
 
     public ScopeSet DefaultScopes { get; }
+
+    /// <summary>The scopes a client-credentials request without any asks for (<see cref="ProviderOptions.ClientCredentialsScopes"/>).</summary>
+    public ScopeSet ClientCredentialsScopes { get; }
 
     public bool IsOpenIdConnect(ScopeSet scopes) => Options.OpenIdConnect ?? scopes.Values.Contains("openid");
 }

@@ -66,6 +66,12 @@ public sealed class ProviderOptions
     /// <summary>Scopes requested in every authorization, beside those the caller asks for.</summary>
     public string[] Scopes { get; set; } = [];
 
+    /// <summary>
+    /// The scopes of a client-credentials token requested without any: what "the provider's default" means, so that
+    /// it can be checked against the caller's policy. With none, only a caller allowed every scope gets the server's choice.
+    /// </summary>
+    public string[] ClientCredentialsScopes { get; set; } = [];
+
     /// <summary>Lifetime assumed when a token response omits expires_in (never "valid forever").</summary>
     public TimeSpan DefaultAccessTokenLifetime { get; set; } = TimeSpan.FromHours(1);
 
@@ -88,11 +94,30 @@ public sealed class ProviderOptions
     /// </summary>
     public TimeSpan? KeepAliveInterval { get; set; }
 
+    /// <summary>
+    /// Revoke (RFC 7009) the grant a new authorization of the same family replaces. True by default. Set false at providers
+    /// where all of a user's authorizations of one client are one grant (Google): there revoking the old refresh token
+    /// revokes the new one too. A grant replaced by another upstream account is revoked either way.
+    /// </summary>
+    public bool RevokeReplacedGrant { get; set; } = true;
+
     /// <summary>Token requests per minute this client may send to the provider, across the cluster.</summary>
     public int TokenRequestsPerMinute { get; set; } = 600;
 
     /// <summary>How many token requests may go at once before <see cref="TokenRequestsPerMinute"/> paces them.</summary>
     public int TokenRequestBurst { get; set; } = 60;
+
+    /// <summary>
+    /// The share of <see cref="TokenRequestsPerMinute"/> and <see cref="TokenRequestBurst"/> one caller may use (0-1]:
+    /// a caller that spends its share is held back alone, and the rest stays for the others.
+    /// </summary>
+    public double CallerTokenRequestShare { get; set; } = 0.5;
+
+    /// <summary>
+    /// How many distinct client-token keys (scope set + resource) one caller may have requested tokens for within an
+    /// hour: each is a grain, an upstream request and a stored row.
+    /// </summary>
+    public int MaxClientTokenKeysPerCaller { get; set; } = 100;
 
     /// <summary>Plain-HTTP endpoints are refused unless they are on a loopback address or this is false.</summary>
     public bool RequireHttps { get; set; } = true;

@@ -80,6 +80,8 @@ public sealed class ProvidersOptionsValidator : IValidateOptions<ProvidersOption
 
             if (!ScopeSet.TryParse(provider.Scopes, out _, out var scopeError))
                 failures.Add($"{prefix}:Scopes: {scopeError}");
+            if (!ScopeSet.TryParse(provider.ClientCredentialsScopes, out _, out var clientScopeError))
+                failures.Add($"{prefix}:ClientCredentialsScopes: {clientScopeError}");
 
             if (provider.DefaultAccessTokenLifetime <= TimeSpan.Zero)
                 failures.Add($"{prefix}:DefaultAccessTokenLifetime must be positive.");
@@ -89,6 +91,10 @@ public sealed class ProvidersOptionsValidator : IValidateOptions<ProvidersOption
                 failures.Add($"{prefix}:TokenRequestsPerMinute must be positive.");
             if (provider.TokenRequestBurst <= 0)
                 failures.Add($"{prefix}:TokenRequestBurst must be positive.");
+            if (!(provider.CallerTokenRequestShare is > 0 and <= 1))
+                failures.Add($"{prefix}:CallerTokenRequestShare must be above 0 and at most 1.");
+            if (provider.MaxClientTokenKeysPerCaller <= 0)
+                failures.Add($"{prefix}:MaxClientTokenKeysPerCaller must be positive.");
             if (provider.KeepAliveInterval is { } keepAlive && keepAlive <= TimeSpan.Zero)
                 failures.Add($"{prefix}:KeepAliveInterval must be positive.");
             if (provider.RefreshTokenLifetime is { } lifetime && lifetime <= TimeSpan.Zero)

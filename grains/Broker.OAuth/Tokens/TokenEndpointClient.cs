@@ -152,9 +152,12 @@ public sealed class TokenEndpointClient(OAuthHttpClients http, TimeProvider time
 
         if (!response.IsError)
         {
-            return ToTokens(provider, requested, response) is { } tokens
-                ? new TokenEndpointOutcome.Issued(tokens)
-                : new TokenEndpointOutcome.OutcomeUnknown("the token response lacks access_token.");
+            if (string.IsNullOrEmpty(response.AccessToken))
+                return new TokenEndpointOutcome.OutcomeUnknown("the token response lacks access_token.");
+            // The granted scopes decide what a caller may be handed: an answer that names them unreadably is not guessed at.
+            return GrantedScopes(response, requested) is { } granted
+                ? new TokenEndpointOutcome.Issued(ToTokens(provider, granted, response))
+                : new TokenEndpointOutcome.OutcomeUnknown("the token response's scope cannot be parsed.");
         }
 
         if (response.ErrorType == ResponseErrorType.Exception && response.Exception is { } exception)
@@ -179,18 +182,27 @@ public sealed class TokenEndpointClient(OAuthHttpClients http, TimeProvider time
         return new TokenEndpointOutcome.OutcomeUnknown($"the token endpoint answered {status}.");
     }
 
-    private TokenSet? ToTokens(Provider provider, ScopeSet requested, TokenResponse response)
+    /// <summary>
+    /// RFC 6749 §5.1: scope may be omitted when it equals what was requested (an empty one names nothing else either).
+    /// Null when it is there but not a string of valid scope tokens (§3.3).
+    /// </summary>
+    private static ScopeSet? GrantedScopes(TokenResponse response, ScopeSet requested)
     {
-        if (string.IsNullOrEmpty(response.AccessToken)) return null;
+        if (response.Json is not { } json || !json.TryGetProperty("scope", out var scope)) return requested;
+        if (scope.ValueKind == System.Text.Json.JsonValueKind.Null) return requested;
+        if (scope.ValueKind != System.Text.Json.JsonValueKind.String) return null;
+        if (!ScopeSet.TryParse(scope.GetString()!.Split(' ', StringSplitOptions.RemoveEmptyEntries), out var granted, out _)) return null;
+        return granted.IsEmpty ? requested : granted;
+    }
+
+    private TokenSet ToTokens(Provider provider, ScopeSet scopes, TokenResponse response)
+    {
         // RFC 6749 §5.1: expires_in is only RECOMMENDED; a missing one gets the provider's default, never "forever".
         var lifetime = response.ExpiresIn > 0
             ? TimeSpan.FromSeconds(response.ExpiresIn)
             : provider.Options.DefaultAccessTokenLifetime;
-        // §5.1: scope may be omitted when it equals what was requested.
-        var scopes = ScopeSet.TryParse(response.Scope?.Split(' ', StringSplitOptions.RemoveEmptyEntries), out var granted, out _)
-                     && !granted.IsEmpty ? granted : requested;
         return new TokenSet(
-            response.AccessToken,
+            response.AccessToken!,
             string.IsNullOrEmpty(response.TokenType) ? "Bearer" : response.TokenType,
             time.GetUtcNow() + lifetime,
             string.IsNullOrEmpty(response.RefreshToken) ? null : response.RefreshToken,

@@ -17,10 +17,10 @@ public static class ClusterCommands
             var hosts = await management.GetDetailedHosts(onlyActive: false);
             var statistics = await management.GetSimpleGrainStatistics();
             var activations = statistics.GroupBy(s => s.SiloAddress).ToDictionary(g => g.Key, g => g.Sum(s => s.ActivationCount));
-            var rows = hosts.OrderBy(h => h.SiloName, StringComparer.Ordinal).Select(h => (IReadOnlyList<string>)
+            var rows = hosts.OrderBy(h => h.SiloName, StringComparer.Ordinal).Select(h => (IReadOnlyList<object?>)
             [
-                h.SiloName, h.SiloAddress.ToParsableString(), h.Status.ToString(), h.StartTime.ToString("u"),
-                activations.GetValueOrDefault(h.SiloAddress).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                h.SiloName, h.SiloAddress.ToParsableString(), h.Status.ToString(), h.StartTime.ToString("u", System.Globalization.CultureInfo.InvariantCulture),
+                activations.GetValueOrDefault(h.SiloAddress),
             ]).ToList();
             Report.Write(Console.Out, json, ["silo", "address", "status", "started", "activations"], rows);
             return ExitCodes.Ok;

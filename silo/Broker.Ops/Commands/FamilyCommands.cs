@@ -24,18 +24,21 @@ public static class FamilyCommands
         var list = new Command("list", "List stored families, a page at a time.") { provider, status, after, limit };
         list.SetAction((result, cancellationToken) => ops.RunAsync(result, async (connection, storage, json) =>
         {
-            var page = await storage.PageAsync(StoredGrains.Families, result.GetValue(after), Math.Clamp(result.GetValue(limit), 1, 1000), cancellationToken);
-            var rows = new List<IReadOnlyList<string>>();
+            // One key more than asked: whether it exists says if there is a next page.
+            var size = Math.Clamp(result.GetValue(limit), 1, 1000);
+            var fetched = await storage.PageAsync(StoredGrains.Families, result.GetValue(after), size + 1, cancellationToken);
+            var page = fetched.Take(size).ToList();
+            var rows = new List<IReadOnlyList<object?>>();
             foreach (var key in page)
             {
                 var family = FamilyKey.FromGrainKey(key);
                 if (result.GetValue(provider) is { } p && family.Provider.Value != p) continue;
                 var description = await connection.Grains.GetGrain<ITokenFamilyGrain>(key).Describe();
                 var row = Row(description);
-                if (result.GetValue(status) is { } s && row[2] != s) continue;
+                if (result.GetValue(status) is { } s && (string?)row[2] != s) continue;
                 rows.Add(row);
             }
-            Report.Write(Console.Out, json, Columns, rows, new { next = page.Count == 0 ? null : page[^1], listed = rows.Count });
+            Report.Write(Console.Out, json, Columns, rows, new { next = fetched.Count > size ? page[^1] : null, listed = rows.Count });
             return ExitCodes.Ok;
         }));
         families.Subcommands.Add(list);
@@ -70,14 +73,14 @@ public static class FamilyCommands
         return command;
     }
 
-    private static IReadOnlyList<string> Row(FamilyDescription d) =>
+    private static IReadOnlyList<object?> Row(FamilyDescription d) =>
     [
         d.Key.Provider.Value,
         d.Key.Subject.Value,
         FamilyWireNames.Of(d.Status),
-        FamilyWireNames.Of(d.StatusReason) ?? "",
-        d.AccessTokenExpiresAt?.ToString("u") ?? "",
-        d.RefreshCount.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        d.LastRefreshAt?.ToString("u") ?? "",
+        FamilyWireNames.Of(d.StatusReason),
+        d.AccessTokenExpiresAt?.ToString("u", System.Globalization.CultureInfo.InvariantCulture),
+        d.RefreshCount,
+        d.LastRefreshAt?.ToString("u", System.Globalization.CultureInfo.InvariantCulture),
     ];
 }

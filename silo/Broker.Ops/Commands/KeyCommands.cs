@@ -47,7 +47,7 @@ public static class KeyCommands
                         if (n % 100 == 0 || n == total) Console.Error.WriteLine($"{state}: {n}/{total}");
                     });
             }
-            var rows = counts.SelectMany(c => c.Value.Select(o => (IReadOnlyList<string>)[c.Key, o.Key.ToString().ToLowerInvariant(), o.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)])).ToList();
+            var rows = counts.SelectMany(c => c.Value.Select(o => (IReadOnlyList<object?>)[c.Key, o.Key.ToString().ToLowerInvariant(), o.Value])).ToList();
             Report.Write(Console.Out, json, ["state", "outcome", "count"], rows, new { failed });
             var unreadable = counts.Values.Sum(c => c[ReencryptionOutcome.Unreadable]);
             if (unreadable > 0) Console.Error.WriteLine($"{unreadable} record(s) could not be decrypted and were marked; see the silo logs (event 2101).");

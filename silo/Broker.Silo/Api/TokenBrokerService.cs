@@ -2,6 +2,7 @@ using Broker.Abstractions;
 using Broker.Abstractions.Grains;
 using Broker.Abstractions.Identity;
 using Broker.Abstractions.Tokens;
+using Broker.Grains.Authorizations;
 using Broker.OAuth.Authorization;
 using Broker.OAuth.Providers;
 using Broker.Silo.Callers;
@@ -16,7 +17,7 @@ namespace Broker.Silo.Api;
 /// <see cref="BrokerException"/>s, which <see cref="BrokerExceptionInterceptor"/> turns into statuses.
 /// </summary>
 [BindServiceMethod(typeof(TypedRequestBinding), nameof(TypedRequestBinding.BindService))]
-public sealed class TokenBrokerService(IGrainFactory grains, ProviderRegistry providers, TimeProvider time) : TokenBroker.TokenBrokerBase
+public sealed class TokenBrokerService(IGrainFactory grains, ProviderRegistry providers, AuthorizationState states, TimeProvider time) : TokenBroker.TokenBrokerBase
 {
     public static readonly TimeSpan DefaultMinTimeToLive = TimeSpan.FromSeconds(300);
     private const int MaxResourceLength = 2048;
@@ -25,15 +26,30 @@ public sealed class TokenBrokerService(IGrainFactory grains, ProviderRegistry pr
     {
         var family = FamilyOf(request.Provider, request.Subject);
         var scopes = ScopeSet.Parse(request.Scopes);
-        CallerContext.Of(context).Demand(family.Provider, family.Subject, scopes);
-        var state = OneTimeValue.Create();
-        var start = await grains.GetGrain<IPendingAuthorizationGrain>(OneTimeValue.KeyOf(state)).Begin(family, scopes, state);
+        var call = CallerContext.Of(context);
+        call.Demand(family.Provider, family.Subject, scopes);
+        var binding = new AuthorizationBinding(call.Caller.Name, call.Caller.ReturnUrlFor(request.ReturnUrl), request.ReplaceAccount);
+        var state = states.Create();
+        var start = await grains.GetGrain<IPendingAuthorizationGrain>(OneTimeValue.KeyOf(state)).Begin(family, scopes, state, binding);
         return new BeginAuthorizationResponse
         {
             AuthorizationUrl = start.AuthorizationUrl.AbsoluteUri,
             State = start.State,
             ExpiresAt = Timestamp.FromDateTimeOffset(start.ExpiresAt),
         };
+    }
+
+    public override async Task<CompleteAuthorizationResponse> CompleteAuthorization(CompleteAuthorizationRequest request, ServerCallContext context)
+    {
+        var family = FamilyOf(request.Provider, request.Subject);
+        if (!OneTimeValue.IsWellFormed(request.Completion))
+            throw new BrokerException(BrokerErrorReason.InvalidArgument, "completion must be the value the broker added to the return URL.") { Detail = "completion" };
+        var call = CallerContext.Of(context);
+        call.Demand(family.Provider, family.Subject);
+        var completed = await grains.GetGrain<IAuthorizationCompletionGrain>(OneTimeValue.KeyOf(request.Completion)).Claim(family, call.Caller.Name);
+        var response = new CompleteAuthorizationResponse { HasRefreshToken = completed.HasRefreshToken };
+        response.Scopes.AddRange(completed.Scopes.Values);
+        return response;
     }
 
     public override async Task<AccessToken> GetAccessToken(GetAccessTokenRequest request, ServerCallContext context)
@@ -47,29 +63,35 @@ public sealed class TokenBrokerService(IGrainFactory grains, ProviderRegistry pr
         {
             // A forced refresh spends a refresh and the client's budget: check the family's scopes before, not after.
             var held = await ClusterRetry.RunAsync(grain.Describe, context.CancellationToken);
-            call.Demand(family.Provider, family.Subject, held.Scopes);
+            call.DemandHeld(family.Provider, family.Subject, held.Scopes);
         }
         var token = await ClusterRetry.RunAsync(() => grain.GetAccessToken(minTimeToLive, request.ForceRefresh), context.CancellationToken);
-        // The family's scopes are known only now; a token wider than the caller's grant is not handed out.
-        call.Demand(family.Provider, family.Subject, token.Scopes);
+        // The family's scopes are known only now; a token wider than the caller's grant (or of unknown scopes) is not handed out.
+        call.DemandHeld(family.Provider, family.Subject, token.Scopes);
         return ToMessage(token);
     }
 
     public override async Task<AccessToken> GetClientToken(GetClientTokenRequest request, ServerCallContext context)
     {
         var provider = providers.Get(ProviderName.Parse(request.Provider));
-        var scopes = ScopeSet.Parse(request.Scopes);
+        var requested = ScopeSet.Parse(request.Scopes);
         if (request.Resource.Length > 0 && (request.Resource.Length > MaxResourceLength
             || !Uri.TryCreate(request.Resource, UriKind.Absolute, out var resource) || resource.Fragment.Length > 0))
         {
             // RFC 8707 §2: an absolute URI without a fragment.
             throw new BrokerException(BrokerErrorReason.InvalidArgument, $"resource must be an absolute URI without fragment, at most {MaxResourceLength} characters.");
         }
-        CallerContext.Of(context).Demand(provider.Name, subject: null, scopes);
+        var call = CallerContext.Of(context);
+        // No scopes: the provider's configured default; with none configured the server chooses, which is "unknown".
+        var scopes = requested.IsEmpty ? provider.ClientCredentialsScopes : requested;
+        call.DemandHeld(provider.Name, subject: null, scopes);
+        call.DemandResource(request.Resource);
         var key = new ClientTokenKey(provider.Name, provider.ClientId, scopes, request.Resource);
         var minTimeToLive = MinTimeToLive(request.MinTtlSeconds);
         var grain = grains.GetGrain<IClientTokenGrain>(key.ToGrainKey());
         var token = await ClusterRetry.RunAsync(() => grain.GetAccessToken(minTimeToLive), context.CancellationToken);
+        // What the server granted, not what was asked, is what the caller would hold: refused (and audited) when wider.
+        call.DemandHeld(provider.Name, subject: null, token.Scopes);
         return ToMessage(token);
     }
 

@@ -13,7 +13,7 @@ public sealed partial class AuditLog(ILoggerFactory loggers, BrokerMetrics metri
     private readonly ILogger _logger = loggers.CreateLogger("Broker.Audit");
 
     /// <summary>The events a successful TokenBroker call can leave: the values its (broker.v1.rpc) option may name.</summary>
-    public static bool IsCallEvent(AuditEvent audited) => audited is AuditEvent.TokenHandedOut or AuditEvent.AuthorizationBegun
+    public static bool IsCallEvent(AuditEvent audited) => audited is AuditEvent.TokenHandedOut or AuditEvent.AuthorizationBegun or AuditEvent.AuthorizationClaimed
         or AuditEvent.TokensImported or AuditEvent.FamilyRevoked or AuditEvent.FamilyDescribed;
 
     /// <summary>A call succeeded: the event its method declares. <paramref name="source"/> is the token's, when it handed one out.</summary>
@@ -23,6 +23,7 @@ public sealed partial class AuditLog(ILoggerFactory loggers, BrokerMetrics metri
         {
             case AuditEvent.TokenHandedOut: TokenHandedOut(caller, action, provider, family, source ?? "-"); break;
             case AuditEvent.AuthorizationBegun: AuthorizationBegun(caller, provider, family); break;
+            case AuditEvent.AuthorizationClaimed: AuthorizationClaimed(caller, provider, family); break;
             case AuditEvent.TokensImported: TokensImported(caller, provider, family); break;
             case AuditEvent.FamilyRevoked: FamilyRevoked(caller, provider, family); break;
             case AuditEvent.FamilyDescribed: FamilyDescribed(caller, provider, family); break;
@@ -47,6 +48,12 @@ public sealed partial class AuditLog(ILoggerFactory loggers, BrokerMetrics metri
     {
         LogAuthorizationBegun(_logger, caller, provider, family);
         metrics.AuditEvent("authorization_begun", "ok");
+    }
+
+    private void AuthorizationClaimed(string caller, string provider, string family)
+    {
+        LogAuthorizationClaimed(_logger, caller, provider, family);
+        metrics.AuditEvent("authorization_claimed", "ok");
     }
 
     public void AuthorizationCompleted(string provider, string family, string outcome)
@@ -96,6 +103,9 @@ public sealed partial class AuditLog(ILoggerFactory loggers, BrokerMetrics metri
 
     [LoggerMessage(EventId = (int)AuditEvent.FamilyRefreshed, Level = LogLevel.Information, Message = "Audit: {Caller} caused a refresh of provider={Provider} family={Family}.")]
     private static partial void LogRefreshed(ILogger logger, string caller, string provider, string family);
+
+    [LoggerMessage(EventId = (int)AuditEvent.AuthorizationClaimed, Level = LogLevel.Information, Message = "Audit: {Caller} completed an authorization for provider={Provider} family={Family}: the family holds its tokens.")]
+    private static partial void LogAuthorizationClaimed(ILogger logger, string caller, string provider, string family);
 
     [LoggerMessage(EventId = (int)AuditEvent.AuthorizationBegun, Level = LogLevel.Information, Message = "Audit: {Caller} began an authorization for provider={Provider} family={Family}.")]
     private static partial void LogAuthorizationBegun(ILogger logger, string caller, string provider, string family);

@@ -7,6 +7,8 @@ using Broker.OAuth.Authorization;
 using Broker.OAuth.Providers;
 using Broker.Silo.Api;
 using Broker.Silo.Audit;
+using Broker.Grains.Authorizations;
+using Broker.Grains.Families;
 
 namespace Broker.Silo.Callback;
 
@@ -23,7 +25,7 @@ public static class AuthorizationCallbackEndpoint
         routes.MapGet("/oauth2/callback/{provider}", HandleAsync);
 
     private static async Task<IResult> HandleAsync(string provider, HttpContext http, IGrainFactory grains,
-        ProviderRegistry providers, AuditLog audit, FamilyLogId logIds)
+        ProviderRegistry providers, AuthorizationState states, AuditLog audit, FamilyLogId logIds)
     {
         try
         {
@@ -41,10 +43,29 @@ public static class AuthorizationCallbackEndpoint
             }
             var state = query["state"].ToString();
             if (state.Length == 0) throw new BrokerException(BrokerErrorReason.InvalidState, "the response has no state.");
+            // Checked before any grain or row is touched: a state the broker did not issue costs one HMAC.
+            if (!states.IsAuthentic(state)) throw new BrokerException(BrokerErrorReason.InvalidState, "the state was not issued by this broker.");
 
             var response = new AuthorizationResponse(
                 NullIfEmpty(query["code"]), NullIfEmpty(query["iss"]), NullIfEmpty(query["error"]), NullIfEmpty(query["error_description"]));
             var completed = await grains.GetGrain<IPendingAuthorizationGrain>(OneTimeValue.KeyOf(state)).Complete(name, response);
+            if (completed is { Completion: { } completion, ReturnUrl: { } returnUrl })
+            {
+                // The service that began the flow completes it for its signed-in user (RFC 9700 §4.7); 303 so the browser GETs it.
+                audit.AuthorizationCompleted(name.Value, logIds.Of(completed.Family), "awaiting_completion");
+                http.Response.Headers.CacheControl = "no-store";
+                http.Response.Headers.Location = ReturnUrl.WithCompletion(returnUrl, completion).AbsoluteUri;
+                return Results.StatusCode(StatusCodes.Status303SeeOther);
+            }
+            // Without a refresh token (no offline_access) the family ends with its first access token: the user and the
+            // audit trail hear it now, not at expiry.
+            if (!completed.HasRefreshToken)
+            {
+                audit.AuthorizationCompleted(name.Value, logIds.Of(completed.Family), "ok_no_refresh_token");
+                return Page(HttpStatusCode.OK, "Authorization complete, without a refresh token",
+                    "The provider issued no refresh token: access works until the access token expires, then this authorization " +
+                    "must be made again. The application should ask for offline_access (or what this provider needs to issue one).");
+            }
             audit.AuthorizationCompleted(name.Value, logIds.Of(completed.Family), "ok");
             return Page(HttpStatusCode.OK, "Authorization complete", "You can close this window.");
         }

@@ -24,9 +24,28 @@ public sealed class Caller
     /// <summary>The embedded default's caller when no caller is configured: development only, allowed everything.</summary>
     public static Caller Development { get; } = new("development", new CallerOptions
     {
-        Providers = [All], Subjects = [All], Scopes = [All],
+        Providers = [All], Subjects = [All], Scopes = [All], Resources = [All],
         MayGetClientTokens = true, MayBeginAuthorization = true, MayImport = true, MayRevoke = true,
+        // Loopback development with no application in front: the browser that logs in is the developer's own.
+        InsecureDirectCompletion = true,
     });
+
+    /// <summary>
+    /// How an authorization this caller begins is bound to its user: a registered return URL, or none where the policy
+    /// allows direct completion. Throws INVALID_ARGUMENT when it is missing, PERMISSION_DENIED when it is not registered.
+    /// </summary>
+    public Uri? ReturnUrlFor(string requested)
+    {
+        if (requested.Length == 0)
+        {
+            return _policy.InsecureDirectCompletion ? null : throw new BrokerException(BrokerErrorReason.InvalidArgument,
+                $"return_url is required: register the caller's return URLs under {CallerOptions.Section}:{Name}:ReturnUrls.") { Detail = "return_url" };
+        }
+        return Broker.OAuth.Authorization.ReturnUrl.Match(requested, _policy.ReturnUrls)
+            ?? throw new BrokerException(BrokerErrorReason.PermissionDenied,
+                $"caller '{Name}' may not use this return_url: it is not one of its registered return URLs (scheme, host, port and path match exactly).")
+                { Detail = "use this return_url" };
+    }
 
     /// <summary>Throws <see cref="BrokerErrorReason.PermissionDenied"/> unless the policy grants all of it.</summary>
     public void Demand(CallerAction action, ProviderName provider, Subject? subject = null, ScopeSet? scopes = null)
@@ -55,6 +74,32 @@ public sealed class Caller
 
     public bool AllowsScopes(ScopeSet scopes) =>
         _policy.Scopes.Contains(All) || scopes.Values.All(s => _policy.Scopes.Contains(s, StringComparer.Ordinal));
+
+    /// <summary>
+    /// Whether a token carrying <paramref name="held"/> may be handed to this caller. Empty means unknown (the server's
+    /// choice, or an importer that named none), never "nothing": only a caller allowed every scope takes it.
+    /// </summary>
+    public bool AllowsHeldScopes(ScopeSet held) => held.IsEmpty ? _policy.Scopes.Contains(All) : AllowsScopes(held);
+
+    /// <summary>RFC 8707 resources: exactly as listed, or all with <c>*</c>; none unless listed. No resource is always allowed.</summary>
+    public bool AllowsResource(string resource) =>
+        resource.Length == 0 || _policy.Resources.Any(r => r == All || string.Equals(r, resource, StringComparison.Ordinal));
+
+    /// <summary>Throws PERMISSION_DENIED unless a token carrying <paramref name="held"/> may be handed out (<see cref="AllowsHeldScopes"/>).</summary>
+    public void DemandHeld(CallerAction action, ProviderName provider, Subject? subject, ScopeSet held)
+    {
+        Demand(action, provider, subject, held);
+        if (!AllowsHeldScopes(held)) Deny("receive a token whose scopes are unknown (empty)");
+    }
+
+    /// <summary>Throws PERMISSION_DENIED unless the caller's <c>Resources</c> list this resource.</summary>
+    public void DemandResource(string resource)
+    {
+        if (!AllowsResource(resource)) Deny("use this resource");
+    }
+
+    private void Deny(string why) =>
+        throw new BrokerException(BrokerErrorReason.PermissionDenied, $"caller '{Name}' may not {why}.") { Detail = why };
 
     /// <summary>The policy's flag for each grant; a grant this version does not know is refused.</summary>
     private bool Grants(CallerPermission permission) => permission switch

@@ -26,13 +26,25 @@ public sealed class CallerContext(Caller caller, CallerAction action, FamilyLogI
     /// <summary>Checks the policy for a family (or a client token when <paramref name="subject"/> is null); throws PERMISSION_DENIED.</summary>
     public void Demand(ProviderName provider, Subject? subject, ScopeSet? scopes = null)
     {
-        if (!ReferenceEquals(Provider, provider.Value) || !ReferenceEquals(_subject, subject?.Value))
-        {
-            // Once per call: GetAccessToken demands twice (before the grain call, and with the token's scopes).
-            Provider = provider.Value;
-            _subject = subject?.Value;
-            Family = subject is { } s ? logIds.Of(new FamilyKey(provider, s)) : "client";
-        }
+        Touch(provider, subject);
         Caller.Demand(Action, provider, subject, scopes);
     }
+
+    /// <summary>Before a token is handed out, or a refresh spent on one: its scopes, where empty means unknown.</summary>
+    public void DemandHeld(ProviderName provider, Subject? subject, ScopeSet held)
+    {
+        Touch(provider, subject);
+        Caller.DemandHeld(Action, provider, subject, held);
+    }
+
+    /// <summary>What the audit event names. Once per call: GetAccessToken demands twice (before the grain call, and with the token's scopes).</summary>
+    private void Touch(ProviderName provider, Subject? subject)
+    {
+        if (ReferenceEquals(Provider, provider.Value) && ReferenceEquals(_subject, subject?.Value)) return;
+        Provider = provider.Value;
+        _subject = subject?.Value;
+        Family = subject is { } s ? logIds.Of(new FamilyKey(provider, s)) : "client";
+    }
+
+    public void DemandResource(string resource) => Caller.DemandResource(resource);
 }

@@ -40,6 +40,8 @@ public sealed class CallerInterceptor(CallerRegistry callers, AuditLog audit, Br
 
         var call = new CallerContext(caller, action, logIds);
         call.AttachTo(http);
+        // Grain calls of this request carry the caller: the token budget gives each caller its own share.
+        Broker.Abstractions.Grains.CallerRequestContext.Set(caller.Name);
         try
         {
             var response = await continuation(request, context);

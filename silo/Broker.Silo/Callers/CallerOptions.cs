@@ -26,8 +26,24 @@ public sealed class CallerOptions
     /// <summary>Scopes it may obtain tokens for, or <c>*</c> for any.</summary>
     public List<string> Scopes { get; set; } = [];
 
+    /// <summary>Resource indicators (RFC 8707) it may ask client-credentials tokens for, exactly as sent, or <c>*</c>. None by default.</summary>
+    public List<string> Resources { get; set; } = [];
+
     public bool MayGetClientTokens { get; set; }
     public bool MayBeginAuthorization { get; set; }
+
+    /// <summary>
+    /// Where this caller's users come back after logging in (BeginAuthorization's return_url), compared exactly: scheme,
+    /// host, port and path. The service then completes the authorization for its signed-in user.
+    /// </summary>
+    public List<string> ReturnUrls { get; set; } = [];
+
+    /// <summary>
+    /// Lets BeginAuthorization go without a return URL: the callback then makes the tokens live for whoever finishes
+    /// the login, so anyone who gets hold of the authorization URL can attach their own account to the subject. Only
+    /// for flows with no application session (a CLI on the user's own machine). Off by default.
+    /// </summary>
+    public bool InsecureDirectCompletion { get; set; }
     public bool MayImport { get; set; }
     public bool MayRevoke { get; set; }
 }

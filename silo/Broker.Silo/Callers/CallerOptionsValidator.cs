@@ -67,6 +67,16 @@ public sealed class CallerOptionsValidator(CallerAuthenticationOptions authentic
                 if (subject.Length == 0 || subject.IndexOf('*') is var star && star >= 0 && star != subject.Length - 1)
                     failures.Add($"{p}:Subjects entries are exact, a prefix ending in '*', or '*'.");
             }
+            foreach (var returnUrl in caller.ReturnUrls)
+            {
+                if (Broker.OAuth.Authorization.ReturnUrl.WhyNotRegistrable(returnUrl) is { } why)
+                    failures.Add($"{p}:ReturnUrls entry '{returnUrl}' {why}");
+            }
+            foreach (var resource in caller.Resources)
+            {
+                if (resource != "*" && (!Uri.TryCreate(resource, UriKind.Absolute, out var uri) || uri.Fragment.Length > 0))
+                    failures.Add($"{p}:Resources entries are absolute URIs without a fragment (RFC 8707), or '*'.");
+            }
             if (caller.Providers.Count == 0)
                 failures.Add($"{p}:Providers is empty: the caller could do nothing (use '*' for all providers).");
         }

@@ -1,6 +1,4 @@
 using Broker.Grains.Telemetry;
-using Broker.OAuth.Discovery;
-using Broker.OAuth.Providers;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Npgsql;
 using StackExchange.Redis;
@@ -57,38 +55,29 @@ public sealed class RedisHealthCheck(string configuration) : IHealthCheck, IDisp
     }
 }
 
-/// <summary>Is this silo an active member of its cluster?</summary>
-public sealed class MembershipHealthCheck(ISiloStatusOracle oracle) : IHealthCheck
+/// <summary>Is this silo an active member of its cluster, and does the membership table still say so?</summary>
+public sealed class MembershipHealthCheck(ISiloStatusOracle oracle, Broker.Silo.Cluster.ClusterMembership membership) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-        Task.FromResult(oracle.CurrentStatus == SiloStatus.Active
-            ? HealthCheckResult.Healthy()
+        Task.FromResult(membership.LostBecause is { } why ? HealthCheckResult.Unhealthy($"left the cluster: {why}")
+            : oracle.CurrentStatus == SiloStatus.Active ? HealthCheckResult.Healthy()
             : HealthCheckResult.Unhealthy($"silo is {oracle.CurrentStatus}"));
 }
 
 /// <summary>
-/// Can each provider's metadata be had (cached)? A provider that is down degrades the silo, it does not kill
-/// it: valid tokens are still served. Families holding unstored rotated tokens degrade it too.
+/// Can each provider's metadata be had (cached)? A provider that is down or misconfigured degrades the silo, it
+/// does not kill it: valid tokens are still served. Open circuit breakers and families holding unstored rotated
+/// tokens degrade it too.
 /// </summary>
-public sealed class ProvidersHealthCheck(ProviderRegistry providers, MetadataStore metadata, BrokerMetrics metrics,
+public sealed class ProvidersHealthCheck(ProviderProbe probe, BrokerMetrics metrics,
     Broker.OAuth.Http.ProviderCircuitBreakers breakers) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        var problems = new List<string>();
-        foreach (var provider in providers.All)
-        {
-            try
-            {
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                timeout.CancelAfter(TimeSpan.FromSeconds(3));
-                await metadata.GetAsync(provider, timeout.Token);
-            }
-            catch (Exception ex) when (ex is Broker.Abstractions.BrokerException or OperationCanceledException)
-            {
-                problems.Add($"provider {provider.Name}: metadata unavailable");
-            }
-        }
+        var problems = (await probe.CheckAsync(cancellationToken))
+            .Where(p => p.Condition != ProviderCondition.Ready)
+            .Select(p => $"provider {p.Name}: {p.Describe()}")
+            .ToList();
         problems.AddRange(breakers.NotClosed().Select(b => $"provider {b}"));
         if (metrics.PendingPersistence > 0) problems.Add($"{metrics.PendingPersistence} families hold rotated tokens not yet stored");
         return problems.Count == 0 ? HealthCheckResult.Healthy() : HealthCheckResult.Degraded(string.Join("; ", problems));
@@ -96,21 +85,28 @@ public sealed class ProvidersHealthCheck(ProviderRegistry providers, MetadataSto
 }
 
 /// <summary>
-/// The body of <c>/health/ready</c>: the overall status, then each check with its status and reason, so an
-/// operator sees which check made the silo degraded or unready. The reasons are our own words (no exception text).
+/// The body of <c>/health/ready</c>, JSON: the overall status, then each check with its status and reason, so an
+/// operator (or a probe's log) sees which check made the silo degraded or unready:
+/// <c>{"status":"Degraded","checks":{"providers":{"status":"Degraded","reason":"provider x: metadata unavailable"},...}}</c>.
+/// The reasons are our own words (no exception text).
 /// </summary>
 public static class ReadinessReport
 {
-    public static Task WriteAsync(HttpContext context, HealthReport report)
+    public static async Task WriteAsync(HttpContext context, HealthReport report)
     {
-        var text = new System.Text.StringBuilder().Append(report.Status).Append('\n');
+        context.Response.ContentType = "application/json; charset=utf-8";
+        await using var json = new System.Text.Json.Utf8JsonWriter(context.Response.Body);
+        json.WriteStartObject();
+        json.WriteString("status", report.Status.ToString());
+        json.WriteStartObject("checks");
         foreach (var (name, entry) in report.Entries)
         {
-            text.Append(name).Append(": ").Append(entry.Status);
-            if (entry.Description is { Length: > 0 } reason) text.Append(" (").Append(reason).Append(')');
-            text.Append('\n');
+            json.WriteStartObject(name);
+            json.WriteString("status", entry.Status.ToString());
+            if (entry.Description is { Length: > 0 } reason) json.WriteString("reason", reason);
+            json.WriteEndObject();
         }
-        context.Response.ContentType = "text/plain; charset=utf-8";
-        return context.Response.WriteAsync(text.ToString());
+        json.WriteEndObject();
+        json.WriteEndObject();
     }
 }

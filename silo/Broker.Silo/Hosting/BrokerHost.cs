@@ -7,6 +7,7 @@ using Broker.OAuth.Providers;
 using Broker.Silo.Api;
 using Broker.Silo.Callback;
 using Broker.Silo.Callers;
+using Broker.Silo.Cluster;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Broker.Silo.Health;
@@ -35,7 +36,9 @@ public static class BrokerHost
     public static WebApplication Build(string[] args, Action<IConfigurationBuilder>? configure = null,
         Action<WebApplicationBuilder>? customize = null)
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args });
+        // The silo's own folder, not the working directory: a silo started from elsewhere (the repository's root, a
+        // service manager) still reads the appsettings.json shipped beside it. StartAsync names it.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddEnvironmentVariables(); // Broker__Mode, Broker__Providers__x__ClientId, ...
         configure?.Invoke(builder.Configuration);
         builder.Configuration.AddCommandLine(args);
@@ -49,15 +52,28 @@ public static class BrokerHost
             builder.Configuration["Logging:LogLevel:Orleans"] ?? builder.Configuration["Logging:LogLevel:Default"]));
         // The audit trail is not verbosity: a quiet Logging:LogLevel:Default must not silence it.
         builder.Logging.AddFilter("Broker.Audit", LogLevel.Information);
+        // Defaults that leave an operator what matters, each overridable under Logging:LogLevel: Polly logs every
+        // retry of Orleans' placement at Information (a quarter of all lines of a short session), and the watchdog
+        // warns of a "participant check" that has "not completed" for the time since the process began, at every start.
+        builder.Logging.AddFilter("Polly", Configured(builder.Configuration, "Polly") ?? LogLevel.Warning);
+        builder.Logging.AddFilter("Orleans.Runtime.Watchdog", Configured(builder.Configuration, "Orleans.Runtime.Watchdog") ?? LogLevel.Error);
         customize?.Invoke(builder);
 
         // What shapes the host itself (mode, ports, exporters) is read and validated now; the rest at start.
+        // Every wrong setting is named at once: those read now, and when any is wrong, those validated at start too.
         var services = builder.Services;
         var configuration = builder.Configuration;
-        var mode = services.AddBrokerOptionsNow(configuration, BrokerHostOptions.Section, new BrokerHostOptionsValidator()).Mode;
-        var cluster = services.AddBrokerOptionsNow(configuration, ClusterModeOptions.Section, new ClusterModeOptionsValidator(mode));
-        var http = services.AddBrokerOptionsNow(configuration, HttpEndpointOptions.Section, new HttpEndpointOptionsValidator());
-        var telemetry = services.AddBrokerOptionsNow(configuration, TelemetryOptions.Section, new TelemetryOptionsValidator());
+        var failures = new List<string>(ListSettings.Misgiven(configuration));
+        var mode = Now(failures, () => services.AddBrokerOptionsNow(configuration, BrokerHostOptions.Section, new BrokerHostOptionsValidator()).Mode);
+        var cluster = Now(failures, () => services.AddBrokerOptionsNow(configuration, ClusterModeOptions.Section, new ClusterModeOptionsValidator(mode)));
+        var http = Now(failures, () => services.AddBrokerOptionsNow(configuration, HttpEndpointOptions.Section, new HttpEndpointOptionsValidator()));
+        var telemetry = Now(failures, () => services.AddBrokerOptionsNow(configuration, TelemetryOptions.Section, new TelemetryOptionsValidator()));
+        Now(failures, () => { builder.AddBrokerCallers(mode, http); });
+        if (failures.Count > 0)
+        {
+            failures.AddRange(FailuresAtStart(configuration, mode));
+            throw new OptionsValidationException(BrokerHostOptions.Section, typeof(BrokerHostOptions), failures.Distinct().ToList());
+        }
 
         builder.Services.AddSingleton(new BrokerHostOptions { Mode = mode });
         builder.Services.PostConfigure<RedirectOptions>(o => o.PublicBaseUrl ??= $"http://{FormatHost(http.BindAddress)}:{http.HttpPort}");
@@ -67,10 +83,14 @@ public static class BrokerHost
         // JSON transcoding serves the same methods as JSON on the gRPC port (curl --http2-prior-knowledge), never on
         // the browser-facing HTTP port, which may be public for redirects.
         // The error details (ErrorInfo, RetryInfo) must be in the type registry, or a JSON error answer cannot be written.
-        builder.AddBrokerCallers(mode, http);
-        // Outermost first: errors become statuses, then the caller is resolved before any service code runs.
+        builder.Services.AddBrokerOptions<MembershipWatchOptions, MembershipWatchOptionsValidator>(configuration, MembershipWatchOptions.Section);
+        builder.Services.AddSingleton<ClusterMembership>();
+        if (mode == BrokerMode.Cluster) builder.Services.AddHostedService<MembershipWatch>();
+        // Outermost first: a silo that left its cluster refuses, errors become statuses, then the caller is resolved
+        // before any service code runs.
         builder.Services.AddGrpc(o =>
             {
+                o.Interceptors.Add<ClusterMembershipInterceptor>();
                 o.Interceptors.Add<BrokerExceptionInterceptor>();
                 o.Interceptors.Add<CallerInterceptor>();
             })
@@ -78,6 +98,7 @@ public static class BrokerHost
                 Google.Rpc.ErrorInfo.Descriptor, Google.Rpc.RetryInfo.Descriptor));
         builder.Services.AddGrpcHealthChecks();
         builder.Services.AddGrpcReflection();
+        builder.Services.AddSingleton<ProviderProbe>();
         var health = builder.Services.AddHealthChecks()
             .AddCheck<MembershipHealthCheck>("membership", tags: [ReadyTag])
             .AddCheck<ProvidersHealthCheck>("providers", tags: [ReadyTag]);
@@ -116,6 +137,8 @@ public static class BrokerHost
             silo.Services.Configure<ClusterMembershipOptions>(builder.Configuration.GetSection("Broker:Membership"));
             // One trace from the gRPC call through the grain call to the authorization server.
             silo.AddActivityPropagation();
+            // broker-ops reads each silo's circuit breakers through a grain placed on that silo.
+            silo.AddPlacementDirector<Broker.Grains.Operations.OnSiloPlacement, Broker.Grains.Operations.OnSiloPlacementDirector>();
             if (mode == BrokerMode.Embedded)
             {
                 silo.UseLocalhostClustering(cluster.SiloPort, cluster.GatewayPort);
@@ -133,16 +156,16 @@ public static class BrokerHost
                 silo.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(cluster.Redis!));
                 // Keep-alive reminders must outlive any one silo.
                 silo.UseRedisReminderService(o => o.ConfigurationOptions = ConfigurationOptions.Parse(cluster.Redis!));
-                silo.AddAdoNetGrainStorage(BrokerStorage.Name, (AdoNetGrainStorageOptions o) =>
+                silo.AddAdoNetGrainStorage(BrokerStorage.Rows, (AdoNetGrainStorageOptions o) =>
                 {
                     o.Invariant = "Npgsql";
                     o.ConnectionString = cluster.PostgreSql;
+                    o.GrainStorageSerializer = new StoredRowSerializer();
                 });
-                // Orleans' binary format with [Id]-numbered fields: version tolerant, and it never sees a
-                // token in clear because the grains encrypt every secret field before writing.
-                builder.Services.AddOptions<AdoNetGrainStorageOptions>(BrokerStorage.Name)
-                    .Configure<Orleans.Serialization.Serializer>((o, serializer) =>
-                        o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer));
+                // Each row: Orleans' binary format with [Id]-numbered fields (version tolerant; every secret field
+                // already encrypted by the grains), sealed as a whole with a MAC bound to its grain and a sequence.
+                silo.Services.AddKeyedSingleton<IGrainStorage>(BrokerStorage.Name, (services, _) =>
+                    AuthenticatedGrainStorage.Over(services, BrokerStorage.Rows));
             }
         });
 
@@ -175,15 +198,31 @@ public static class BrokerHost
         return app;
     }
 
-    /// <summary>Starts the host after the checks that must pass first (the schema, in cluster mode).</summary>
+    /// <summary>
+    /// Validates every setting checked at start now, so that a wrong one stops the process with its name only (the
+    /// host would first log its own "Hosting failed to start" with a stack trace).
+    /// </summary>
+    public static void ValidateSettings(WebApplication app) => app.Services.GetService<IStartupValidator>()?.Validate();
+
+    /// <summary>Starts the host after the checks that must pass first (settings; the schema, in cluster mode).</summary>
     public static async Task StartAsync(WebApplication app, CancellationToken cancellationToken = default)
     {
         var mode = app.Services.GetRequiredService<BrokerHostOptions>().Mode;
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Broker.Silo");
+        ValidateSettings(app);
+        var environment = app.Services.GetRequiredService<IWebHostEnvironment>();
+        var settingsFile = Path.Combine(environment.ContentRootPath, "appsettings.json");
+        logger.LogInformation("Settings: {SettingsFile} ({Found}), then Broker__... environment variables, then --Broker:... arguments.",
+            settingsFile, File.Exists(settingsFile) ? "read" : "absent");
         if (mode == BrokerMode.Cluster)
         {
             var cluster = app.Services.GetRequiredService<IOptions<ClusterModeOptions>>().Value;
             await SchemaMigrator.EnsureCurrentAsync(cluster.PostgreSql!, cancellationToken);
+            if (app.Services.GetRequiredService<IOptions<Grains.Protection.EncryptionOptions>>().Value.AcceptUnauthenticatedState)
+            {
+                logger.LogWarning(
+                    "Broker:Encryption:AcceptUnauthenticatedState is on: rows without a seal are read, so whoever can write the database can strip one. Run broker-ops keys reencrypt, then turn it off.");
+            }
         }
         else
         {
@@ -197,8 +236,47 @@ public static class BrokerHost
             logger.LogWarning("No caller is configured (Broker:Callers): every gRPC call will be refused with UNAUTHENTICATED.");
         await app.StartAsync(cancellationToken);
         var http = app.Services.GetRequiredService<IOptions<HttpEndpointOptions>>().Value;
+        await ProviderStates.LogAsync(app.Services.GetRequiredService<ProviderProbe>(), logger, cancellationToken);
         logger.LogInformation("Broker listening: gRPC on {Address}:{GrpcPort}, HTTP on {Address}:{HttpPort}.",
             http.BindAddress, http.GrpcPort, http.BindAddress, http.HttpPort);
+    }
+
+    private static LogLevel? Configured(IConfiguration configuration, string category) =>
+        Enum.TryParse<LogLevel>(configuration[$"Logging:LogLevel:{category}"], ignoreCase: true, out var level) ? level : null;
+
+    /// <summary>Reads settings needed now; a wrong one is collected (and a default used) so that all are named.</summary>
+    private static T Now<T>(List<string> failures, Func<T> read) where T : new()
+    {
+        try
+        {
+            return read();
+        }
+        catch (OptionsValidationException ex)
+        {
+            failures.AddRange(ex.Failures);
+            return new T();
+        }
+    }
+
+    private static void Now(List<string> failures, Action read) => Now(failures, () => { read(); return new object(); });
+
+    /// <summary>The failures the host would report at start (providers, encryption keys, families, ...), found now.</summary>
+    private static IReadOnlyList<string> FailuresAtStart(IConfiguration configuration, BrokerMode mode)
+    {
+        var services = new ServiceCollection().AddLogging();
+        services.PostConfigure<RedirectOptions>(o => o.PublicBaseUrl ??= "http://127.0.0.1");
+        services.AddBrokerOAuth(configuration);
+        services.AddBrokerGrains(configuration, ephemeralKeys: mode == BrokerMode.Embedded);
+        using var provider = services.BuildServiceProvider();
+        try
+        {
+            provider.GetService<IStartupValidator>()?.Validate();
+            return [];
+        }
+        catch (Exception ex)
+        {
+            return InvalidSettings.From(ex);
+        }
     }
 
     /// <summary>Endpoint metadata: the one local port an endpoint answers on.</summary>

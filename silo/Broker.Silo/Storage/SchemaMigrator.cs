@@ -27,7 +27,14 @@ public static class SchemaMigrator
     public static async Task<IReadOnlyList<string>> MigrateAsync(string connectionString, CancellationToken cancellationToken = default)
     {
         await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync(cancellationToken);
+        try
+        {
+            await connection.OpenAsync(cancellationToken);
+        }
+        catch (NpgsqlException ex) when (ex is not PostgresException)
+        {
+            throw DependencyUnreachableException.PostgreSql(connectionString, ex);
+        }
         await using (var create = new NpgsqlCommand(Ledger, connection))
             await create.ExecuteNonQueryAsync(cancellationToken);
 
@@ -67,9 +74,9 @@ public static class SchemaMigrator
         {
             throw new SchemaMissingException($"the database has no Broker schema; {hint}");
         }
-        catch (NpgsqlException ex)
+        catch (NpgsqlException ex) when (ex is not PostgresException)
         {
-            throw new SchemaMissingException($"PostgreSQL (Broker:Cluster:PostgreSql) cannot be reached: {ex.Message}");
+            throw DependencyUnreachableException.PostgreSql(connectionString, ex);
         }
         var missing = Scripts.Select(s => s.Name).Where(n => !applied.Contains(n)).ToList();
         if (missing.Count > 0)

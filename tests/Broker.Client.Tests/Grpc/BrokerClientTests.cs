@@ -31,6 +31,22 @@ public sealed class BrokerClientTests(ClientFixture fixture)
     }
 
     [Fact]
+    public async Task An_authorization_completed_through_the_client_library_gives_the_family_its_tokens()
+    {
+        var url = await Client.BeginAuthorizationAsync("test", "handshake-user", ["openid", "api.read"], TestCallers.ReturnUrl);
+        var redirect = await AuthorizationFlow.LogInAsync(url);
+        using var callback = await AuthorizationFlow.DeliverAsync(fixture.Silo, redirect);
+        Assert.StartsWith(TestCallers.ReturnUrl.AbsoluteUri + "?completion=", callback.Headers.Location?.AbsoluteUri);
+
+        var completed = await Client.CompleteAuthorizationAsync("test", "handshake-user", AuthorizationFlow.CompletionOf(callback)!);
+
+        Assert.True(completed.HasRefreshToken);
+        Assert.Contains("api.read", completed.Scopes);
+        var token = await Client.GetAccessTokenAsync("test", "handshake-user");
+        Assert.True(await fixture.Server.IsActiveAsync(token.AccessToken));
+    }
+
+    [Fact]
     public async Task Begin_authorization_returns_the_provider_url()
     {
         var url = await Client.BeginAuthorizationAsync("test", "console-user", ["api.read"]);

@@ -19,7 +19,7 @@ public sealed class PendingAuthorizationTests(FakeClockCluster cluster) : IClass
         var family = new FamilyKey(ProviderName.Parse("test"), Subject.Parse(subject));
         var state = OneTimeValue.Create();
         var pending = cluster.Grains.GetGrain<IPendingAuthorizationGrain>(OneTimeValue.KeyOf(state));
-        await pending.Begin(family, ScopeSet.Parse(["api.read"]), state);
+        await pending.Begin(family, ScopeSet.Parse(["api.read"]), state, new AuthorizationBinding("tests", ReturnUrl: null, ReplaceAccount: false));
         return (pending, family);
     }
 

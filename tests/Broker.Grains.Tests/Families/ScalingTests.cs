@@ -35,6 +35,7 @@ public sealed class ScalingTests(Infrastructure infrastructure, ITestOutputHelpe
             {
                 ["Broker:Providers:test:TokenRequestsPerMinute"] = "6000",
                 ["Broker:Providers:test:TokenRequestBurst"] = "200",
+                ["Broker:Providers:test:CallerTokenRequestShare"] = "1", // one caller drives the whole storm
             })).ProcessSettings();
     }
 

@@ -44,6 +44,7 @@ public sealed class SiloLossCluster : IAsyncDisposable
                 ["Broker:Providers:test:RefreshTokenReuseLeeway"] = (leeway ?? TimeSpan.Zero).ToString(),
                 ["Broker:Providers:test:TokenRequestsPerMinute"] = "6000",
                 ["Broker:Providers:test:TokenRequestBurst"] = "200",
+                ["Broker:Providers:test:CallerTokenRequestShare"] = "1", // one caller drives the whole storm
                 ["Broker:Families:RefreshLease"] = refreshLease.ToString(),
                 ["Broker:Families:RefreshAhead"] = "false",
                 ["Broker:Families:MinForcedRefreshInterval"] = "00:00:00",

@@ -31,6 +31,8 @@ public sealed class ThreeSiloCluster(Infrastructure infrastructure) : IAsyncLife
                 ["Broker:Families:RefreshAhead"] = "false",
                 ["Broker:Providers:budget:TokenRequestBurst"] = "3",
                 ["Broker:Providers:budget:TokenRequestsPerMinute"] = "1",
+                // The tests' one caller may use the whole budget: this fixture tests the client's budget across silos.
+                ["Broker:Providers:budget:CallerTokenRequestShare"] = "1",
             }));
         Silos = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => spec.StartSiloAsync()));
         foreach (var silo in Silos) await Server.AddRedirectUriAsync("broker", silo.RedirectUri("test"));

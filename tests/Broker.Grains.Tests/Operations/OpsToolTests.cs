@@ -3,6 +3,7 @@ using Broker.Testing.AuthorizationServer;
 using Broker.Testing.Hosting;
 using Broker.Testing.Processes;
 using Broker.V1;
+using System.Text.Json;
 using Grpc.Core;
 using Xunit;
 
@@ -52,7 +53,7 @@ public sealed class OpsToolTests(Infrastructure infrastructure) : IAsyncLifetime
         var refreshed = await Ops("families", "refresh", "test", "ops-user", "--json");
         Assert.True(refreshed.ExitCode == 0, refreshed.Errors);
         Assert.Equal(refreshes + 1, _server.Stats.RefreshTokenGrants);
-        Assert.Equal("1", refreshed.Json[0].GetProperty("refreshes").GetString());
+        Assert.Equal(1, refreshed.Json[0].GetProperty("refreshes").GetInt64()); // a number, not a string
         var current = await _silo.Client.GetAccessTokenAsync(new GetAccessTokenRequest { Provider = "test", Subject = "ops-user" });
         TokenAssert.Different(before.AccessToken_, current.AccessToken_);
         TokenAssert.NotIn(current.AccessToken_, [refreshed.Output, refreshed.Errors]);
@@ -86,11 +87,59 @@ public sealed class OpsToolTests(Infrastructure infrastructure) : IAsyncLifetime
         var cluster = await Ops("cluster", "show", "--json");
         Assert.Equal(0, cluster.ExitCode);
         var silo = Assert.Single(cluster.Json.EnumerateArray(), s => s.GetProperty("status").GetString() == "Active");
-        Assert.True(int.Parse(silo.GetProperty("activations").GetString()!, System.Globalization.CultureInfo.InvariantCulture) > 0);
+        Assert.True(silo.GetProperty("activations").GetInt32() > 0);
 
         var unconfigured = await OpsTool.RunAsync(new Dictionary<string, string?>(), "cluster", "show");
         Assert.Equal(2, unconfigured.ExitCode);
         Assert.Contains("Broker:Cluster:Redis", unconfigured.Errors, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Families_list_gives_a_next_cursor_only_while_more_pages_remain()
+    {
+        await AuthorizationFlow.AuthorizeAsync(_silo, "test", "page-a", "api.read");
+        await AuthorizationFlow.AuthorizeAsync(_silo, "test", "page-b", "api.read");
+
+        var first = await Ops("families", "list", "--limit", "1", "--json");
+        Assert.True(first.ExitCode == 0, first.Errors);
+        Assert.Equal(1, first.Json.GetProperty("summary").GetProperty("listed").GetInt32());
+        var next = first.Json.GetProperty("summary").GetProperty("next").GetString();
+        Assert.NotNull(next);
+
+        var last = await Ops("families", "list", "--limit", "1", "--after", next!, "--json");
+        Assert.True(last.ExitCode == 0, last.Errors);
+        Assert.Equal(1, last.Json.GetProperty("summary").GetProperty("listed").GetInt32());
+        Assert.Equal(JsonValueKind.Null, last.Json.GetProperty("summary").GetProperty("next").ValueKind);
+
+        var table = await Ops("families", "list");
+        Assert.Contains("page-a", table.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("next", table.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Providers_check_shows_each_providers_circuit_breakers_on_every_silo()
+    {
+        // The provider that is down: every attempt to read its metadata fails until the silo's breaker opens.
+        var opened = false;
+        for (var attempt = 0; attempt < 30 && !opened; attempt++)
+        {
+            try
+            {
+                await _silo.Client.BeginAuthorizationAsync(new BeginAuthorizationRequest { Provider = "down", Subject = "alice" });
+            }
+            catch (RpcException)
+            {
+            }
+            using var ready = await _silo.Http.GetAsync("/health/ready");
+            opened = (await ready.Content.ReadAsStringAsync()).Contains("down (", StringComparison.Ordinal);
+        }
+        Assert.True(opened, "the breaker of the provider that is down did not open");
+
+        var providers = await Ops("providers", "check", "--json");
+        var rows = providers.Json.EnumerateArray().ToDictionary(r => r.GetProperty("provider").GetString()!);
+        Assert.Equal("closed", rows["test"].GetProperty("circuit_breakers").GetString());
+        var down = rows["down"].GetProperty("circuit_breakers").GetString()!;
+        Assert.Matches(@"^open on 127\.0\.0\.1:\d+ ", down); // which silo
     }
 
     public async Task DisposeAsync()

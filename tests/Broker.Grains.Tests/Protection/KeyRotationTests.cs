@@ -131,7 +131,7 @@ public sealed class KeyRotationTests(Infrastructure infrastructure) : IAsyncLife
     private static int Count(ProgramRun.Result result, string state, string outcome) =>
         result.Json.GetProperty("rows").EnumerateArray()
             .Where(r => r.GetProperty("state").GetString() == state && r.GetProperty("outcome").GetString() == outcome)
-            .Select(r => int.Parse(r.GetProperty("count").GetString()!, System.Globalization.CultureInfo.InvariantCulture))
+            .Select(r => r.GetProperty("count").GetInt32())
             .Sum();
 
     public async Task DisposeAsync() => await _server.DisposeAsync();

@@ -16,7 +16,7 @@ namespace Broker.Grains.Tests.Protection;
 
 /// <summary>
 /// Someone with write access to the database alters a stored ciphertext, or copies one family's row over
-/// another's. AES-GCM with the grain's identity as associated data must refuse both; the family is marked
+/// another's. The row's seal, bound to the grain (and AES-GCM's associated data beneath it), must refuse both; the family is marked
 /// (reauthorization_required / state_unreadable, callers get DATA_LOSS), not silently reset, and its stored
 /// ciphertext is kept for investigation.
 /// </summary>
@@ -65,7 +65,7 @@ public sealed class StoredStateTamperingTests(Infrastructure infrastructure) : I
         Assert.Equal(2, _logs.Entries.Count(e => e.Contains("#2101", StringComparison.Ordinal)));
 
         // Marked, not reset: the altered ciphertext is still what the row holds.
-        var stored = await ReadAsync("tampered");
+        var (_, stored) = await ReadAsync("tampered");
         Assert.Equal(tamperedCiphertext, stored.AccessToken!.Ciphertext);
         // Neighbours are unaffected, and a new authorization repairs a marked family.
         TokenAssert.Same(untouched.AccessToken_, (await _silo.Client.GetAccessTokenAsync(Request("untouched"))).AccessToken_);
@@ -80,23 +80,23 @@ public sealed class StoredStateTamperingTests(Infrastructure infrastructure) : I
 
     private OrleansGrainStorageSerializer Serializer => new(_silo.Services.GetRequiredService<Orleans.Serialization.Serializer>());
 
-    private async Task<TokenFamilyState> ReadAsync(string subject)
+    private async Task<(byte[] Header, TokenFamilyState State)> ReadAsync(string subject)
     {
         await using var connection = new NpgsqlConnection(_database);
         await connection.OpenAsync();
         await using var read = new NpgsqlCommand("SELECT payloadbinary FROM orleansstorage WHERE grainidextensionstring = @key AND graintypestring = 'family'", connection);
         read.Parameters.AddWithValue("key", Key(subject));
-        return Serializer.Deserialize<TokenFamilyState>(new BinaryData((byte[])(await read.ExecuteScalarAsync())!))
-            ?? throw new InvalidOperationException("the row holds no state.");
+        var (header, payload) = StoredRows.Split((byte[])(await read.ExecuteScalarAsync())!);
+        return (header, Serializer.Deserialize<TokenFamilyState>(new BinaryData(payload)) ?? throw new InvalidOperationException("the row holds no state."));
     }
 
     /// <summary>What an attacker with the database could do: decode the row, change bytes, write it back.</summary>
     private async Task<byte[]> AlterAsync(string subject, Action<TokenFamilyState> change)
     {
-        var state = await ReadAsync(subject);
+        var (header, state) = await ReadAsync(subject);
         change(state);
         await ExecuteAsync("UPDATE orleansstorage SET payloadbinary = @payload WHERE grainidextensionstring = @key AND graintypestring = 'family'",
-            ("payload", Serializer.Serialize(state).ToArray()), ("key", Key(subject)));
+            ("payload", (byte[])[.. header, .. Serializer.Serialize(state).ToArray()]), ("key", Key(subject)));
         return state.AccessToken!.Ciphertext;
     }
 

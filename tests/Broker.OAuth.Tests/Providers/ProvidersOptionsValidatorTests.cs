@@ -141,4 +141,17 @@ public sealed class ProvidersOptionsValidatorTests
         Assert.Contains("Broker:Providers:github:CircuitBreaker:SamplingDuration", failures);
         Assert.Contains("Broker:Providers:github:CircuitBreaker:BreakDuration", failures);
     }
+
+    [Fact]
+    public void Client_credential_scopes_and_caller_limits_are_checked_at_start()
+    {
+        var failures = string.Join("\n", Failures(new ProviderOptions
+        {
+            Issuer = "https://as.example/", ClientId = "id", ClientSecret = "s",
+            ClientCredentialsScopes = ["api \"read"], CallerTokenRequestShare = 1.5, MaxClientTokenKeysPerCaller = 0,
+        }));
+        Assert.Contains("Broker:Providers:github:ClientCredentialsScopes", failures);
+        Assert.Contains("Broker:Providers:github:CallerTokenRequestShare", failures);
+        Assert.Contains("Broker:Providers:github:MaxClientTokenKeysPerCaller", failures);
+    }
 }

@@ -110,8 +110,8 @@ public sealed class ServerErrorTests : IAsyncLifetime
         Assert.Equal(2, _requests); // open after two failures, not the default five
         Assert.IsType<TokenEndpointOutcome.NotSent>(outcomes[^1]);
         Assert.Equal(["failing (single-attempt): circuit open"], breakers.NotClosed());
-        var readiness = await new Broker.Silo.Health.ProvidersHealthCheck(services.GetRequiredService<ProviderRegistry>(),
-                services.GetRequiredService<MetadataStore>(),
+        var readiness = await new Broker.Silo.Health.ProvidersHealthCheck(new Broker.Silo.Health.ProviderProbe(
+                services.GetRequiredService<ProviderRegistry>(), services.GetRequiredService<MetadataStore>()),
                 new Broker.Grains.Telemetry.BrokerMetrics(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()), breakers)
             .CheckHealthAsync(new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext());
         Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Degraded, readiness.Status);

@@ -70,6 +70,18 @@ public sealed class CallerPolicyTests
     }
 
     [Fact]
+    public void Empty_held_scopes_and_resources_are_granted_only_when_listed_or_wildcarded()
+    {
+        var reader = Reader();
+        Assert.False(reader.AllowsHeldScopes(ScopeSet.Empty)); // unknown, not "nothing"
+        Assert.True(reader.AllowsHeldScopes(ScopeSet.Parse(["api.read"])));
+        Assert.False(reader.AllowsResource("https://api.example/"));
+        Assert.True(reader.AllowsResource(""));
+        Assert.True(Caller.Development.AllowsHeldScopes(ScopeSet.Empty));
+        Assert.True(Caller.Development.AllowsResource("https://api.example/"));
+    }
+
+    [Fact]
     public void Settings_that_cannot_work_are_named_at_start()
     {
         var failures = CallerOptionsValidator.Validate(new Dictionary<string, CallerOptions>
@@ -78,6 +90,7 @@ public sealed class CallerPolicyTests
             ["clear-key"] = new() { ApiKeyHashes = ["bk_secret-in-clear"], Providers = ["*"] },
             ["bad-subject"] = new() { ApiKeyHashes = [ApiKeyHash.Format("k1")], Providers = ["*"], Subjects = ["a*b"] },
             ["workload"] = new() { WorkloadSubjects = ["svc"], Providers = ["*"] },
+            ["bad-resource"] = new() { ApiKeyHashes = [ApiKeyHash.Format("k2")], Providers = ["*"], Resources = ["api.example/relative"] },
         }, new CallerAuthenticationOptions());
 
         Assert.Contains(failures, f => f.StartsWith("Broker:Callers:keyless has no credential", StringComparison.Ordinal));
@@ -85,6 +98,7 @@ public sealed class CallerPolicyTests
         Assert.DoesNotContain(failures, f => f.Contains("bk_secret-in-clear", StringComparison.Ordinal));
         Assert.Contains(failures, f => f.StartsWith("Broker:Callers:bad-subject:Subjects", StringComparison.Ordinal));
         Assert.Contains(failures, f => f.StartsWith("Broker:Callers:workload:WorkloadSubjects needs Broker:Authentication:Jwt:Authority", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.StartsWith("Broker:Callers:bad-resource:Resources", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -116,4 +116,18 @@ public sealed class ComposeFileTests
         foreach (var expected in new[] { "compose/secrets", "**/*.pem", "**/*.key", "**/bin", "**/obj" })
             Assert.Contains(expected, patterns);
     }
+
+    [Fact]
+    public async Task Compose_runs_redis_with_an_append_only_file_on_a_volume()
+    {
+        // Membership lives only in Redis: one that restarts empty splits the cluster (README, Deployment).
+        var file = Path.Combine(BuiltAssembly.RepositoryRoot(), "compose", "docker-compose.yml");
+        var run = await ProgramRun.RunAsync("docker", ["compose", "-f", file, "config"]);
+        if (run.ExitCode != 0) run = await ProgramRun.RunAsync("docker-compose", ["-f", file, "config"]);
+
+        Assert.True(run.ExitCode == 0, run.Errors);
+        var redis = System.Text.RegularExpressions.Regex.Match(run.Output, @"(?ms)^  redis:\n(.*?)(?=^  [a-z])").Groups[1].Value;
+        Assert.Matches(@"- --appendonly\s*\n\s*- ""?yes""?", redis);
+        Assert.Matches(@"- [a-z-]+:/data", redis);
+    }
 }

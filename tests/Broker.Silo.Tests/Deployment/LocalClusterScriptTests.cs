@@ -14,11 +14,14 @@ namespace Broker.Silo.Tests.Deployment;
 /// is killed (SIGKILL) while callers keep asking the other silo. Tokens live 4 s, so the family must be refreshed
 /// by the survivor after the kill: every call is answered, and `stop` ends everything.
 /// </summary>
+// With the other users of the script and of the build it runs (ReadmeExamplesTests): two builds of one tree at once
+// rewrite each other's outputs and crawl.
+[Collection(Cluster.ClusterCollection.Name)]
 public sealed class LocalClusterScriptTests : IAsyncLifetime
 {
     private const int Silos = 2;
     private string _folder = $"/tmp/broker-local-test-{Guid.NewGuid():N}";
-    private int _offset = FreeOffset();
+    private int _offset = LocalClusterPorts.FreeOffset(Silos);
     private int _redisPort = FreePort.Next();
     private TestAuthorizationServer _server = null!;
     private Dictionary<string, string?> _environment = null!;
@@ -49,7 +52,7 @@ public sealed class LocalClusterScriptTests : IAsyncLifetime
         try
         {
             await _server.AddRedirectUriAsync("broker", silos[0].RedirectUri("test")); // the script's PublicBaseUrl
-            await AuthorizationFlow.AuthorizeAsync(silos[0], "test", "local-user", "api.read");
+            await AuthorizationFlow.AuthorizeDirectlyAsync(silos[0], "test", "local-user", "api.read");
 
             // Ask the cluster which silo holds the family's grain: that one is killed, the other one serves.
             await using var observer = await ClusterObserver.ConnectAsync($"127.0.0.1:{_redisPort}");
@@ -119,35 +122,6 @@ public sealed class LocalClusterScriptTests : IAsyncLifetime
     }
 
     /// <summary>
-    /// A port offset for the script (silo i: gRPC 5300+i, HTTP 5380+i, silo 11111+i, gateway 30000+i, all plus the
-    /// offset) at which every one of those ports is free now, below the ephemeral range.
-    /// </summary>
-    private static int FreeOffset()
-    {
-        for (var attempt = 0; attempt < 200; attempt++)
-        {
-            var offset = Random.Shared.Next(20, 2700);
-            var ports = Enumerable.Range(0, Silos).SelectMany(i => new[] { 5300, 5380, 11111, 30000 }.Select(b => b + offset + i));
-            if (ports.All(IsFree)) return offset;
-        }
-        throw new InvalidOperationException("no port offset with every port free");
-    }
-
-    private static bool IsFree(int port)
-    {
-        try
-        {
-            using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
-            listener.Start();
-            return true;
-        }
-        catch (System.Net.Sockets.SocketException)
-        {
-            return false;
-        }
-    }
-
-    /// <summary>
     /// <c>start 2</c>; when a server of the cluster could not bind its port (another process took it after FreePort
     /// handed it out), everything is stopped and started again in a new folder on new ports.
     /// </summary>
@@ -160,10 +134,9 @@ public sealed class LocalClusterScriptTests : IAsyncLifetime
             var logs = Directory.Exists(Path.Combine(_folder, "run"))
                 ? Directory.GetFiles(Path.Combine(_folder, "run"), "*.log").Select(File.ReadAllText) : [];
             if (!FreePort.LostRace(started.Output + started.Errors + string.Join('\n', logs))) return started;
-            await ScriptAsync("stop");
-            Directory.Delete(_folder, recursive: true);
+            await ScriptAsync("destroy");
             _folder = $"/tmp/broker-local-test-{Guid.NewGuid():N}";
-            _offset = FreeOffset();
+            _offset = LocalClusterPorts.FreeOffset(Silos);
             _redisPort = FreePort.Next();
             _environment["BROKER_LOCAL_DIR"] = _folder;
             _environment["BROKER_LOCAL_PG_PORT"] = FreePort.Next().ToString();
@@ -178,7 +151,7 @@ public sealed class LocalClusterScriptTests : IAsyncLifetime
     public async Task DisposeAsync()
     {
         await ScriptAsync("stop"); // idempotent: also after a failed assertion
+        await ScriptAsync("destroy"); // the database too, which may live outside the folder
         await _server.DisposeAsync();
-        Directory.Delete(_folder, recursive: true);
     }
 }

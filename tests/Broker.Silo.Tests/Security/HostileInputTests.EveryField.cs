@@ -26,6 +26,10 @@ public sealed partial class HostileInputTests
     private static readonly Gen<string> FieldProvider = Gen.Frequency((2, Hostile), (3, Gen.OneOf("test", "other")));
     private static readonly Gen<string> FieldSubject = Gen.Frequency((2, Hostile), (3, Gen.Int[0, 50].Select(i => $"fuzz-field-{i}")));
 
+    // Often shaped like a completion handle (43 base64url characters), so CompleteAuthorization reaches its grain.
+    private static readonly Gen<string> FieldCompletion = Gen.Frequency((2, Hostile),
+        (3, Gen.Char["ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"].Array[43].Select(c => new string(c))));
+
     private static readonly Gen<string> AnyString = Gen.Frequency(
         (3, Hostile),
         (2, Gen.OneOf("api.read", "openid", "Bearer", "DPoP", "https://api.example/", "https://api.example/#x", "http://127.0.0.1/")),
@@ -46,6 +50,7 @@ public sealed partial class HostileInputTests
     {
         FieldType.String when field.Name == "provider" => FieldProvider.Select(v => (object?)v),
         FieldType.String when field.Name == "subject" => FieldSubject.Select(v => (object?)v),
+        FieldType.String when field.Name == "completion" => FieldCompletion.Select(v => (object?)v),
         FieldType.String => AnyString.Select(v => (object?)v),
         FieldType.Bool => Gen.Bool.Select(v => (object?)v),
         FieldType.UInt32 or FieldType.Fixed32 => Gen.OneOf(Gen.UInt, Gen.UInt[0, 100_000], Gen.OneOf(0u, 1u, 86_400u, 86_401u, uint.MaxValue)).Select(v => (object?)v),

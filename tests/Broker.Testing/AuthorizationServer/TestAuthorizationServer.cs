@@ -39,12 +39,15 @@ namespace Broker.Testing.AuthorizationServer;
 /// Every instance has its own DI container, in-memory database, ephemeral keys and port, so
 /// instances can run in parallel.
 /// </remarks>
-public sealed class TestAuthorizationServer : IAsyncDisposable
+public sealed partial class TestAuthorizationServer : IAsyncDisposable
 {
     public const string AuthorizationPath = "connect/authorize";
     public const string TokenPath = "connect/token";
     public const string IntrospectionPath = "connect/introspect";
     public const string RevocationPath = "connect/revoke";
+
+    /// <summary>Resource indicators (RFC 8707) the server knows and every registered client may request; others are invalid_target.</summary>
+    public static IReadOnlyList<string> SupportedResources { get; } = ["https://api.example/one", "https://api.example/two"];
 
     /// <summary>Scopes the server knows and every registered client may request.</summary>
     public static IReadOnlyList<string> SupportedScopes { get; } =
@@ -135,6 +138,7 @@ public sealed class TestAuthorizationServer : IAsyncDisposable
                       .RequireProofKeyForCodeExchange();
 
                 server.RegisterScopes([.. SupportedScopes]);
+                server.RegisterResources([.. SupportedResources]);
 
                 server.SetAccessTokenLifetime(options.AccessTokenLifetime)
                       .SetRefreshTokenLifetime(options.RefreshTokenLifetime)
@@ -321,7 +325,8 @@ public sealed class TestAuthorizationServer : IAsyncDisposable
                         roleType: Claims.Role);
                     identity.SetClaim(Claims.Subject, clientId)
                             .SetClaim(Claims.Name, clientId);
-                    identity.SetScopes(context.Request.GetScopes());
+                    var extra = options.Clients.FirstOrDefault(c => c.ClientId == clientId)?.ExtraClientCredentialsScopes ?? [];
+                    identity.SetScopes(context.Request.GetScopes().Union(extra));
                     if (options.ClientCredentialsAudience is { } audience) identity.SetAudiences(audience);
                     identity.SetDestinations(static _ => [Destinations.AccessToken]);
                     context.SignIn(new ClaimsPrincipal(identity));
@@ -409,6 +414,10 @@ public sealed class TestAuthorizationServer : IAsyncDisposable
             {
                 descriptor.Permissions.Add(Permissions.Prefixes.Scope + scopeName);
             }
+            foreach (var resource in SupportedResources)
+            {
+                descriptor.Permissions.Add(Permissions.Prefixes.Resource + resource);
+            }
             foreach (var uri in client.RedirectUris)
             {
                 descriptor.RedirectUris.Add(uri);
@@ -471,6 +480,12 @@ public sealed class TestAuthorizationServerClient
 
     /// <summary>Public keys for private_key_jwt client authentication (RFC 7523); OpenIddict accepts it for any client that has them.</summary>
     public Microsoft.IdentityModel.Tokens.JsonWebKeySet? JsonWebKeySet { get; set; }
+
+    /// <summary>
+    /// Scopes granted in every client-credentials token of this client besides those requested (also when none are),
+    /// as servers do that attach a client's default scopes: the token response's <c>scope</c> then names them.
+    /// </summary>
+    public IList<string> ExtraClientCredentialsScopes { get; set; } = [];
 
     /// <summary>Redirect URIs known at start; more can be added with <see cref="TestAuthorizationServer.AddRedirectUriAsync"/>.</summary>
     public IList<Uri> RedirectUris { get; set; } = [];

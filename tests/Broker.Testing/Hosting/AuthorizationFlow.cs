@@ -6,30 +6,67 @@ using Microsoft.AspNetCore.WebUtilities;
 namespace Broker.Testing.Hosting;
 
 /// <summary>
-/// Plays the user's browser: begins an authorization at the broker, follows the URL to the test
-/// authorization server (whose test login approves at once), and delivers the redirect to the broker.
+/// Plays the user's browser and the calling service: begins an authorization at the broker, follows the URL to the
+/// test authorization server (whose test login approves at once), delivers the redirect to the broker, and completes
+/// the authorization with the handle the broker sent the browser back with.
 /// </summary>
 public static class AuthorizationFlow
 {
     private static readonly HttpClient Browser = new(new SocketsHttpHandler { AllowAutoRedirect = false });
 
-    /// <summary>Runs the whole flow and asserts the callback succeeded.</summary>
+    /// <summary>Runs the whole flow as the admin test caller and asserts it succeeded.</summary>
     public static async Task AuthorizeAsync(IBrokerEndpoints silo, string provider, string subject, params string[] scopes)
     {
+        var callback = await ObtainRedirectAsync(silo, provider, subject, scopes, returnUrl: TestCallers.ReturnUrl);
+        using var response = await DeliverAsync(silo, callback);
+        var completion = CompletionOf(response)
+            ?? throw new InvalidOperationException($"callback answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        await silo.Client.CompleteAuthorizationAsync(new CompleteAuthorizationRequest { Provider = provider, Subject = subject, Completion = completion });
+    }
+
+    /// <summary>Runs the flow in direct mode (a caller allowed InsecureDirectCompletion, no return URL) and asserts it succeeded.</summary>
+    public static async Task AuthorizeDirectlyAsync(IBrokerEndpoints silo, string provider, string subject, params string[] scopes)
+    {
         var callback = await ObtainRedirectAsync(silo, provider, subject, scopes);
-        var response = await DeliverAsync(silo, callback);
+        using var response = await DeliverAsync(silo, callback);
         if (response.StatusCode != HttpStatusCode.OK)
             throw new InvalidOperationException($"callback answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
     }
 
-    /// <summary>Begins an authorization and returns where the authorization server redirects the browser.</summary>
+    /// <summary>The completion handle of a callback's redirect to a return URL, or null when it did not redirect there.</summary>
+    public static string? CompletionOf(HttpResponseMessage callbackResponse) =>
+        callbackResponse.StatusCode == HttpStatusCode.SeeOther && callbackResponse.Headers.Location is { } location
+        && QueryHelpers.ParseQuery(location.Query).TryGetValue("completion", out var completion) && completion.Count == 1
+            ? completion[0]
+            : null;
+
+    /// <summary>The user named <paramref name="login"/> logs in at the test authorization server.</summary>
+    public static IDictionary<string, string?> LoginAs(string login) => new Dictionary<string, string?> { ["login_hint"] = login };
+
+    /// <summary>
+    /// Begins an authorization and returns where the authorization server redirects the browser. Without
+    /// <paramref name="returnUrl"/> the callback completes directly (the admin test caller may).
+    /// </summary>
     public static async Task<Uri> ObtainRedirectAsync(IBrokerEndpoints silo, string provider, string subject, string[] scopes,
-        IDictionary<string, string?>? extraParameters = null)
+        IDictionary<string, string?>? extraParameters = null, Uri? returnUrl = null, TokenBroker.TokenBrokerClient? caller = null,
+        bool replaceAccount = false)
     {
-        var request = new BeginAuthorizationRequest { Provider = provider, Subject = subject };
+        var request = new BeginAuthorizationRequest
+        {
+            Provider = provider,
+            Subject = subject,
+            ReturnUrl = returnUrl?.AbsoluteUri ?? "",
+            ReplaceAccount = replaceAccount,
+        };
         request.Scopes.AddRange(scopes);
-        var begun = await silo.Client.BeginAuthorizationAsync(request);
-        var url = begun.AuthorizationUrl;
+        var begun = await (caller ?? silo.Client).BeginAuthorizationAsync(request);
+        return await LogInAsync(new Uri(begun.AuthorizationUrl), extraParameters);
+    }
+
+    /// <summary>The browser at the authorization URL: returns where the server's login redirects it.</summary>
+    public static async Task<Uri> LogInAsync(Uri authorizationUrl, IDictionary<string, string?>? extraParameters = null)
+    {
+        var url = authorizationUrl.AbsoluteUri;
         if (extraParameters is not null) url = QueryHelpers.AddQueryString(url, extraParameters);
         using var response = await Browser.GetAsync(url);
         if (response.StatusCode != HttpStatusCode.Redirect && response.StatusCode != HttpStatusCode.Found)

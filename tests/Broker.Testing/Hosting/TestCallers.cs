@@ -15,6 +15,9 @@ public static class TestCallers
 
     public static string AdminApiKey { get; } = ApiKeyHash.NewKey();
 
+    /// <summary>Where the admin caller's users return after logging in (never fetched: the tests play the service there).</summary>
+    public static Uri ReturnUrl { get; } = new("https://app.test/after-login");
+
     /// <summary>The settings that declare the admin caller (any silo, any mode).</summary>
     public static IReadOnlyDictionary<string, string?> AdminSettings { get; } = new Dictionary<string, string?>
     {
@@ -22,10 +25,14 @@ public static class TestCallers
         [$"Broker:Callers:{AdminName}:Providers:0"] = "*",
         [$"Broker:Callers:{AdminName}:Subjects:0"] = "*",
         [$"Broker:Callers:{AdminName}:Scopes:0"] = "*",
+        [$"Broker:Callers:{AdminName}:Resources:0"] = "*",
         [$"Broker:Callers:{AdminName}:MayGetClientTokens"] = "true",
         [$"Broker:Callers:{AdminName}:MayBeginAuthorization"] = "true",
         [$"Broker:Callers:{AdminName}:MayImport"] = "true",
         [$"Broker:Callers:{AdminName}:MayRevoke"] = "true",
+        [$"Broker:Callers:{AdminName}:ReturnUrls:0"] = ReturnUrl.AbsoluteUri,
+        // Tests of the callback page deliver responses without a service in front; the main flow uses the return URL.
+        [$"Broker:Callers:{AdminName}:InsecureDirectCompletion"] = "true",
     };
 
     /// <summary>Settings of a caller with an API key: grants as <c>Broker:Callers:{name}:...</c> keys relative to the caller.</summary>

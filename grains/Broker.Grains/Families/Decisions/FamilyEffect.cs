@@ -30,8 +30,8 @@ public abstract record FamilyEffect
     /// <summary>Write the decided state.</summary>
     public sealed record Persist(WriteMode Mode) : FamilyEffect;
 
-    /// <summary>Revoke the held tokens at the provider (RFC 7009) before they are forgotten.</summary>
-    public sealed record RevokeUpstream : FamilyEffect;
+    /// <summary>Revoke a grant's tokens at the provider (RFC 7009): the held one before it is forgotten, the one just replaced, or one refused.</summary>
+    public sealed record RevokeUpstream(RevokedGrant Grant = RevokedGrant.Held) : FamilyEffect;
 
     public sealed record ScheduleKeepAlive : FamilyEffect;
     public sealed record CancelKeepAlive : FamilyEffect;
@@ -43,12 +43,25 @@ public abstract record FamilyEffect
     public sealed record Fail(BrokerException Error) : FamilyEffect;
 }
 
+/// <summary>Which tokens <see cref="FamilyEffect.RevokeUpstream"/> revokes.</summary>
+public enum RevokedGrant
+{
+    /// <summary>The state's tokens when the effect runs.</summary>
+    Held,
+    /// <summary>The tokens the family held before this decision.</summary>
+    Replaced,
+    /// <summary>The tokens the event offered, which the family refused.</summary>
+    Offered,
+}
+
 /// <summary>Facts for logs and metrics. Never a token.</summary>
 public abstract record FamilySignal
 {
     private FamilySignal() { }
 
     public sealed record Authorized : FamilySignal;
+    /// <summary>An authorization by another upstream account than the family's, not asked for: refused.</summary>
+    public sealed record AccountRefused : FamilySignal;
     public sealed record Imported : FamilySignal;
     public sealed record Refreshed(RefreshOutcome Outcome) : FamilySignal;
     public sealed record ReauthorizationRequired(FamilyStatusReason Reason) : FamilySignal;

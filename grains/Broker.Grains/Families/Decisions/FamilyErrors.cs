@@ -5,6 +5,10 @@ namespace Broker.Grains.Families;
 
 public static class FamilyErrors
 {
+    public static BrokerException AccountMismatch(string provider) => new(BrokerErrorReason.AccountMismatch,
+        $"the authorization at provider '{provider}' was granted by another account than the one this family holds; its grant was revoked. " +
+        "Begin the authorization with replace_account to change the account.");
+
     /// <summary>Why the family cannot hand out a token, in words a caller can act on.</summary>
     public static BrokerException NotServable(TokenFamilyState state, string provider) => (state.Status, state.StatusReason) switch
     {
@@ -18,11 +22,22 @@ public static class FamilyErrors
         (FamilyStatus.ReauthorizationRequired, FamilyStatusReason.RefusedWithoutError) => new BrokerException(BrokerErrorReason.ReauthorizationRequired,
             $"the provider refused this family's refresh token (HTTP {state.RefusalHttpStatus}, without an OAuth error): begin a new authorization.")
             { Detail = $"http_{state.RefusalHttpStatus}" },
+        (FamilyStatus.ReauthorizationRequired, FamilyStatusReason.StateUnreadable) => new BrokerException(BrokerErrorReason.StateUnreadable,
+            "this family's stored state failed authentication (altered, moved or put back): begin a new authorization.")
+            { Detail = FamilyWireNames.Of(FamilyStatusReason.StateUnreadable) },
         (FamilyStatus.ReauthorizationRequired, FamilyStatusReason.MarkedByOperator) => new BrokerException(BrokerErrorReason.ReauthorizationRequired,
             "an operator marked this family for reauthorization: begin a new authorization.") { Detail = FamilyWireNames.Of(FamilyStatusReason.MarkedByOperator) },
         (FamilyStatus.ReauthorizationRequired, var reason) => new BrokerException(BrokerErrorReason.ReauthorizationRequired,
             "the provider no longer accepts this family's refresh token: begin a new authorization.") { Detail = FamilyWireNames.Of(reason) },
         _ => new BrokerException(BrokerErrorReason.ReauthorizationRequired,
-            "the family holds no refresh token and its access token has expired: begin a new authorization."),
+            $"the family holds no refresh token and its access token has expired: begin a new authorization (with {OfflineAccessHint}).")
+            { Detail = FamilyWireNames.Of(FamilyStatusReason.NoRefreshToken) },
     };
+
+    /// <summary>A forced refresh of a family that has nothing to refresh with: said, rather than answered from the cache.</summary>
+    public static BrokerException NoRefreshToken() => new(BrokerErrorReason.ReauthorizationRequired,
+        $"the family holds no refresh token, so it cannot be refreshed; its access token serves until it expires. To refresh, authorize again with {OfflineAccessHint}.")
+        { Detail = FamilyWireNames.Of(FamilyStatusReason.NoRefreshToken) };
+
+    private const string OfflineAccessHint = "the scope offline_access, or what the provider needs to issue a refresh token";
 }

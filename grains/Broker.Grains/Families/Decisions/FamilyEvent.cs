@@ -28,14 +28,22 @@ public abstract record FamilyEvent
     /// <summary>This activation holds the family's gate and may refresh; <paramref name="GenerationAtStart"/> is what it saw before waiting.</summary>
     public sealed record RefreshTurn(long GenerationAtStart) : FamilyEvent;
 
-    /// <summary>The token endpoint issued tokens for the refresh token whose fingerprint is <paramref name="SpentFingerprint"/>.</summary>
-    public sealed record Refreshed(SealedTokens Tokens, string SpentFingerprint) : FamilyEvent;
+    /// <summary>
+    /// The token endpoint issued tokens for the refresh token whose fingerprint is <paramref name="SpentFingerprint"/>;
+    /// <paramref name="RefreshTokenKept"/> when it answered with that same refresh token (a provider that does not rotate).
+    /// </summary>
+    public sealed record Refreshed(SealedTokens Tokens, string SpentFingerprint, bool RefreshTokenKept = false) : FamilyEvent;
 
     /// <summary>The refresh request ended without tokens; <paramref name="Replayed"/> when it was already sent a second time.</summary>
     public sealed record RefreshFailed(TokenEndpointOutcome Outcome, bool Replayed) : FamilyEvent;
 
-    /// <summary>A completed authorization's tokens; <paramref name="ReplacedFingerprint"/> is the refresh token they replace.</summary>
-    public sealed record Authorized(SealedTokens Tokens, string? ReplacedFingerprint) : FamilyEvent;
+    /// <summary>
+    /// A completed authorization's tokens; <paramref name="ReplacedFingerprint"/> is the refresh token they replace.
+    /// <paramref name="Account"/> compares the account that granted them with the one held (looked up by the grain);
+    /// <paramref name="AccountFingerprint"/> is the new one's, null without an ID token.
+    /// </summary>
+    public sealed record Authorized(SealedTokens Tokens, string? ReplacedFingerprint, AccountChange Account, string? AccountFingerprint,
+        bool ReplaceAccount, bool OfferedIsHeld) : FamilyEvent;
 
     /// <summary>A service hands over tokens it held; what the presented refresh token is to this family was looked up by the grain.</summary>
     public sealed record Imported(SealedTokens Tokens, string? ReplacedFingerprint, bool PresentedWasSuperseded, bool PresentedIsHeld) : FamilyEvent;
@@ -49,6 +57,9 @@ public abstract record FamilyEvent
     /// <summary>The keep-alive reminder fired.</summary>
     public sealed record KeepAliveDue : FamilyEvent;
 }
+
+/// <summary>The upstream account of an authorization against the one the family holds.</summary>
+public enum AccountChange { Unknown, Same, Different }
 
 /// <summary>Why a refresh started.</summary>
 public enum RefreshCause { Expiring, Forced, Ahead, KeepAlive }

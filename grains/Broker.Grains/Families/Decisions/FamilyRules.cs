@@ -21,6 +21,9 @@ public sealed record FamilyRules
     public TimeSpan? RefreshTokenLifetime { get; init; }
     public TimeSpan? KeepAliveInterval { get; init; }
 
+    /// <summary>Revoke the grant a new authorization replaces; off at providers whose grants per user and client are one.</summary>
+    public bool RevokeReplacedGrant { get; init; } = true;
+
     /// <summary>The rules for one activation; <paramref name="draw"/> in [0, 1) spreads refresh-ahead across families.</summary>
     public static FamilyRules For(TokenFamilyOptions family, ProviderOptions? provider, double draw) => new()
     {
@@ -34,6 +37,7 @@ public sealed record FamilyRules
         ReuseLeeway = provider?.RefreshTokenReuseLeeway ?? TimeSpan.Zero,
         RefreshTokenLifetime = provider?.RefreshTokenLifetime,
         KeepAliveInterval = provider?.KeepAliveInterval,
+        RevokeReplacedGrant = provider?.RevokeReplacedGrant ?? true,
     };
 }
 

@@ -24,7 +24,7 @@ public static class TokenFamilyDecisions
         FamilyEvent.RefreshTurn turn => OnTurn(state, turn, context),
         FamilyEvent.Refreshed refreshed => OnRefreshed(state, refreshed, context),
         FamilyEvent.RefreshFailed failed => OnRefreshFailed(state, failed, context),
-        FamilyEvent.Authorized authorized => Adopt(state, authorized.Tokens, authorized.ReplacedFingerprint, new FamilySignal.Authorized(), context),
+        FamilyEvent.Authorized authorized => OnAuthorized(state, authorized, context),
         FamilyEvent.Imported imported => OnImported(state, imported, context),
         FamilyEvent.RevokeRequested revoke => Forget(state, revoke.CurrentFingerprint, FamilyStatusReason.Revoked, context,
             new Report(new FamilySignal.Revoked())),
@@ -34,13 +34,23 @@ public static class TokenFamilyDecisions
     };
 
     /// <summary>
+    /// How the family reads from outside (DescribeFamily): one without a refresh token says so, and once its access
+    /// token has expired it needs a new authorization, as GetAccessToken already answers.
+    /// </summary>
+    public static (FamilyStatus Status, FamilyStatusReason Reason) Standing(TokenFamilyState state, DateTimeOffset now) =>
+        state is { Status: FamilyStatus.Active, RefreshToken: null }
+            ? (state.AccessToken is null || now >= state.AccessTokenExpiresAt ? FamilyStatus.ReauthorizationRequired : FamilyStatus.Active,
+                FamilyStatusReason.NoRefreshToken)
+            : (state.Status, state.StatusReason);
+
+    /// <summary>
     /// The held access token may be handed out: valid for the caller's buffer, and the family not stopped by an
-    /// operator or revoked. A family whose refresh failed keeps serving its still-valid token.
+    /// operator, revoked, or found altered in storage. A family whose refresh failed keeps serving its still-valid token.
     /// </summary>
     public static bool CanServe(TokenFamilyState state, DateTimeOffset now, TimeSpan minTimeToLive) =>
         state.AccessToken is not null
         && state.Status != FamilyStatus.Revoked
-        && state.StatusReason != FamilyStatusReason.MarkedByOperator
+        && state.StatusReason is not (FamilyStatusReason.MarkedByOperator or FamilyStatusReason.StateUnreadable)
         && TokenLifetime.IsFreshEnough(state.AccessTokenIssuedAt, state.AccessTokenExpiresAt, now, minTimeToLive);
 
     private static FamilyDecision OnAsked(TokenFamilyState state, FamilyEvent.Asked asked, FamilyContext context)
@@ -52,6 +62,9 @@ public static class TokenFamilyDecisions
                 ? Keep(state, ServeCachedAndRefreshAhead)
                 : Keep(state, ServeCached);
         }
+        // Nothing to refresh with: a forced refresh says so instead of quietly answering from the cache.
+        if (asked.Force && state.Status == FamilyStatus.Active && state.RefreshToken is null)
+            return Keep(state, new Fail(FamilyErrors.NoRefreshToken()));
         // A forced refresh right after a refresh would only spend a refresh token: hand out the new token.
         if (asked.Force && state.LastRefreshAt is { } last && now - last < context.Rules.MinForcedRefreshInterval && CanServe(state, now, TimeSpan.Zero))
             return Keep(state, ServeCached);
@@ -100,7 +113,9 @@ public static class TokenFamilyDecisions
     private static FamilyDecision OnRefreshed(TokenFamilyState state, FamilyEvent.Refreshed refreshed, FamilyContext context)
     {
         var next = WithTokens(state, refreshed.Tokens, context.Now);
-        if (refreshed.Tokens.RefreshToken is not null) next = Supersede(next, refreshed.SpentFingerprint, context.Rules);
+        // A provider that answers with the same refresh token did not rotate it: the current token is never superseded.
+        if (refreshed.Tokens.RefreshToken is not null && !refreshed.RefreshTokenKept)
+            next = Supersede(next, refreshed.SpentFingerprint, context.Rules);
         next = next with
         {
             Intent = null,
@@ -210,6 +225,9 @@ public static class TokenFamilyDecisions
 
     private static FamilyDecision OnImported(TokenFamilyState state, FamilyEvent.Imported imported, FamilyContext context)
     {
+        // Importing what the family already holds changes nothing. Checked first: rows written before the current token
+        // was kept out of the superseded list may still name it there, and that is not reuse.
+        if (imported.PresentedIsHeld) return Keep(state);
         if (imported.PresentedWasSuperseded)
         {
             // Whoever holds a superseded refresh token can use the family (RFC 9700 §4.14.2): revoke what it holds
@@ -222,11 +240,35 @@ public static class TokenFamilyDecisions
                     "this refresh token was already rotated away by the broker: someone kept a copy. The family has been revoked; begin a new authorization."))],
             };
         }
-        if (imported.PresentedIsHeld) return Keep(state); // importing what the family already holds changes nothing
         return Adopt(state, imported.Tokens, imported.ReplacedFingerprint, new FamilySignal.Imported(), context);
     }
 
-    /// <summary>Tokens from outside a refresh (an authorization, an import) become the family's current ones.</summary>
+    /// <summary>
+    /// A new authorization replaces the family's grant, unless another upstream account took it without the caller asking
+    /// for that (identity pinning): then the offered grant is revoked and the family is untouched. The replaced grant is
+    /// revoked once the new one is stored, where the provider keeps grants apart (RFC 7009).
+    /// </summary>
+    private static FamilyDecision OnAuthorized(TokenFamilyState state, FamilyEvent.Authorized authorized, FamilyContext context)
+    {
+        var holdsGrant = state.HasTokens && state.Status != FamilyStatus.Revoked;
+        if (authorized.Account == AccountChange.Different && !authorized.ReplaceAccount && state.Status != FamilyStatus.Revoked)
+        {
+            return Keep(state, new RevokeUpstream(RevokedGrant.Offered), new Report(new FamilySignal.AccountRefused()),
+                new Fail(FamilyErrors.AccountMismatch(context.Provider)));
+        }
+        var adopted = Adopt(state, authorized.Tokens, authorized.ReplacedFingerprint, new FamilySignal.Authorized(), context);
+        var next = adopted.State with { AccountFingerprint = authorized.AccountFingerprint };
+        var revokeReplaced = holdsGrant && !authorized.OfferedIsHeld
+            && (authorized.Account == AccountChange.Different || context.Rules.RevokeReplacedGrant);
+        if (!revokeReplaced) return adopted with { State = next };
+        // After the persist: the family never holds neither grant.
+        return new FamilyDecision(next, [.. adopted.Effects.Take(1), new RevokeUpstream(RevokedGrant.Replaced), .. adopted.Effects.Skip(1)]);
+    }
+
+    /// <summary>
+    /// Tokens from outside a refresh (an authorization, an import) are a new grant: they replace the whole token set. A
+    /// new grant without a refresh token leaves none, never the previous grant's, which may be another account's.
+    /// </summary>
     private static FamilyDecision Adopt(TokenFamilyState state, SealedTokens tokens, string? replacedFingerprint, FamilySignal signal, FamilyContext context)
     {
         var next = WithTokens(state, tokens, context.Now) with
@@ -234,8 +276,12 @@ public static class TokenFamilyDecisions
             Status = FamilyStatus.Active,
             StatusReason = FamilyStatusReason.None,
             Intent = null,
+            RefreshToken = tokens.RefreshToken,
+            RefreshTokenReceivedAt = tokens.RefreshToken is not null ? context.Now : null,
+            IdToken = tokens.IdToken,
         };
-        if (replacedFingerprint is not null && tokens.RefreshToken is not null) next = Supersede(next, replacedFingerprint, context.Rules);
+        // The grain names no replaced token when the new grant carries the one held: the current token is never superseded.
+        if (replacedFingerprint is not null) next = Supersede(next, replacedFingerprint, context.Rules);
         return new FamilyDecision(next, [new Persist(WriteMode.Fenced), new ScheduleKeepAlive(), new Report(signal)]);
     }
 
@@ -293,7 +339,7 @@ public static class TokenFamilyDecisions
         AccessTokenIssuedAt = now,
         AccessTokenExpiresAt = tokens.ExpiresAt,
         Scopes = tokens.Scopes,
-        // RFC 6749 §6: a refresh response without a refresh token leaves the old one in force.
+        // RFC 6749 §6: a refresh response without a refresh token leaves the old one in force (a new grant does not: Adopt).
         RefreshToken = tokens.RefreshToken ?? state.RefreshToken,
         RefreshTokenReceivedAt = tokens.RefreshToken is not null ? now : state.RefreshTokenReceivedAt,
         IdToken = tokens.IdToken ?? state.IdToken,

@@ -9,7 +9,7 @@ namespace Broker.Grains.Families;
 /// <c>with</c>. Every token is a <see cref="ProtectedSecret"/>. The ids are the storage format: never reuse one.
 /// </summary>
 [GenerateSerializer, Immutable]
-public sealed record TokenFamilyState
+public sealed record TokenFamilyState : Storage.IKeptWhenRefused
 {
     public static readonly TokenFamilyState Empty = new();
 
@@ -51,6 +51,9 @@ public sealed record TokenFamilyState
 
     /// <summary>The HTTP status of a refusal without an OAuth error (<see cref="FamilyStatusReason.RefusedWithoutError"/>).</summary>
     [Id(18)] public int RefusalHttpStatus { get; init; }
+
+    /// <summary>Keyed fingerprint of the upstream account (ID token iss + sub) that granted the tokens; null without OpenID Connect.</summary>
+    [Id(19)] public string? AccountFingerprint { get; init; }
 
     public bool HasTokens => AccessToken is not null || RefreshToken is not null;
 

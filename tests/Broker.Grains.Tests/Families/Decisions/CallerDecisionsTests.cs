@@ -135,8 +135,8 @@ public sealed class CallerDecisionsTests
     [InlineData(FamilyStatus.Revoked, FamilyStatusReason.TokenReuseDetected, BrokerErrorReason.ReauthorizationRequired, "token_reuse_detected")]
     [InlineData(FamilyStatus.ReauthorizationRequired, FamilyStatusReason.RefreshOutcomeUnknown, BrokerErrorReason.RefreshOutcomeUnknown, "refresh_outcome_unknown")]
     [InlineData(FamilyStatus.ReauthorizationRequired, FamilyStatusReason.InvalidGrantPossibleTheft, BrokerErrorReason.ReauthorizationRequired, "invalid_grant_possible_theft")]
-    [InlineData(FamilyStatus.ReauthorizationRequired, FamilyStatusReason.StateUnreadable, BrokerErrorReason.ReauthorizationRequired, "state_unreadable")]
-    [InlineData(FamilyStatus.Active, FamilyStatusReason.None, BrokerErrorReason.ReauthorizationRequired, null)]
+    [InlineData(FamilyStatus.ReauthorizationRequired, FamilyStatusReason.StateUnreadable, BrokerErrorReason.StateUnreadable, "state_unreadable")]
+    [InlineData(FamilyStatus.Active, FamilyStatusReason.None, BrokerErrorReason.ReauthorizationRequired, "no_refresh_token")]
     public void An_expired_family_that_cannot_refresh_fails_with_a_reason_the_caller_can_act_on(
         FamilyStatus status, FamilyStatusReason reason, BrokerErrorReason expected, string? detail)
     {
@@ -148,5 +148,19 @@ public sealed class CallerDecisionsTests
 
         Assert.Equal(expected, error.Reason);
         Assert.Equal(detail, error.Detail);
+    }
+
+    [Fact]
+    public void A_forced_refresh_without_a_refresh_token_fails_saying_why_and_the_family_reads_so()
+    {
+        var family = new FamilyScenario().Active(TimeSpan.FromMinutes(1), withRefreshToken: false);
+
+        var error = Single<Fail>(family.On(new FamilyEvent.Asked(TimeSpan.Zero, Force: true))).Error;
+
+        Assert.Equal(BrokerErrorReason.ReauthorizationRequired, error.Reason);
+        Assert.Equal("no_refresh_token", error.Detail);
+        Assert.Equal((FamilyStatus.Active, FamilyStatusReason.NoRefreshToken), TokenFamilyDecisions.Standing(family.State, family.Clock.GetUtcNow()));
+        family.Clock.Advance(TimeSpan.FromMinutes(2));
+        Assert.Equal((FamilyStatus.ReauthorizationRequired, FamilyStatusReason.NoRefreshToken), TokenFamilyDecisions.Standing(family.State, family.Clock.GetUtcNow()));
     }
 }

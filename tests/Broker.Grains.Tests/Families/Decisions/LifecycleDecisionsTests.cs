@@ -10,6 +10,10 @@ namespace Broker.Grains.Tests.Families.Decisions;
 /// <summary>Authorizations, imports, revocations, marks and the keep-alive.</summary>
 public sealed class LifecycleDecisionsTests
 {
+    /// <summary>An authorization by an account that cannot be compared (no ID token on one side).</summary>
+    internal static FamilyEvent.Authorized Authorized(SealedTokens tokens, string? replaced = null) =>
+        new(tokens, replaced, AccountChange.Unknown, AccountFingerprint: null, ReplaceAccount: false, OfferedIsHeld: false);
+
     [Fact]
     public void An_authorization_activates_the_family_supersedes_the_replaced_token_and_schedules_keep_alive()
     {
@@ -17,7 +21,7 @@ public sealed class LifecycleDecisionsTests
         family.State = family.State with { Status = FamilyStatus.ReauthorizationRequired, StatusReason = FamilyStatusReason.InvalidGrantPossibleTheft };
         var tokens = family.Tokens(TimeSpan.FromHours(1));
 
-        var decision = family.On(new FamilyEvent.Authorized(tokens, ReplacedFingerprint: "old"));
+        var decision = family.On(Authorized(tokens, replaced: "old"));
 
         Assert.Equal((FamilyStatus.Active, FamilyStatusReason.None), (decision.State.Status, decision.State.StatusReason));
         Assert.Same(tokens.RefreshToken, decision.State.RefreshToken);
@@ -31,10 +35,10 @@ public sealed class LifecycleDecisionsTests
     public void A_revoked_family_becomes_active_again_with_a_new_authorization()
     {
         var family = new FamilyScenario();
-        family.On(new FamilyEvent.Authorized(family.Tokens(TimeSpan.FromHours(1)), null));
+        family.On(Authorized(family.Tokens(TimeSpan.FromHours(1))));
         family.On(new FamilyEvent.RevokeRequested("first"));
 
-        var decision = family.On(new FamilyEvent.Authorized(family.Tokens(TimeSpan.FromHours(1), "second"), null));
+        var decision = family.On(Authorized(family.Tokens(TimeSpan.FromHours(1), "second")));
 
         Assert.Equal(FamilyStatus.Active, decision.State.Status);
         Assert.Equal(TokenSource.Cache, Single<Serve>(family.On(new FamilyEvent.Asked(TimeSpan.FromMinutes(5), false))).Source);

@@ -1,0 +1,30 @@
+namespace Broker.Bench.Pinned;
+
+/// <summary>How the two-process comparison runs: which cores serve, which load, how many alternated pairs.</summary>
+public sealed record PinnedOptions
+{
+    /// <summary>taskset core list for every server process (the echo, the silo).</summary>
+    public string ServerCores { get; init; } = "0";
+
+    /// <summary>Cores this process (the load generator and the test authorization server) is pinned to.</summary>
+    public string LoadCores { get; init; } = "1";
+
+    /// <summary>Echo/broker measurements alternated per concurrency level; medians and ranges over them.</summary>
+    public int Pairs { get; init; } = 3;
+
+    public TimeSpan StepDuration { get; init; } = TimeSpan.FromSeconds(5);
+    public int[] Concurrency { get; init; } = [1, 8, 32, 128];
+    public int Families { get; init; } = 16;
+
+    public static PinnedOptions Smoke => new() { Pairs = 1, StepDuration = TimeSpan.FromMilliseconds(300), Concurrency = [2], Families = 2 };
+
+    /// <summary>The processor count the servers are told, the same for both: the number of server cores.</summary>
+    public int ServerProcessorCount => CoreList(ServerCores).Count;
+
+    public static IReadOnlyList<int> CoreList(string cores) => [.. cores.Split(',').SelectMany(part =>
+    {
+        var range = part.Split('-');
+        var first = int.Parse(range[0]);
+        return Enumerable.Range(first, range.Length == 1 ? 1 : int.Parse(range[1]) - first + 1);
+    })];
+}

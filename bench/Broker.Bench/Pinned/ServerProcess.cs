@@ -1,0 +1,88 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+
+namespace Broker.Bench.Pinned;
+
+/// <summary>
+/// A server measured from outside: its own process, pinned with <c>taskset</c> to the server cores, its CPU time read
+/// from <c>/proc/{pid}/stat</c> (user + system). Output goes to a file, as to a log agent.
+/// </summary>
+public sealed class ServerProcess : IAsyncDisposable
+{
+    // USER_HZ: the unit of /proc/{pid}/stat times; 100 on every Linux this runs on.
+    private const double TicksPerSecond = 100;
+    private readonly Process _process;
+
+    private ServerProcess(Process process, string log)
+    {
+        _process = process;
+        LogFile = log;
+    }
+
+    public string LogFile { get; }
+
+    public static async Task<ServerProcess> StartAsync(string name, string cores, string dll, string arguments,
+        IReadOnlyDictionary<string, string> environment, int waitForPort, string? workingDirectory = null)
+    {
+        var log = Path.Combine(Path.GetTempPath(), $"broker-bench-{name}-{Environment.ProcessId}.log");
+        // exec all the way down: the shell becomes taskset, which becomes dotnet, so the pid is the server's.
+        var start = new ProcessStartInfo("/bin/sh", ["-c", $"exec taskset -c {cores} dotnet \"{dll}\" {arguments} > \"{log}\" 2>&1"])
+        {
+            UseShellExecute = false,
+            WorkingDirectory = workingDirectory ?? Path.GetDirectoryName(dll)!,
+        };
+        foreach (var (key, value) in environment) start.Environment[key] = value;
+        var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {name}");
+        var server = new ServerProcess(process, log);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!await AcceptsAsync(waitForPort))
+        {
+            if (process.HasExited || DateTime.UtcNow > deadline)
+            {
+                var tail = File.Exists(log) ? string.Join('\n', File.ReadLines(log).TakeLast(20)) : "";
+                await server.DisposeAsync();
+                throw new InvalidOperationException($"{name} did not start listening on {waitForPort}:\n{tail}");
+            }
+            await Task.Delay(100);
+        }
+        return server;
+    }
+
+    /// <summary>User + system CPU time the process has used so far.</summary>
+    public TimeSpan CpuTime
+    {
+        get
+        {
+            // Fields after the command name, which is in parentheses and may hold spaces: utime is the 14th field, stime the 15th.
+            var stat = File.ReadAllText($"/proc/{_process.Id}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            var ticks = long.Parse(fields[11]) + long.Parse(fields[12]);
+            return TimeSpan.FromSeconds(ticks / TicksPerSecond);
+        }
+    }
+
+    private static async Task<bool> AcceptsAsync(int port)
+    {
+        try
+        {
+            using var client = new TcpClient();
+            await client.ConnectAsync("127.0.0.1", port);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+        _process.Dispose();
+        File.Delete(LogFile);
+    }
+}
