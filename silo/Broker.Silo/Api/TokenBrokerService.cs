@@ -16,6 +16,7 @@ namespace Broker.Silo.Api;
 /// The gRPC face of the broker: validates every field, checks the caller's policy, then calls one grain. Failures are
 /// <see cref="BrokerException"/>s, which <see cref="BrokerExceptionInterceptor"/> turns into statuses.
 /// </summary>
+[BindServiceMethod(typeof(TypedRequestBinding), nameof(TypedRequestBinding.BindService))]
 public sealed class TokenBrokerService(IGrainFactory grains, ProviderRegistry providers, AuthorizationState states, TimeProvider time) : TokenBroker.TokenBrokerBase
 {
     public static readonly TimeSpan DefaultMinTimeToLive = TimeSpan.FromSeconds(300);

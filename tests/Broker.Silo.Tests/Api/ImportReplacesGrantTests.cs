@@ -1,4 +1,6 @@
+using Broker.Testing;
 using Broker.V1;
+using Grpc.Core;
 
 namespace Broker.Silo.Tests.Api;
 
@@ -21,9 +23,12 @@ public sealed class ImportReplacesGrantTests(EmbeddedBroker broker) : IClassFixt
         var family = await Client.DescribeFamilyAsync(new DescribeFamilyRequest { Provider = "test", Subject = "replaced-by-import" });
         Assert.Equal("active", family.Status);
         Assert.False(family.HasRefreshToken);
-        // Nothing to refresh with: the old grant's refresh token is not used to bring the old account back.
-        var forced = await Client.GetAccessTokenAsync(new GetAccessTokenRequest { Provider = "test", Subject = "replaced-by-import", ForceRefresh = true });
-        Assert.Equal(("another-accounts-access-token", "cache"), (forced.AccessToken_, forced.Source));
+        // Nothing to refresh with: the old grant's refresh token is not used to bring the old account back, and a forced
+        // refresh says why it cannot (issue 17: never a quiet answer from cache).
+        await GrpcAssert.FailsWith(StatusCode.FailedPrecondition, "REAUTHORIZATION_REQUIRED", () => Client.GetAccessTokenAsync(
+            new GetAccessTokenRequest { Provider = "test", Subject = "replaced-by-import", ForceRefresh = true }).ResponseAsync);
+        var served = await Client.GetAccessTokenAsync(new GetAccessTokenRequest { Provider = "test", Subject = "replaced-by-import" });
+        Assert.Equal(("another-accounts-access-token", "cache"), (served.AccessToken_, served.Source));
         Assert.Equal(refreshes, broker.Server.Stats.RefreshTokenGrants);
     }
 }

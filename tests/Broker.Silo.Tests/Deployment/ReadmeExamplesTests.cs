@@ -153,7 +153,7 @@ public sealed class ReadmeExamplesTests(ITestOutputHelper output) : IAsyncLifeti
             var apiKey = File.ReadAllText(Path.Combine(folder, "api-key")).Trim();
             using var silo = new ExternalSilo(5300 + offset, 5380 + offset, apiKey);
             await _server.AddRedirectUriAsync("broker", silo.RedirectUri("demo"));
-            await AuthorizationFlow.AuthorizeAsync(silo, "demo", "local-alice", "openid");
+            await AuthorizationFlow.AuthorizeDirectlyAsync(silo, "demo", "local-alice", "openid");
 
             var ops = await readme.RunAsync("broker-ops", TimeSpan.FromMinutes(4));
             output.WriteLine(ops.Output + ops.Errors);

@@ -178,4 +178,37 @@ public sealed partial class HostileInputTests
             Assert.True(ex is null or RpcException { StatusCode: not (StatusCode.Internal or StatusCode.Unknown) }, $"answered {ex}");
         }
     }
+
+    [Fact]
+    public async Task Malformed_protobuf_for_every_method_is_invalid_argument_never_unknown()
+    {
+        var invoker = broker.Silo.Channel.WithBearer(TestCallers.AdminApiKey);
+        var service = TokenBroker.Descriptor;
+        // Field 1 (a string in every request) holding invalid UTF-8; a truncated varint; a length beyond the message.
+        byte[][] invalid = [[0x0a, 0x01, 0xc3], [0x18], [0x0a, 0x7f, 0x61], [0x12, 0x02, 0xff, 0xfe]];
+        foreach (var m in service.Methods)
+        {
+            var method = new Method<byte[], byte[]>(MethodType.Unary, service.FullName, m.Name, Raw, Raw);
+            foreach (var payload in invalid)
+            {
+                var ex = await Assert.ThrowsAsync<RpcException>(() => invoker.AsyncUnaryCall(method, null, new CallOptions(), payload).ResponseAsync);
+                Assert.True(ex.StatusCode == StatusCode.InvalidArgument, $"{m.Name} answered {ex.StatusCode} ({ex.Status.Detail}) to {Convert.ToHexString(payload)}");
+                Assert.Equal("INVALID_ARGUMENT", ex.GetRpcStatus()?.GetDetail<ErrorInfo>()?.Reason);
+            }
+        }
+        // Random bytes: whatever they parse to, the answer is typed and never INTERNAL or UNKNOWN.
+        await Gen.Select(Gen.Int[0, service.Methods.Count - 1], Gen.Byte.Array[1, 48]).SampleAsync(async t =>
+        {
+            var method = new Method<byte[], byte[]>(MethodType.Unary, service.FullName, service.Methods[t.Item1].Name, Raw, Raw);
+            try
+            {
+                await invoker.AsyncUnaryCall(method, null, new CallOptions(), t.Item2).ResponseAsync;
+            }
+            catch (RpcException ex)
+            {
+                Assert.True(ex.StatusCode is not (StatusCode.Internal or StatusCode.Unknown) && ex.GetRpcStatus()?.GetDetail<ErrorInfo>()?.Domain == "broker.v1",
+                    $"{method.Name} answered {ex.StatusCode} ({ex.Status.Detail}) to {Convert.ToHexString(t.Item2)}");
+            }
+        }, iter: 500, threads: 4);
+    }
 }

@@ -145,7 +145,8 @@ public sealed class FaultInjectingProxy : IAsyncDisposable
             json.Remove(strip.Name);
             content = System.Text.Encoding.UTF8.GetBytes(json.ToJsonString());
         }
-        if (rule?.Fault is Fault.Oversize oversize && JsonNode.Parse(content) is JsonObject padded)
+        // An empty answer (a revocation's 200) becomes a padded JSON object too.
+        if (rule?.Fault is Fault.Oversize oversize && (content.Length == 0 ? new JsonObject() : JsonNode.Parse(content)) is JsonObject padded)
         {
             padded["padding"] = new string('x', Math.Max(0, oversize.Bytes - content.Length));
             content = System.Text.Encoding.UTF8.GetBytes(padded.ToJsonString());
