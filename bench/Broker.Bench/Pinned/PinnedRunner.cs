@@ -31,8 +31,8 @@ public sealed class PinnedRunner(PinnedOptions options, TextWriter progress)
         await using var echo = await ServerProcess.StartAsync("echo", options.ServerCores, typeof(PinnedRunner).Assembly.Location,
             $"serve-echo --port {echoPort}", ServerEnvironment(), echoPort);
         await using var silo = await ServerProcess.StartAsync("silo", options.ServerCores, SiloDll(), "",
-            ProviderSettings.Merge(ServerEnvironmentSettings(), SiloSettings(authorizationServer, grpcPort))
-                .ToDictionary(s => s.Key.Replace(":", "__", StringComparison.Ordinal), s => s.Value!), grpcPort);
+            SiloSettings(authorizationServer, grpcPort).ToDictionary(s => s.Key.Replace(":", "__", StringComparison.Ordinal), s => s.Value!)
+                .Concat(ServerEnvironment()).ToDictionary(), grpcPort);
 
         using var echoChannel = GrpcChannel.ForAddress($"http://127.0.0.1:{echoPort}", new GrpcChannelOptions());
         using var brokerChannel = GrpcChannel.ForAddress($"http://127.0.0.1:{grpcPort}", new GrpcChannelOptions());
@@ -119,8 +119,6 @@ public sealed class PinnedRunner(PinnedOptions options, TextWriter progress)
         ["DOTNET_PROCESSOR_COUNT"] = options.ServerProcessorCount.ToString(),
         ["DOTNET_gcServer"] = "1",
     };
-
-    private Dictionary<string, string?> ServerEnvironmentSettings() => ServerEnvironment().ToDictionary(e => e.Key, e => (string?)e.Value);
 
     /// <summary>An embedded silo as the README starts it, with one caller (API key, policy, audit) and the test server as provider.</summary>
     private static Dictionary<string, string?> SiloSettings(TestAuthorizationServer server, int grpcPort) => ProviderSettings.Merge(

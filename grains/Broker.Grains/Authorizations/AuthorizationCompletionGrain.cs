@@ -49,8 +49,7 @@ public sealed partial class AuthorizationCompletionGrain(
         // The reminder outlives this activation and its silo; the timer discards on time while the activation lives.
         var due = held.ExpiresAt - time.GetUtcNow();
         if (due < TimeSpan.Zero) due = TimeSpan.Zero;
-        var period = ReminderPeriod > reminders.Value.MinimumReminderPeriod ? ReminderPeriod : reminders.Value.MinimumReminderPeriod;
-        await this.RegisterOrUpdateReminder(ExpiryReminder, due, period);
+        await this.RegisterOrUpdateReminderAtLeast(ExpiryReminder, due, ReminderPeriod, reminders.Value);
         this.RegisterGrainTimer(_ => DiscardIfExpiredAsync(), due + TimeSpan.FromMilliseconds(100), Timeout.InfiniteTimeSpan);
     }
 

@@ -72,8 +72,7 @@ public sealed partial class PendingAuthorizationGrain(
         // The verifier must not outlive the request, whichever silo holds the grain by then: a durable reminder
         // (an in-memory timer dies with its silo, and the row with it would stay for ever).
         var lifetime = options.Value.PendingLifetime;
-        await this.RegisterOrUpdateReminder(ExpiryReminder, lifetime,
-            lifetime > reminders.Value.MinimumReminderPeriod ? lifetime : reminders.Value.MinimumReminderPeriod);
+        await this.RegisterOrUpdateReminderAtLeast(ExpiryReminder, lifetime, lifetime, reminders.Value);
         return new AuthorizationStart(request.ToUrl(metadata), state, expiresAt);
     }
 

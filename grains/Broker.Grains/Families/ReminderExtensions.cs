@@ -1,3 +1,5 @@
+using Orleans.Configuration;
+
 namespace Broker.Grains.Families;
 
 internal static class ReminderExtensions
@@ -6,4 +8,8 @@ internal static class ReminderExtensions
     {
         if (await grain.GetReminder(name) is { } reminder) await grain.UnregisterReminder(reminder);
     }
+
+    /// <summary>A reminder whose period is raised to Orleans' <see cref="ReminderOptions.MinimumReminderPeriod"/>, which refuses shorter ones.</summary>
+    public static Task<IGrainReminder> RegisterOrUpdateReminderAtLeast(this Grain grain, string name, TimeSpan due, TimeSpan period, ReminderOptions options) =>
+        grain.RegisterOrUpdateReminder(name, due, period > options.MinimumReminderPeriod ? period : options.MinimumReminderPeriod);
 }

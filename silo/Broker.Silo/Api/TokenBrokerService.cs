@@ -63,11 +63,11 @@ public sealed class TokenBrokerService(IGrainFactory grains, ProviderRegistry pr
         {
             // A forced refresh spends a refresh and the client's budget: check the family's scopes before, not after.
             var held = await ClusterRetry.RunAsync(grain.Describe, context.CancellationToken);
-            call.DemandHeld(family.Provider, family.Subject, held.Scopes);
+            call.DemandHeldScopes(held.Scopes);
         }
         var token = await ClusterRetry.RunAsync(() => grain.GetAccessToken(minTimeToLive, request.ForceRefresh), context.CancellationToken);
         // The family's scopes are known only now; a token wider than the caller's grant (or of unknown scopes) is not handed out.
-        call.DemandHeld(family.Provider, family.Subject, token.Scopes);
+        call.DemandHeldScopes(token.Scopes);
         return ToMessage(token);
     }
 
@@ -91,7 +91,7 @@ public sealed class TokenBrokerService(IGrainFactory grains, ProviderRegistry pr
         var grain = grains.GetGrain<IClientTokenGrain>(key.ToGrainKey());
         var token = await ClusterRetry.RunAsync(() => grain.GetAccessToken(minTimeToLive), context.CancellationToken);
         // What the server granted, not what was asked, is what the caller would hold: refused (and audited) when wider.
-        call.DemandHeld(provider.Name, subject: null, token.Scopes);
+        call.DemandHeldScopes(token.Scopes);
         return ToMessage(token);
     }
 

@@ -50,8 +50,7 @@ public sealed class Caller
     /// <summary>Throws <see cref="BrokerErrorReason.PermissionDenied"/> unless the policy grants all of it.</summary>
     public void Demand(CallerAction action, ProviderName provider, Subject? subject = null, ScopeSet? scopes = null)
     {
-        if (Denial(action, provider, subject, scopes) is { } why)
-            throw new BrokerException(BrokerErrorReason.PermissionDenied, $"caller '{Name}' may not {why}.") { Detail = why };
+        if (Denial(action, provider, subject, scopes) is { } why) Deny(why);
     }
 
     /// <summary>Why the policy refuses, or null when it allows.</summary>
@@ -88,8 +87,15 @@ public sealed class Caller
     /// <summary>Throws PERMISSION_DENIED unless a token carrying <paramref name="held"/> may be handed out (<see cref="AllowsHeldScopes"/>).</summary>
     public void DemandHeld(CallerAction action, ProviderName provider, Subject? subject, ScopeSet held)
     {
-        Demand(action, provider, subject, held);
-        if (!AllowsHeldScopes(held)) Deny("receive a token whose scopes are unknown (empty)");
+        Demand(action, provider, subject);
+        DemandHeldScopes(held);
+    }
+
+    /// <summary>The scopes part of <see cref="DemandHeld"/> alone, for a call whose action, provider and subject were demanded already.</summary>
+    public void DemandHeldScopes(ScopeSet held)
+    {
+        if (AllowsHeldScopes(held)) return;
+        Deny(held.IsEmpty ? "receive a token whose scopes are unknown (empty)" : "use these scopes");
     }
 
     /// <summary>Throws PERMISSION_DENIED unless the caller's <c>Resources</c> list this resource.</summary>

@@ -37,6 +37,9 @@ public sealed class CallerContext(Caller caller, CallerAction action, FamilyLogI
         Caller.DemandHeld(Action, provider, subject, held);
     }
 
+    /// <summary>A token's scopes, once this call's provider and subject were demanded: no second policy walk on the hot path.</summary>
+    public void DemandHeldScopes(ScopeSet held) => Caller.DemandHeldScopes(held);
+
     /// <summary>What the audit event names. Once per call: GetAccessToken demands twice (before the grain call, and with the token's scopes).</summary>
     private void Touch(ProviderName provider, Subject? subject)
     {
