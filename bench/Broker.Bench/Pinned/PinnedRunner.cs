@@ -63,9 +63,12 @@ public sealed class PinnedRunner(PinnedOptions options, TextWriter progress)
     private async Task CompareAsync(Report report, string name, string what, Func<int, Task> brokerCall, ServerProcess echo, ServerProcess silo, Func<int, Task> echoCall)
     {
         progress.WriteLine($"pinned: {name} ...");
-        var top = options.Concurrency.Max();
-        await LoadGenerator.ClosedLoopAsync("warm", top, options.StepDuration, brokerCall);
-        await LoadGenerator.ClosedLoopAsync("warm", top, options.StepDuration, echoCall);
+        var warm = TimeSpan.FromTicks(Math.Max(options.StepDuration.Ticks, options.WarmUp.Ticks / options.Concurrency.Length));
+        foreach (var concurrency in options.Concurrency)
+        {
+            await LoadGenerator.ClosedLoopAsync("warm", concurrency, warm, brokerCall);
+            await LoadGenerator.ClosedLoopAsync("warm", concurrency, warm, echoCall);
+        }
 
         var section = report.Add(
             $"pinned: {name} cache hits ({what}) vs bare gRPC echo, servers on cores {options.ServerCores}, load on {options.LoadCores}, " +

@@ -18,6 +18,7 @@ public sealed class BrokerMetrics
     private readonly Counter<long> _reauthorizationRequired;
     private readonly UpDownCounter<long> _pendingPersistence;
     private readonly Counter<long> _auditEvents;
+    private readonly Counter<long> _auditDropped;
     private readonly Counter<long> _stateUnreadable;
 
     public BrokerMetrics(IMeterFactory meterFactory)
@@ -30,6 +31,7 @@ public sealed class BrokerMetrics
         _reuseDetected = meter.CreateCounter<long>("broker.security.reuse_detected", description: "Superseded refresh tokens presented to the broker.");
         _reauthorizationRequired = meter.CreateCounter<long>("broker.families.reauthorization_required", description: "Families that became unusable, by reason.");
         _auditEvents = meter.CreateCounter<long>("broker.audit.events", description: "Audit events, by event and outcome.");
+        _auditDropped = meter.CreateCounter<long>("broker.audit.dropped", description: "Audit events dropped because the audit writer could not keep up.");
         _stateUnreadable = meter.CreateCounter<long>("broker.security.state_unreadable", description: "Stored state that failed to decrypt (tampered, moved, or key gone).");
         _pendingPersistence = meter.CreateUpDownCounter<long>("broker.persistence.pending", description: "Families holding rotated tokens not yet stored.");
     }
@@ -48,6 +50,7 @@ public sealed class BrokerMetrics
     public void ReauthorizationRequired(string provider, string reason) =>
         _reauthorizationRequired.Add(1, new("provider", provider), new("reason", reason));
     public void AuditEvent(string name, string outcome) => _auditEvents.Add(1, new("event", name), new("outcome", outcome));
+    public void AuditDropped(long count) => _auditDropped.Add(count);
     public void StateUnreadable(string grainType) => _stateUnreadable.Add(1, new KeyValuePair<string, object?>("grain", grainType));
 
     private int _pending;

@@ -17,7 +17,7 @@ namespace Broker.Silo.Api;
 /// <see cref="BrokerException"/>s, which <see cref="BrokerExceptionInterceptor"/> turns into statuses.
 /// </summary>
 [BindServiceMethod(typeof(TypedRequestBinding), nameof(TypedRequestBinding.BindService))]
-public sealed class TokenBrokerService(IGrainFactory grains, ProviderRegistry providers, AuthorizationState states, TimeProvider time) : TokenBroker.TokenBrokerBase
+public sealed class TokenBrokerService(IGrainFactory grains, GrainReferences references, ProviderRegistry providers, AuthorizationState states, TimeProvider time) : TokenBroker.TokenBrokerBase
 {
     public static readonly TimeSpan DefaultMinTimeToLive = TimeSpan.FromSeconds(300);
     private const int MaxResourceLength = 2048;
@@ -58,7 +58,7 @@ public sealed class TokenBrokerService(IGrainFactory grains, ProviderRegistry pr
         var minTimeToLive = MinTimeToLive(request.MinTtlSeconds);
         var call = CallerContext.Of(context);
         call.Demand(family.Provider, family.Subject);
-        var grain = grains.GetGrain<ITokenFamilyGrain>(family.ToGrainKey());
+        var grain = references.Family(family);
         if (request.ForceRefresh)
         {
             // A forced refresh spends a refresh and the client's budget: check the family's scopes before, not after.
@@ -88,7 +88,7 @@ public sealed class TokenBrokerService(IGrainFactory grains, ProviderRegistry pr
         call.DemandResource(request.Resource);
         var key = new ClientTokenKey(provider.Name, provider.ClientId, scopes, request.Resource);
         var minTimeToLive = MinTimeToLive(request.MinTtlSeconds);
-        var grain = grains.GetGrain<IClientTokenGrain>(key.ToGrainKey());
+        var grain = references.ClientToken(key);
         var token = await ClusterRetry.RunAsync(() => grain.GetAccessToken(minTimeToLive), context.CancellationToken);
         // What the server granted, not what was asked, is what the caller would hold: refused (and audited) when wider.
         call.DemandHeldScopes(token.Scopes);
@@ -115,7 +115,7 @@ public sealed class TokenBrokerService(IGrainFactory grains, ProviderRegistry pr
             IdToken: null,
             ScopeSet.Parse(request.Scopes));
         CallerContext.Of(context).Demand(family.Provider, family.Subject, tokens.Scopes);
-        await grains.GetGrain<ITokenFamilyGrain>(family.ToGrainKey()).ImportTokens(tokens);
+        await references.Family(family).ImportTokens(tokens);
         return new ImportTokensResponse();
     }
 
@@ -129,7 +129,7 @@ public sealed class TokenBrokerService(IGrainFactory grains, ProviderRegistry pr
     {
         var family = FamilyOf(request.Provider, request.Subject);
         CallerContext.Of(context).Demand(family.Provider, family.Subject);
-        await grains.GetGrain<ITokenFamilyGrain>(family.ToGrainKey()).Revoke();
+        await references.Family(family).Revoke();
         return new RevokeFamilyResponse();
     }
 
@@ -137,7 +137,7 @@ public sealed class TokenBrokerService(IGrainFactory grains, ProviderRegistry pr
     {
         var family = FamilyOf(request.Provider, request.Subject);
         CallerContext.Of(context).Demand(family.Provider, family.Subject);
-        var grain = grains.GetGrain<ITokenFamilyGrain>(family.ToGrainKey());
+        var grain = references.Family(family);
         var d = await ClusterRetry.RunAsync(grain.Describe, context.CancellationToken);
         var message = new V1.FamilyDescription
         {

@@ -10,7 +10,9 @@ namespace Broker.Silo.Audit;
 /// </summary>
 public sealed partial class AuditLog(ILoggerFactory loggers, BrokerMetrics metrics)
 {
-    private readonly ILogger _logger = loggers.CreateLogger("Broker.Audit");
+    public const string Category = "Broker.Audit";
+
+    private readonly ILogger _logger = loggers.CreateLogger(Category);
 
     /// <summary>The events a successful TokenBroker call can leave: the values its (broker.v1.rpc) option may name.</summary>
     public static bool IsCallEvent(AuditEvent audited) => audited is AuditEvent.TokenHandedOut or AuditEvent.AuthorizationBegun or AuditEvent.AuthorizationClaimed

@@ -9,12 +9,10 @@ namespace Broker.Silo.Callers;
 
 public static class CallerAuthenticationExtensions
 {
-    private const string SelectorScheme = "Caller";
-
     /// <summary>
-    /// Caller authentication with the framework's handlers: JWT bearer (Microsoft.IdentityModel) for workload
-    /// identities, certificates for mutual TLS, and our API-key handler; one policy scheme picks by what the
-    /// request carries. The handlers only name the caller; <see cref="CallerInterceptor"/> enforces.
+    /// Caller authentication: API keys looked up by <see cref="CallerAuthenticator"/>, the framework's handlers for
+    /// JWT bearer (Microsoft.IdentityModel) workload identities and certificates (mutual TLS). They only name the
+    /// caller; <see cref="CallerInterceptor"/> enforces.
     /// </summary>
     public static WebApplicationBuilder AddBrokerCallers(this WebApplicationBuilder builder, BrokerMode mode, HttpEndpointOptions http)
     {
@@ -35,17 +33,13 @@ public static class CallerAuthenticationExtensions
             ]);
         }
         builder.Services.AddSingleton(registry);
-        builder.Services.AddSingleton<Audit.AuditLog>();
 
         var jwt = settings.Jwt;
-        var authentication = builder.Services.AddAuthentication(SelectorScheme)
-            .AddPolicyScheme(SelectorScheme, "Broker callers", o => o.ForwardDefaultSelector = context =>
-                BearerCredential.From(context.Request) is { } credential
-                    ? (jwt.Authority is not null && BearerCredential.IsJwt(credential) ? JwtBearerDefaults.AuthenticationScheme : ApiKeyAuthenticationHandler.SchemeName)
-                    : context.Connection.ClientCertificate is not null && http.ClientCertificateAuthorityPath is not null
-                        ? CertificateAuthenticationDefaults.AuthenticationScheme
-                        : ApiKeyAuthenticationHandler.SchemeName)
-            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        builder.Services.AddSingleton(new CallerAuthenticator(registry, acceptsJwt: jwt.Authority is not null,
+            acceptsCertificates: http.ClientCertificateAuthorityPath is not null));
+        // Only the handlers for JWTs and certificates: CallerAuthenticator calls them by name for the calls that
+        // present one. No middleware authenticates every request.
+        var authentication = builder.Services.AddAuthentication();
 
         if (jwt.Authority is not null)
         {

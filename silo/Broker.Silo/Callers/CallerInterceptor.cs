@@ -9,10 +9,10 @@ using Grpc.Core.Interceptors;
 namespace Broker.Silo.Callers;
 
 /// <summary>
-/// Every TokenBroker call: resolve the caller the authentication middleware found (UNAUTHENTICATED when none,
+/// Every TokenBroker call: resolve the caller from the credential it presents (UNAUTHENTICATED when none,
 /// before the service or any grain runs), then write one audit event with the outcome.
 /// </summary>
-public sealed class CallerInterceptor(CallerRegistry callers, AuditLog audit, Broker.Abstractions.Identity.FamilyLogId logIds) : Interceptor
+public sealed class CallerInterceptor(CallerAuthenticator authenticator, AuditLog audit, Broker.Abstractions.Identity.FamilyLogId logIds) : Interceptor
 {
     private static readonly string ServicePrefix = $"/{TokenBroker.Descriptor.FullName}/";
 
@@ -24,7 +24,7 @@ public sealed class CallerInterceptor(CallerRegistry callers, AuditLog audit, Br
 
         var method = context.Method[ServicePrefix.Length..];
         var http = context.GetHttpContext();
-        if (callers.Resolve(http.User) is not { } caller)
+        if (await authenticator.AuthenticateAsync(http) is not { } caller)
         {
             var presented = http.Request.Headers.Authorization.Count > 0 || http.Connection.ClientCertificate is not null;
             audit.Unauthenticated(method, context.Peer, presented ? "credential rejected" : "no credential");

@@ -38,6 +38,9 @@ public sealed class CallerRegistry
         return IsOpenForDevelopment ? Caller.Development : null;
     }
 
+    /// <summary>A configured caller by name (the name an authentication scheme found).</summary>
+    public Caller? Named(string name) => _byName.GetValueOrDefault(name);
+
     /// <summary>The caller owning this key. Every stored hash is compared, in constant time, whatever matches.</summary>
     public string? FindByApiKey(string apiKey)
     {

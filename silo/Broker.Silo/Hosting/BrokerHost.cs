@@ -6,6 +6,7 @@ using Broker.OAuth;
 using Broker.OAuth.Providers;
 using Broker.Silo.Api;
 using Broker.Silo.Callback;
+using Broker.Silo.Audit;
 using Broker.Silo.Callers;
 using Broker.Silo.Cluster;
 using System.Security.Cryptography.X509Certificates;
@@ -68,6 +69,7 @@ public static class BrokerHost
         var cluster = Now(failures, () => services.AddBrokerOptionsNow(configuration, ClusterModeOptions.Section, new ClusterModeOptionsValidator(mode)));
         var http = Now(failures, () => services.AddBrokerOptionsNow(configuration, HttpEndpointOptions.Section, new HttpEndpointOptionsValidator()));
         var telemetry = Now(failures, () => services.AddBrokerOptionsNow(configuration, TelemetryOptions.Section, new TelemetryOptionsValidator()));
+        var audit = Now(failures, () => services.AddBrokerOptionsNow(configuration, AuditOptions.Section, new AuditOptionsValidator()));
         Now(failures, () => { builder.AddBrokerCallers(mode, http); });
         if (failures.Count > 0)
         {
@@ -76,6 +78,7 @@ public static class BrokerHost
         }
 
         builder.Services.AddSingleton(new BrokerHostOptions { Mode = mode });
+        builder.AddBrokerAudit(audit);
         builder.Services.PostConfigure<RedirectOptions>(o => o.PublicBaseUrl ??= $"http://{FormatHost(http.BindAddress)}:{http.HttpPort}");
 
         builder.Services.AddBrokerOAuth(builder.Configuration);
@@ -85,6 +88,7 @@ public static class BrokerHost
         // The error details (ErrorInfo, RetryInfo) must be in the type registry, or a JSON error answer cannot be written.
         builder.Services.AddBrokerOptions<MembershipWatchOptions, MembershipWatchOptionsValidator>(configuration, MembershipWatchOptions.Section);
         builder.Services.AddSingleton<ClusterMembership>();
+        builder.Services.AddSingleton<GrainReferences>();
         if (mode == BrokerMode.Cluster) builder.Services.AddHostedService<MembershipWatch>();
         // Outermost first: a silo that left its cluster refuses, errors become statuses, then the caller is resolved
         // before any service code runs.
@@ -186,7 +190,6 @@ public static class BrokerHost
             }
             return next(context);
         });
-        app.UseAuthentication();
         app.MapGrpcService<TokenBrokerService>().WithMetadata(grpc);
         app.MapGrpcHealthChecksService().WithMetadata(grpc);
         app.MapGrpcReflectionService().WithMetadata(grpc);

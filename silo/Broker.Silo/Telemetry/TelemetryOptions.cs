@@ -15,4 +15,12 @@ public sealed class TelemetryOptions
 
     /// <summary>Write traces and metrics to the console (for the embedded default, when asked).</summary>
     public bool Console { get; set; }
+
+    /// <summary>
+    /// Record spans. Default: when an exporter is configured (<see cref="OtlpEndpoint"/> or <see cref="Console"/>); spans
+    /// that nobody exports would cost every call three activities and their tags. Set true for an exporter added in code.
+    /// </summary>
+    public bool? Traces { get; set; }
+
+    public bool RecordsTraces => Traces ?? (OtlpEndpoint is not null || Console);
 }

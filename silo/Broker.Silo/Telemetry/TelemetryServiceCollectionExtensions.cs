@@ -25,8 +25,10 @@ public static class TelemetryServiceCollectionExtensions
                 if (options.Prometheus) metrics.AddPrometheusExporter();
                 if (options.OtlpEndpoint is not null) metrics.AddOtlpExporter(o => o.Endpoint = new Uri(options.OtlpEndpoint));
                 if (options.Console) metrics.AddConsoleExporter();
-            })
-            .WithTracing(tracing =>
+            });
+        if (options.RecordsTraces)
+        {
+            otel.WithTracing(tracing =>
             {
                 tracing.AddSource(BrokerActivity.SourceName, "Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application")
                     .AddProcessor(services => new GrainIdRedaction(services.GetRequiredService<Broker.Abstractions.Identity.FamilyLogId>())) // before any exporter
@@ -37,6 +39,7 @@ public static class TelemetryServiceCollectionExtensions
                 if (options.OtlpEndpoint is not null) tracing.AddOtlpExporter(o => o.Endpoint = new Uri(options.OtlpEndpoint));
                 if (options.Console) tracing.AddConsoleExporter();
             });
+        }
         if (options.OtlpEndpoint is not null)
         {
             otel.WithLogging(logging => logging.AddOtlpExporter(o => o.Endpoint = new Uri(options.OtlpEndpoint)));

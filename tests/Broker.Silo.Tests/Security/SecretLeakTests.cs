@@ -47,6 +47,7 @@ public sealed class SecretLeakTests : IAsyncLifetime
                 ["Logging:LogLevel:Microsoft.AspNetCore"] = "Trace",
                 ["Logging:LogLevel:System.Net.Http.HttpClient"] = "Trace",
                 ["Broker:Families:MinForcedRefreshInterval"] = "00:00:00",
+                ["Broker:Telemetry:Traces"] = "true", // spans are recorded only for an exporter; this one is added in code
             }),
         });
         await _server.AddRedirectUriAsync("broker", _silo.RedirectUri("test"));

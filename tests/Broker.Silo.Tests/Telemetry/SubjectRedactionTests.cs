@@ -25,7 +25,8 @@ public sealed class SubjectRedactionTests : IAsyncLifetime
         _server = await TestAuthorizationServer.StartAsync(new TestAuthorizationServerOptions());
         _silo = await BrokerSilo.StartAsync(new BrokerSiloSettings
         {
-            Settings = ProviderSettings.For("test", _server),
+            // Spans are recorded only for an exporter; this one is added in code.
+            Settings = ProviderSettings.Merge(ProviderSettings.For("test", _server), new() { ["Broker:Telemetry:Traces"] = "true" }),
             Customize = host => host.Services.ConfigureOpenTelemetryTracerProvider(t => t.AddInMemoryExporter(_exported)),
         });
     }

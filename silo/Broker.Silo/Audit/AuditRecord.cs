@@ -1,0 +1,102 @@
+using System.Text;
+using System.Text.Json;
+
+namespace Broker.Silo.Audit;
+
+/// <summary>
+/// One audit event, copied off the logging call: the state a logger receives may be reused once the call returns (the
+/// extended logging generator of Microsoft.Extensions.Telemetry, which the resilience packages bring, passes a
+/// thread-local state object), so its values are copied here and the message is rendered later, on the writer's thread.
+/// </summary>
+public sealed class AuditRecord
+{
+    private const string OriginalFormat = "{OriginalFormat}";
+
+    private readonly KeyValuePair<string, object?>[] _values;
+    private readonly string? _template;
+    private readonly string? _message;
+
+    private AuditRecord(DateTimeOffset timestamp, int eventId, LogLevel level, KeyValuePair<string, object?>[] values, string? template, string? message)
+    {
+        Timestamp = timestamp;
+        EventId = eventId;
+        Level = level;
+        _values = values;
+        _template = template;
+        _message = message;
+    }
+
+    public DateTimeOffset Timestamp { get; }
+    public int EventId { get; }
+    public LogLevel Level { get; }
+
+    public static AuditRecord Of<TState>(DateTimeOffset timestamp, int eventId, LogLevel level, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+    {
+        if (state is not IReadOnlyList<KeyValuePair<string, object?>> list)
+            return new AuditRecord(timestamp, eventId, level, [], null, formatter(state, exception));
+        var values = new KeyValuePair<string, object?>[list.Count];
+        string? template = null;
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] = list[i];
+            if (values[i].Key == OriginalFormat) template = values[i].Value as string;
+        }
+        // Without its template the message cannot be rendered later: render it now.
+        return new AuditRecord(timestamp, eventId, level, values, template, template is null ? formatter(state, exception) : null);
+    }
+
+    public void Write(Utf8JsonWriter json)
+    {
+        json.WriteStartObject();
+        json.WriteString("Timestamp", Timestamp);
+        json.WriteNumber("EventId", EventId);
+        json.WriteString("LogLevel", Level.ToString());
+        json.WriteString("Category", AuditLog.Category);
+        json.WriteString("Message", _message ?? Render(_template!));
+        json.WriteStartObject("State");
+        foreach (var (name, value) in _values)
+        {
+            if (name != OriginalFormat) json.WriteString(name, Text(value));
+        }
+        json.WriteEndObject();
+        json.WriteEndObject();
+    }
+
+    /// <summary>The message template with each <c>{Name}</c> replaced by its value (<c>{{</c> and <c>}}</c> are braces).</summary>
+    private string Render(string template)
+    {
+        var message = new StringBuilder(template.Length + 64);
+        for (var i = 0; i < template.Length; i++)
+        {
+            var c = template[i];
+            if ((c == '{' || c == '}') && i + 1 < template.Length && template[i + 1] == c)
+            {
+                message.Append(c);
+                i++;
+            }
+            else if (c == '{' && template.IndexOf('}', i) is var end and > 0)
+            {
+                var hole = template.AsSpan(i + 1, end - i - 1);
+                var name = hole[..(hole.IndexOfAny(',', ':') is var cut and >= 0 ? cut : hole.Length)];
+                message.Append(Text(ValueOf(name)));
+                i = end;
+            }
+            else
+            {
+                message.Append(c);
+            }
+        }
+        return message.ToString();
+    }
+
+    private object? ValueOf(ReadOnlySpan<char> name)
+    {
+        foreach (var (key, value) in _values)
+        {
+            if (name.SequenceEqual(key)) return value;
+        }
+        return null;
+    }
+
+    private static string Text(object? value) => Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) ?? "(null)";
+}
