@@ -23,12 +23,13 @@ var smoke = new Option<bool>("--smoke") { Description = "tiny sizes: checks that
 var pinned = new Option<bool>("--pinned") { Description = "cache hits of a Broker.Silo process against an echo process, each pinned to --server-cores, load from --load-cores" };
 var serverCores = new Option<string>("--server-cores") { DefaultValueFactory = _ => pinnedDefaults.ServerCores };
 var loadCores = new Option<string>("--load-cores") { DefaultValueFactory = _ => pinnedDefaults.LoadCores };
+var silo = new Option<string?>("--silo") { Description = "the Broker.Silo.dll to measure (pinned; default: this repository's Release build); an older build's gives a before/after in one run" };
 var pairs = new Option<int>("--pairs") { Description = "alternated echo/broker pairs per concurrency (pinned)", DefaultValueFactory = _ => pinnedDefaults.Pairs };
 
 var root = new RootCommand("Broker benchmarks: throughput and latency against a bare gRPC echo, refresh storms, cold starts, state size.")
 {
     scenarios, seconds, concurrency, families, stormFamilies, stormCallers, coldFamilies, scaleFamilies, json, smoke,
-    pinned, serverCores, loadCores, pairs,
+    pinned, serverCores, loadCores, pairs, silo,
 };
 root.SetAction(async (ParseResult parsed, CancellationToken cancellationToken) =>
 {
@@ -42,6 +43,7 @@ root.SetAction(async (ParseResult parsed, CancellationToken cancellationToken) =
             Pairs = parsed.GetValue(pairs),
             StepDuration = TimeSpan.FromSeconds(parsed.GetValue(seconds)),
             Concurrency = Ints(parsed.GetValue(concurrency)!),
+            SiloDll = parsed.GetValue(silo),
         };
         var pinnedReport = await new Broker.Bench.Pinned.PinnedRunner(pinnedOptions, Console.Error).RunAsync();
         Console.WriteLine(pinnedReport.ToTable());

@@ -22,6 +22,9 @@ public sealed record PinnedOptions
     public int[] Concurrency { get; init; } = [1, 8, 32, 128];
     public int Families { get; init; } = 16;
 
+    /// <summary>The silo build to measure; null: this repository's Release build.</summary>
+    public string? SiloDll { get; init; }
+
     public static PinnedOptions Smoke => new() { Pairs = 1, WarmUp = TimeSpan.Zero, StepDuration = TimeSpan.FromMilliseconds(300), Concurrency = [2], Families = 2 };
 
     /// <summary>The processor count the servers are told, the same for both: the number of server cores.</summary>

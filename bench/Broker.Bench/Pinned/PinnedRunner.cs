@@ -30,7 +30,7 @@ public sealed class PinnedRunner(PinnedOptions options, TextWriter progress)
         var grpcPort = FreePort.Next();
         await using var echo = await ServerProcess.StartAsync("echo", options.ServerCores, typeof(PinnedRunner).Assembly.Location,
             $"serve-echo --port {echoPort}", ServerEnvironment(), echoPort);
-        await using var silo = await ServerProcess.StartAsync("silo", options.ServerCores, SiloDll(), "",
+        await using var silo = await ServerProcess.StartAsync("silo", options.ServerCores, options.SiloDll ?? SiloDll(), "",
             SiloSettings(authorizationServer, grpcPort).ToDictionary(s => s.Key.Replace(":", "__", StringComparison.Ordinal), s => s.Value!)
                 .Concat(ServerEnvironment()).ToDictionary(), grpcPort);
 

@@ -17,6 +17,15 @@ public sealed class FamilyLogId(byte[] primaryKey)
     private readonly byte[] _key = HKDF.DeriveKey(HashAlgorithmName.SHA256, primaryKey, 32, salt: [], info: Purpose);
 
     /// <summary>16 hex digits (64 bits): enough to tell families apart in logs.</summary>
-    public string Of(FamilyKey key) =>
-        Convert.ToHexStringLower(HMACSHA256.HashData(_key, Encoding.UTF8.GetBytes(key.ToGrainKey())))[..16];
+    public string Of(FamilyKey key)
+    {
+        // Every audited call asks: no buffers on the heap, one string.
+        var grainKey = key.ToGrainKey();
+        var maximum = Encoding.UTF8.GetMaxByteCount(grainKey.Length);
+        var utf8 = maximum <= 1024 ? stackalloc byte[maximum] : new byte[maximum];
+        var length = Encoding.UTF8.GetBytes(grainKey, utf8);
+        Span<byte> mac = stackalloc byte[HMACSHA256.HashSizeInBytes];
+        HMACSHA256.HashData(_key, utf8[..length], mac);
+        return Convert.ToHexStringLower(mac[..8]);
+    }
 }

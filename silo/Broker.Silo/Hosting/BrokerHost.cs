@@ -92,6 +92,10 @@ public static class BrokerHost
         if (mode == BrokerMode.Cluster) builder.Services.AddHostedService<MembershipWatch>();
         // Outermost first: a silo that left its cluster refuses, errors become statuses, then the caller is resolved
         // before any service code runs.
+        // Singletons: registered as types only, gRPC would build each interceptor anew for every call.
+        builder.Services.AddSingleton<ClusterMembershipInterceptor>();
+        builder.Services.AddSingleton<BrokerExceptionInterceptor>();
+        builder.Services.AddSingleton<CallerInterceptor>();
         builder.Services.AddGrpc(o =>
             {
                 o.Interceptors.Add<ClusterMembershipInterceptor>();

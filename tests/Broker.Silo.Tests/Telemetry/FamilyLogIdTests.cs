@@ -25,6 +25,19 @@ public sealed partial class FamilyLogIdTests : IAsyncLifetime
 
     public Task DisposeAsync() => _server.DisposeAsync().AsTask();
 
+    [Fact]
+    public void The_id_is_the_first_64_bits_of_the_HMAC_of_the_grain_key_under_the_derived_key()
+    {
+        // Ops correlate ids across versions: the definition, written out, must keep giving the same ids.
+        var primary = RandomNumberGenerator.GetBytes(32);
+        var family = new Broker.Abstractions.Identity.FamilyKey(
+            Broker.Abstractions.Identity.ProviderName.Parse("github"), Broker.Abstractions.Identity.Subject.Parse("tenant-a/alice"));
+        var derived = HKDF.DeriveKey(HashAlgorithmName.SHA256, primary, 32, salt: [], info: Encoding.ASCII.GetBytes("broker/family-log-id/v1"));
+        var expected = Convert.ToHexStringLower(HMACSHA256.HashData(derived, Encoding.UTF8.GetBytes(family.ToGrainKey())))[..16];
+
+        Assert.Equal(expected, new Broker.Abstractions.Identity.FamilyLogId(primary).Of(family));
+    }
+
     [GeneratedRegex(@"#(?<event>2009|6004) .*?(?:family|Family)[= ](?<id>[0-9a-f]{16})\b")]
     private static partial Regex FamilyInEvent();
 
