@@ -37,8 +37,9 @@ public static class CallerAuthenticationExtensions
         var jwt = settings.Jwt;
         builder.Services.AddSingleton(new CallerAuthenticator(registry, acceptsJwt: jwt.Authority is not null,
             acceptsCertificates: http.ClientCertificateAuthorityPath is not null));
-        // Only the handlers for JWTs and certificates: CallerAuthenticator calls them by name for the calls that
-        // present one. No middleware authenticates every request.
+        // Only the handlers for JWTs and certificates, and only when configured: CallerAuthenticator calls them by name
+        // for the calls that present one. Without them no authentication middleware runs in front of every request.
+        if (jwt.Authority is null && http.ClientCertificateAuthorityPath is null) return builder;
         var authentication = builder.Services.AddAuthentication();
 
         if (jwt.Authority is not null)
