@@ -19,7 +19,8 @@ public static class TelemetryServiceCollectionExtensions
             .WithMetrics(metrics =>
             {
                 // "Polly": the resilience handlers' events, among them circuit breaker opened/closed per provider client.
-                metrics.AddMeter(BrokerMetrics.MeterName, "Microsoft.Orleans", "Polly")
+                // "System.Runtime": .NET's own GC heap, working set and thread pool figures, for watching memory over days.
+                metrics.AddMeter(BrokerMetrics.MeterName, "Microsoft.Orleans", "Polly", "System.Runtime")
                     .AddAspNetCoreInstrumentation()
                     .AddHttpClientInstrumentation();
                 if (options.Prometheus) metrics.AddPrometheusExporter();

@@ -34,6 +34,9 @@ public sealed class SiloProcess : Hosting.IBrokerEndpoints, IAsyncDisposable
     public Uri RedirectUri(string provider) => new($"http://127.0.0.1:{HttpPort}/oauth2/callback/{provider}");
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The silo's operating-system process id (for /proc readings).</summary>
+    public int ProcessId => _process.Id;
+
     /// <summary>Where the silo's standard output and error go.</summary>
     public string LogPath => _log;
 
