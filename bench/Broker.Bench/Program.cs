@@ -44,7 +44,7 @@ root.SetAction(async (ParseResult parsed, CancellationToken cancellationToken) =
         var soakOptions = soakDefaults with
         {
             Duration = duration,
-            Families = parsed.GetResult(families) is null ? soakDefaults.Families : parsed.GetValue(families),
+            Families = parsed.GetResult(families) is { Implicit: false } ? parsed.GetValue(families) : soakDefaults.Families,
             AccessTokenLifetime = TimeSpan.FromSeconds(parsed.GetValue(tokenLifetime)),
             // Short runs get report rows short enough to have several.
             Interval = duration < TimeSpan.FromMinutes(10) ? TimeSpan.FromSeconds(Math.Max(10, duration.TotalSeconds / 6)) : soakDefaults.Interval,

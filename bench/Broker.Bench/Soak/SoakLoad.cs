@@ -52,8 +52,11 @@ public sealed class SoakLoad(SoakCluster cluster, SoakOptions options)
 
     public static string Cause(RpcException ex)
     {
-        var reason = ex.GetRpcStatus()?.GetDetail<Google.Rpc.ErrorInfo>()?.Reason;
-        return reason is { Length: > 0 } ? $"{ex.StatusCode}/{reason}" : ex.StatusCode.ToString();
+        var info = ex.GetRpcStatus()?.GetDetail<Google.Rpc.ErrorInfo>();
+        if (info is not { Reason.Length: > 0 }) return ex.StatusCode.ToString();
+        // The detail tells a provider outage from a cluster or storage one (all PROVIDER_UNAVAILABLE).
+        return info.Metadata.TryGetValue("detail", out var detail) && detail.Length is > 0 and < 40
+            ? $"{ex.StatusCode}/{info.Reason}/{detail}" : $"{ex.StatusCode}/{info.Reason}";
     }
 
     /// <summary>Calls at <paramref name="rate"/> per second until <paramref name="stop"/>; then waits for the calls in flight.</summary>
