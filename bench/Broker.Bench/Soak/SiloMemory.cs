@@ -6,7 +6,7 @@ namespace Broker.Bench.Soak;
 /// <summary>A silo's memory at one moment: resident set from /proc, GC heap and activations from its own /metrics.</summary>
 public sealed record SiloMemory(string Slot, int Pid, double RssMb, double GcHeapMb, double Activations)
 {
-    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(5) };
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(15) };
 
     public static async Task<SiloMemory?> ReadAsync(SiloSlot slot)
     {

@@ -67,7 +67,8 @@ public sealed class SoakCluster : IAsyncDisposable
         {
             AccessTokenLifetime = options.AccessTokenLifetime,
             RefreshTokenLifetime = options.Duration + TimeSpan.FromHours(1),
-            RefreshTokenReuseLeeway = null, // reuse revokes the grant at once
+            // Past the leeway (or at once without one) a reused refresh token revokes the whole grant.
+            RefreshTokenReuseLeeway = options.ReuseLeeway > TimeSpan.Zero ? options.ReuseLeeway : null,
         });
         var proxy = await FaultInjectingProxy.StartAsync(server.Issuer);
         var database = await postgres.CreateDatabaseAsync();
@@ -79,7 +80,9 @@ public sealed class SoakCluster : IAsyncDisposable
             {
                 [$"Broker:Providers:{Provider}:TokenEndpoint"] = proxy.Endpoint(TestAuthorizationServer.TokenPath).AbsoluteUri,
                 [$"Broker:Providers:{Provider}:RevocationEndpoint"] = proxy.Endpoint(TestAuthorizationServer.RevocationPath).AbsoluteUri,
-                [$"Broker:Providers:{Provider}:RefreshTokenReuseLeeway"] = "00:00:00",
+                [$"Broker:Providers:{Provider}:RefreshTokenReuseLeeway"] = options.ReuseLeeway.ToString(),
+                // One caller drives every family here, so it may use the client's whole token-request budget.
+                [$"Broker:Providers:{Provider}:CallerTokenRequestShare"] = "1",
                 ["Broker:Families:ExpiryBuffer"] = options.ExpiryBuffer.ToString(),
                 ["Broker:Mode"] = "Cluster",
                 ["Broker:Cluster:ClusterId"] = clusterId,

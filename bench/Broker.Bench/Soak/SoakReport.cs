@@ -33,6 +33,7 @@ public sealed class SoakReport(SoakOptions options, double saturatingRate, doubl
     public double ExpectedRefreshesPerFamily { get; private set; }
 
     public int Reuses => Intervals.Sum(i => i.Reuses);
+    public int MostPresentations { get; set; }
     public int Rejections => Intervals.Sum(i => i.Rejections);
 
     public void Add(Interval interval)
@@ -71,7 +72,7 @@ public sealed class SoakReport(SoakOptions options, double saturatingRate, doubl
     public string ToMarkdown()
     {
         var s = new StringBuilder();
-        s.AppendLine(CultureInfo.InvariantCulture, $"Duration {Options.Duration}, {Options.Families} families, access tokens live {Options.AccessTokenLifetime.TotalSeconds:F0} s, expiry buffer {Options.ExpiryBuffer.TotalSeconds:F0} s.");
+        s.AppendLine(CultureInfo.InvariantCulture, $"Duration {Options.Duration}, {Options.Families} families, access tokens live {Options.AccessTokenLifetime.TotalSeconds:F0} s, expiry buffer {Options.ExpiryBuffer.TotalSeconds:F0} s, reuse leeway {Options.ReuseLeeway.TotalSeconds:F0} s.");
         s.AppendLine(CultureInfo.InvariantCulture, $"Saturating rate of cache hits (2 silos, {Options.SaturationConcurrency} callers, {Options.SaturationProbe.TotalSeconds:F0} s): {SaturatingRate:F0} calls/s; offered {OfferedRate:F0} calls/s ({Options.LoadShare:P0}).");
         s.AppendLine();
         s.AppendLine("| min | calls | failed | failures by cause | calls/failed by silo | shed | refreshes | token requests | reuses | rejections | memory: RSS MB/GC heap MB/activations | events |");
@@ -86,7 +87,8 @@ public sealed class SoakReport(SoakOptions options, double saturatingRate, doubl
         s.AppendLine(CultureInfo.InvariantCulture, $"- upstream refresh grants per family: min {RefreshesPerFamily.Min}, median {RefreshesPerFamily.Median}, max {RefreshesPerFamily.Max} (one per expiry predicts about {ExpectedRefreshesPerFamily:F1})");
         s.AppendLine(CultureInfo.InvariantCulture, $"- second refreshes for one expiry (within half a refresh cycle of the previous): {ExtraRefreshes.Count}");
         foreach (var extra in ExtraRefreshes.Take(10)) s.AppendLine(CultureInfo.InvariantCulture, $"  - {extra}");
-        s.AppendLine(CultureInfo.InvariantCulture, $"- refresh token reuses seen by the server: {Reuses}; refresh grants refused (a refusal revokes the grant): {Rejections}");
+        s.AppendLine(CultureInfo.InvariantCulture, $"- refresh tokens presented again (accepted only inside the {Options.ReuseLeeway.TotalSeconds:F0} s reuse leeway): {Reuses}; most presentations of one refresh token: {MostPresentations}");
+        s.AppendLine(CultureInfo.InvariantCulture, $"- refresh grants refused by the server (a reuse past the leeway, which revokes the grant): {Rejections}");
         s.AppendLine(CultureInfo.InvariantCulture, $"- server: {Server}");
         foreach (var error in ServerErrors) s.AppendLine(CultureInfo.InvariantCulture, $"  - error answered: {error}");
         s.AppendLine(CultureInfo.InvariantCulture, $"- families at the end: {FamiliesHealthy} healthy, {FamiliesLost.Count} lost, {FamiliesStuck.Count} stuck");

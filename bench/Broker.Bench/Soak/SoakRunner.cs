@@ -16,6 +16,9 @@ public sealed class SoakRunner(SoakOptions options, TextWriter progress)
     {
         // Silo logs are kept for a diagnosis of whatever the run shows.
         Environment.SetEnvironmentVariable("BROKER_TEST_KEEP_SILO_LOGS", "1");
+        // The authorization server shares this process with the load: keep threads ready for it when the load bursts.
+        ThreadPool.GetMinThreads(out var workers, out var io);
+        ThreadPool.SetMinThreads(Math.Max(workers, 64), Math.Max(io, 64));
         await using var cluster = await SoakCluster.StartAsync(options, progress);
         await cluster.StartSiloAsync(cluster.Slots[0]);
         await cluster.StartSiloAsync(cluster.Slots[1]);
@@ -71,6 +74,7 @@ public sealed class SoakRunner(SoakOptions options, TextWriter progress)
         progress.WriteLine("soak: load stopped; checking every family ...");
         await CheckFamiliesAsync(cluster, report);
         report.Server = stats.ToString();
+        report.MostPresentations = stats.MostPresentationsOfOneRefreshToken;
         report.ServerErrors.AddRange(stats.Errors.GroupBy(e => $"{e.GrantType}: {e.Error}").Select(g => $"{g.Key} x{g.Count()}"));
         report.AnalyzeRefreshes(stats.RefreshGrantsBySubject(), Enumerable.Range(0, options.Families).Select(SoakLoad.Subject), start, DateTime.UtcNow);
         foreach (var slot in cluster.Slots) report.Silos.Add($"{slot.Name}: started {slot.Starts} times, unplanned exits {slot.UnplannedExits}");
