@@ -102,12 +102,21 @@ public sealed class SoakRunner(SoakOptions options, TextWriter progress)
             {
                 var silo = cluster.Slots[i % 2].Process!;
                 var subject = SoakLoad.Subject(i);
-                var redirect = await AuthorizationFlow.ObtainRedirectAsync(silo, SoakCluster.Provider, subject, ["api.read"],
-                    AuthorizationFlow.LoginAs(subject), returnUrl: TestCallers.ReturnUrl);
-                using var callback = await AuthorizationFlow.DeliverAsync(silo, redirect);
-                var completion = AuthorizationFlow.CompletionOf(callback)
-                    ?? throw new InvalidOperationException($"callback for {subject} answered {(int)callback.StatusCode}");
-                await silo.Client.CompleteAuthorizationAsync(new CompleteAuthorizationRequest { Provider = SoakCluster.Provider, Subject = subject, Completion = completion });
+                // A user whose callback page says "try again" (503: the token budget or a slow server) tries again.
+                for (var attempt = 1; ; attempt++)
+                {
+                    var redirect = await AuthorizationFlow.ObtainRedirectAsync(silo, SoakCluster.Provider, subject, ["api.read"],
+                        AuthorizationFlow.LoginAs(subject), returnUrl: TestCallers.ReturnUrl);
+                    using var callback = await AuthorizationFlow.DeliverAsync(silo, redirect);
+                    if (AuthorizationFlow.CompletionOf(callback) is { } completion)
+                    {
+                        await silo.Client.CompleteAuthorizationAsync(new CompleteAuthorizationRequest { Provider = SoakCluster.Provider, Subject = subject, Completion = completion });
+                        break;
+                    }
+                    if (attempt == 10) throw new InvalidOperationException($"callback for {subject} answered {(int)callback.StatusCode} ten times");
+                    progress.WriteLine($"soak: callback for {subject} answered {(int)callback.StatusCode}; the user tries again");
+                    await Task.Delay(TimeSpan.FromSeconds(2));
+                }
             }
         })));
     }
