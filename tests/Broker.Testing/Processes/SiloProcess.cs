@@ -118,7 +118,15 @@ public sealed class SiloProcess : Hosting.IBrokerEndpoints, IAsyncDisposable
             catch (HttpRequestException)
             {
             }
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"silo not ready within 60 s; see {log}");
+            if (DateTime.UtcNow > deadline)
+            {
+                // Not left running: a silo that started late would still join the cluster, unseen by whoever retries the start.
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync();
+                lock (writer) writer.Dispose();
+                process.Dispose();
+                throw new TimeoutException($"silo not ready within 60 s; see {log}");
+            }
             await Task.Delay(200);
         }
         return new SiloProcess(process, grpcPort, httpPort, log);
