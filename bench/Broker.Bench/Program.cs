@@ -3,6 +3,7 @@ using Broker.Bench;
 
 // dotnet run -c Release --project bench/Broker.Bench -- [--scenarios cache,client,storm,cold,scale] [--json out.json] ...
 // dotnet run -c Release --project bench/Broker.Bench -- --pinned [--server-cores 0] [--load-cores 1] [--pairs 3] ...
+// dotnet run -c Release --project bench/Broker.Bench -- --soak [--minutes 60] [--families 300] [--token-lifetime 180] [--reuse-leeway 30] [--json soak.json]
 if (args is ["serve-echo", "--port", var echoPort])
 {
     await Broker.Bench.Echo.EchoServer.RunAsync(int.Parse(echoPort));
@@ -25,15 +26,39 @@ var serverCores = new Option<string>("--server-cores") { DefaultValueFactory = _
 var loadCores = new Option<string>("--load-cores") { DefaultValueFactory = _ => pinnedDefaults.LoadCores };
 var silo = new Option<string?>("--silo") { Description = "the Broker.Silo.dll to measure (pinned; default: this repository's Release build); an older build's gives a before/after in one run" };
 var pairs = new Option<int>("--pairs") { Description = "alternated echo/broker pairs per concurrency (pinned)", DefaultValueFactory = _ => pinnedDefaults.Pairs };
+var soakDefaults = new Broker.Bench.Soak.SoakOptions();
+var soak = new Option<bool>("--soak") { Description = "three silo processes on PostgreSQL and Redis through churn and outages (see docs/reliability.md); --families defaults to 300 here" };
+var minutes = new Option<double>("--minutes") { Description = "soak duration", DefaultValueFactory = _ => soakDefaults.Duration.TotalMinutes };
+var reuseLeeway = new Option<double>("--reuse-leeway") { Description = "soak: refresh token reuse leeway at the server and the broker, seconds (0: none)", DefaultValueFactory = _ => soakDefaults.ReuseLeeway.TotalSeconds };
+var tokenLifetime = new Option<double>("--token-lifetime") { Description = "soak: access token lifetime at the authorization server, seconds", DefaultValueFactory = _ => soakDefaults.AccessTokenLifetime.TotalSeconds };
 
 var root = new RootCommand("Broker benchmarks: throughput and latency against a bare gRPC echo, refresh storms, cold starts, state size.")
 {
     scenarios, seconds, concurrency, families, stormFamilies, stormCallers, coldFamilies, scaleFamilies, json, smoke,
-    pinned, serverCores, loadCores, pairs, silo,
+    pinned, serverCores, loadCores, pairs, silo, soak, minutes, tokenLifetime, reuseLeeway,
 };
 root.SetAction(async (ParseResult parsed, CancellationToken cancellationToken) =>
 {
     static int[] Ints(string value) => [.. value.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse)];
+    if (parsed.GetValue(soak))
+    {
+        var duration = TimeSpan.FromMinutes(parsed.GetValue(minutes));
+        var soakOptions = soakDefaults with
+        {
+            Duration = duration,
+            Families = parsed.GetResult(families) is { Implicit: false } ? parsed.GetValue(families) : soakDefaults.Families,
+            AccessTokenLifetime = TimeSpan.FromSeconds(parsed.GetValue(tokenLifetime)),
+            ReuseLeeway = TimeSpan.FromSeconds(parsed.GetValue(reuseLeeway)),
+            // Short runs get report rows short enough to have several.
+            Interval = duration < TimeSpan.FromMinutes(10) ? TimeSpan.FromSeconds(Math.Max(10, duration.TotalSeconds / 6)) : soakDefaults.Interval,
+        };
+        var soakReport = await new Broker.Bench.Soak.SoakRunner(soakOptions, Console.Error).RunAsync();
+        Console.WriteLine(soakReport.ToMarkdown());
+        if (parsed.GetValue(json) is { } soakFile) await File.WriteAllTextAsync(soakFile.FullName, soakReport.ToJson(), cancellationToken);
+        // The invariants: no family lost or stuck, no grant revoked by a reuse, no second refresh for one expiry.
+        return soakReport.FamiliesLost.Count + soakReport.FamiliesStuck.Count == 0 && soakReport.Rejections == 0
+            && soakReport.ExtraRefreshes.Count == 0 ? 0 : 1;
+    }
     if (parsed.GetValue(pinned))
     {
         var pinnedOptions = parsed.GetValue(smoke) ? Broker.Bench.Pinned.PinnedOptions.Smoke : new Broker.Bench.Pinned.PinnedOptions

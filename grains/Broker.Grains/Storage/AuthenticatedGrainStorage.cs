@@ -29,7 +29,7 @@ public sealed partial class AuthenticatedGrainStorage(
     public async Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         var row = new GrainState<StoredRow>(new StoredRow()) { ETag = grainState.ETag };
-        await rows.ReadStateAsync(stateName, grainId, row);
+        await Reach(() => rows.ReadStateAsync(stateName, grainId, row));
         grainState.State = row.State?.Bytes is { } bytes ? Open<T>(stateName, grainId, bytes) : Activator.CreateInstance<T>();
         grainState.ETag = row.ETag;
         grainState.RecordExists = row.RecordExists;
@@ -44,7 +44,7 @@ public sealed partial class AuthenticatedGrainStorage(
             ETag = grainState.ETag,
             RecordExists = grainState.RecordExists,
         };
-        await rows.WriteStateAsync(stateName, grainId, row);
+        await Reach(() => rows.WriteStateAsync(stateName, grainId, row));
         grainState.ETag = row.ETag;
         grainState.RecordExists = row.RecordExists;
         ledger.Observed(grainId, sequence, seal.PrimaryKeyId); // only once stored: a failed write must not raise the bar
@@ -53,11 +53,24 @@ public sealed partial class AuthenticatedGrainStorage(
     public async Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         var row = new GrainState<StoredRow>(new StoredRow()) { ETag = grainState.ETag, RecordExists = grainState.RecordExists };
-        await rows.ClearStateAsync(stateName, grainId, row);
+        await Reach(() => rows.ClearStateAsync(stateName, grainId, row));
         grainState.State = Activator.CreateInstance<T>();
         grainState.ETag = row.ETag;
         grainState.RecordExists = row.RecordExists;
         ledger.Forget(grainId);
+    }
+
+    /// <summary>A database failure becomes an exception every silo can deserialize (the driver's cannot cross silos).</summary>
+    private static async Task Reach(Func<Task> operation)
+    {
+        try
+        {
+            await operation();
+        }
+        catch (System.Data.Common.DbException ex)
+        {
+            throw new StorageUnreachableException($"the state store failed: {ex.GetType().Name}");
+        }
     }
 
     private T Open<T>(string stateName, GrainId grainId, byte[] bytes)

@@ -24,6 +24,12 @@ public sealed partial class BrokerExceptionInterceptor(ILogger<BrokerExceptionIn
             LogRejected(logger, context.Method, BrokerErrors.ReasonOf(ex.Reason));
             throw BrokerErrors.ToRpcException(ex);
         }
+        catch (Broker.Grains.Storage.StorageUnreachableException ex)
+        {
+            LogClusterFailure(logger, context.Method, ex.GetType().Name);
+            throw BrokerErrors.ToRpcException(new BrokerException(BrokerErrorReason.ProviderUnavailable,
+                "the broker's state store cannot be reached right now; retry.", TimeSpan.FromSeconds(1)) { Detail = "storage" });
+        }
         catch (Exception ex) when (ex is OrleansException or TimeoutException or SiloUnavailableException)
         {
             LogClusterFailure(logger, context.Method, ex.GetType().Name);

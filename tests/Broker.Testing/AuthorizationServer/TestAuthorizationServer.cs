@@ -350,6 +350,9 @@ public sealed partial class TestAuthorizationServer : IAsyncDisposable
                 stats.Issued(SecretKind.IdToken, context.Response?.IdToken);
                 if (context.Request is { } request && request.IsRefreshTokenGrantType() && !string.IsNullOrEmpty(request.RefreshToken))
                     stats.RecordRefreshTokenPresented(request.RefreshToken);
+                // Access tokens are plain JWTs here (encryption is off): their subject says whose grant was refreshed.
+                if (context.Request?.IsRefreshTokenGrantType() == true && string.IsNullOrEmpty(context.Error) && context.Response?.AccessToken is { Length: > 0 } issued)
+                    stats.RecordRefreshGrant(new Microsoft.IdentityModel.JsonWebTokens.JsonWebToken(issued).Subject);
                 return ValueTask.CompletedTask;
             })
             .SetOrder(int.MinValue + 100_000)

@@ -58,8 +58,28 @@ public sealed class TestAuthorizationServerStats
         }
     }
 
+    private readonly Dictionary<string, List<DateTimeOffset>> _refreshGrants = new(StringComparer.Ordinal);
+
+    /// <summary>Remembers when a refresh grant issued tokens to <paramref name="subject"/> (the user who authorized).</summary>
+    public void RecordRefreshGrant(string subject)
+    {
+        var now = _time.GetUtcNow();
+        lock (_refreshGrants)
+        {
+            if (!_refreshGrants.TryGetValue(subject, out var times)) _refreshGrants[subject] = times = [];
+            times.Add(now);
+        }
+    }
+
+    /// <summary>When each subject's successful refresh grants were issued, oldest first (a copy).</summary>
+    public IReadOnlyDictionary<string, DateTimeOffset[]> RefreshGrantsBySubject()
+    {
+        lock (_refreshGrants) return _refreshGrants.ToDictionary(p => p.Key, p => p.Value.ToArray(), StringComparer.Ordinal);
+    }
+
     public void Reset()
     {
+        lock (_refreshGrants) _refreshGrants.Clear();
         Interlocked.Exchange(ref _tokenRequests, 0);
         Interlocked.Exchange(ref _authorizationCodeGrants, 0);
         Interlocked.Exchange(ref _refreshTokenGrants, 0);

@@ -71,11 +71,12 @@ public sealed class FaultInjectingProxy : IAsyncDisposable
     /// <summary>Requests that met a fault (forwarded or not).</summary>
     public int Faulted => Volatile.Read(ref _faulted);
 
-    public static async Task<FaultInjectingProxy> StartAsync(Uri upstream)
+    /// <param name="port">0 for a free port; the port of a proxy disposed before, to stand for a server that comes back.</param>
+    public static async Task<FaultInjectingProxy> StartAsync(Uri upstream, int port = 0)
     {
         var client = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false }) { BaseAddress = upstream };
         FaultInjectingProxy? proxy = null;
-        var (app, address) = await Hosting.LoopbackWebApp.StartAsync(app => app.Run(context => proxy!.HandleAsync(context)));
+        var (app, address) = await Hosting.LoopbackWebApp.StartAsync(app => app.Run(context => proxy!.HandleAsync(context)), port: port);
         proxy = new FaultInjectingProxy(app, client) { Address = address };
         return proxy;
     }

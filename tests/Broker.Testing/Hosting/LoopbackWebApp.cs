@@ -13,12 +13,13 @@ namespace Broker.Testing.Hosting;
 public static class LoopbackWebApp
 {
     /// <returns>The started app and its base address (ending in '/').</returns>
+    /// <param name="port">0 for a free port; a given one to come back on the port of an app stopped before.</param>
     public static async Task<(WebApplication App, Uri Address)> StartAsync(Action<WebApplication> map,
-        Action<IServiceCollection>? services = null, HttpProtocols protocols = HttpProtocols.Http1AndHttp2)
+        Action<IServiceCollection>? services = null, HttpProtocols protocols = HttpProtocols.Http1AndHttp2, int port = 0)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0, l => l.Protocols = protocols));
+        builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, port, l => l.Protocols = protocols));
         services?.Invoke(builder.Services);
         var app = builder.Build();
         map(app);

@@ -6,14 +6,16 @@ namespace Broker.Testing.Processes;
 /// <summary>A real Redis for tests: BROKER_TEST_REDIS ("host:port"), or a redis-server process on a free loopback port.</summary>
 public sealed class RedisServer : IAsyncDisposable
 {
-    private readonly Process? _process;
     private readonly string? _directory;
+    private readonly bool _appendOnly;
+    private Process? _process;
 
-    private RedisServer(string configuration, Process? process, string? directory)
+    private RedisServer(string configuration, Process? process, string? directory, bool appendOnly = false)
     {
         Configuration = configuration;
         _process = process;
         _directory = directory;
+        _appendOnly = appendOnly;
     }
 
     /// <summary>StackExchange.Redis configuration string.</summary>
@@ -24,8 +26,11 @@ public sealed class RedisServer : IAsyncDisposable
             ? Task.FromResult(new RedisServer(given, null, null))
             : StartOwnAsync();
 
-    /// <summary>Always a redis-server process of the caller's own, even when BROKER_TEST_REDIS is set: for tests that stop or freeze it.</summary>
-    public static async Task<RedisServer> StartOwnAsync()
+    /// <summary>
+    /// Always a redis-server process of the caller's own, even when BROKER_TEST_REDIS is set: for tests that stop or freeze it.
+    /// <paramref name="appendOnly"/> keeps an append-only file, as every deployment we ship does, so <see cref="RestartAsync"/> keeps the data.
+    /// </summary>
+    public static async Task<RedisServer> StartOwnAsync(bool appendOnly = false)
     {
 
         var directory = Path.Combine(Path.GetTempPath(), $"broker-redis-{Guid.NewGuid():N}");
@@ -33,8 +38,8 @@ public sealed class RedisServer : IAsyncDisposable
         for (var attempt = 1; ; attempt++)
         {
             var port = FreePort.Next();
-            var (process, output) = Launch(port, directory);
-            if (await ListensAsync(process, port)) return new RedisServer($"127.0.0.1:{port}", process, directory);
+            var (process, output) = Launch(port, directory, appendOnly);
+            if (await ListensAsync(process, port)) return new RedisServer($"127.0.0.1:{port}", process, directory, appendOnly);
             // It exited: another process took the port between FreePort and its bind, or something else went wrong.
             await process.WaitForExitAsync();
             process.Dispose();
@@ -45,11 +50,31 @@ public sealed class RedisServer : IAsyncDisposable
         }
     }
 
-    private static (Process Process, System.Text.StringBuilder Output) Launch(int port, string directory)
+    /// <summary>
+    /// Stops the server (SIGTERM: it writes its append-only file and exits, as on a redeploy), waits <paramref name="down"/>,
+    /// and starts it again on the same port and folder.
+    /// </summary>
+    public async Task RestartAsync(TimeSpan down)
+    {
+        if (_process is null || _directory is null) throw new InvalidOperationException("cannot restart a server this fixture did not start.");
+        await ExternalProcess.RunAsync("kill", ["-TERM", _process.Id.ToString()]);
+        await _process.WaitForExitAsync();
+        _process.Dispose();
+        await Task.Delay(down);
+        var port = int.Parse(Configuration[(Configuration.LastIndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+        var (process, output) = Launch(port, _directory, _appendOnly);
+        _process = process;
+        if (!await ListensAsync(process, port))
+        {
+            lock (output) throw new InvalidOperationException($"redis-server did not start again on port {port}: {output}");
+        }
+    }
+
+    private static (Process Process, System.Text.StringBuilder Output) Launch(int port, string directory, bool appendOnly)
     {
         var info = new ProcessStartInfo("redis-server")
         {
-            ArgumentList = { "--port", port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory },
+            ArgumentList = { "--port", port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", appendOnly ? "yes" : "no", "--dir", directory },
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,

@@ -34,6 +34,9 @@ public sealed class SiloProcess : Hosting.IBrokerEndpoints, IAsyncDisposable
     public Uri RedirectUri(string provider) => new($"http://127.0.0.1:{HttpPort}/oauth2/callback/{provider}");
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The silo's operating-system process id (for /proc readings).</summary>
+    public int ProcessId => _process.Id;
+
     /// <summary>Where the silo's standard output and error go.</summary>
     public string LogPath => _log;
 
@@ -115,7 +118,15 @@ public sealed class SiloProcess : Hosting.IBrokerEndpoints, IAsyncDisposable
             catch (HttpRequestException)
             {
             }
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"silo not ready within 60 s; see {log}");
+            if (DateTime.UtcNow > deadline)
+            {
+                // Not left running: a silo that started late would still join the cluster, unseen by whoever retries the start.
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync();
+                lock (writer) writer.Dispose();
+                process.Dispose();
+                throw new TimeoutException($"silo not ready within 60 s; see {log}");
+            }
             await Task.Delay(200);
         }
         return new SiloProcess(process, grpcPort, httpPort, log);

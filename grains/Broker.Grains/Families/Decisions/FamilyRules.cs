@@ -27,7 +27,7 @@ public sealed record FamilyRules
     /// <summary>The rules for one activation; <paramref name="draw"/> in [0, 1) spreads refresh-ahead across families.</summary>
     public static FamilyRules For(TokenFamilyOptions family, ProviderOptions? provider, double draw) => new()
     {
-        RefreshLease = family.RefreshLease,
+        RefreshLease = Lease(family.RefreshLease, provider?.RefreshTokenReuseLeeway ?? TimeSpan.Zero),
         IntentPollInterval = family.IntentPollInterval,
         MinForcedRefreshInterval = family.MinForcedRefreshInterval,
         SupersededTokenHistory = family.SupersededTokenHistory,
@@ -39,6 +39,12 @@ public sealed record FamilyRules
         KeepAliveInterval = provider?.KeepAliveInterval,
         RevokeReplacedGrant = provider?.RevokeReplacedGrant ?? true,
     };
+
+    /// <summary>
+    /// A survivor may replay a dead activation's refresh only after the lease and before the leeway ends: with a leeway,
+    /// the lease ends by half of it, or a lease as long as the leeway (30 s each by default) leaves no time to replay.
+    /// </summary>
+    private static TimeSpan Lease(TimeSpan lease, TimeSpan leeway) => leeway > TimeSpan.Zero && lease > leeway / 2 ? leeway / 2 : lease;
 }
 
 /// <summary>Where and when a decision is made.</summary>

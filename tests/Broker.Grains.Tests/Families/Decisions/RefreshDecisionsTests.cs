@@ -103,6 +103,21 @@ public sealed class RefreshDecisionsTests
     }
 
     [Fact]
+    public void Under_the_default_lease_a_survivor_replays_a_dead_activations_refresh_inside_a_30_s_leeway()
+    {
+        // Seen in the soak (docs/reliability.md): the default lease (30 s) equalled OpenIddict's default leeway (30 s), so a
+        // survivor that waited out the lease of a killed silo's refresh always found the leeway gone too.
+        var rules = FamilyRules.For(new TokenFamilyOptions(), new Broker.OAuth.Providers.ProviderOptions { RefreshTokenReuseLeeway = TimeSpan.FromSeconds(30) }, 0);
+        var family = Expiring(rules with { RefreshAhead = false });
+        family.State = family.State with { Intent = new RefreshIntent(Guid.NewGuid(), 2, family.Clock.GetUtcNow()) };
+        family.Clock.Advance(rules.RefreshLease);
+
+        var decision = family.On(new FamilyEvent.RefreshTurn(family.State.Generation));
+
+        Assert.True(Single<ClaimAndSend>(decision).Replay);
+    }
+
+    [Fact]
     public void This_activations_own_intent_is_not_waited_on()
     {
         var family = Expiring();
