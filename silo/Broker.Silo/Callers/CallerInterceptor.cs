@@ -22,6 +22,25 @@ public sealed class CallerInterceptor(CallerAuthenticator authenticator, AuditLo
         if (!context.Method.StartsWith(ServicePrefix, StringComparison.Ordinal))
             return await continuation(request, context); // health and reflection: open
 
+        var call = await BeginAsync(context);
+        // Grain calls of this request carry the caller (the token budget gives each caller its own share). Set here,
+        // not in BeginAsync: a request context set inside an awaited method is gone once it returns.
+        Broker.Abstractions.Grains.CallerRequestContext.Set(call.Caller.Name);
+        try
+        {
+            var response = await continuation(request, context);
+            Record(call, response);
+            return response;
+        }
+        catch (Exception ex) when (Recorded(call, ex))
+        {
+            throw;
+        }
+    }
+
+    /// <summary>Who calls, and may they call this method at all: the caller's context, or a typed refusal (audited).</summary>
+    private async ValueTask<CallerContext> BeginAsync(ServerCallContext context)
+    {
         var method = context.Method[ServicePrefix.Length..];
         var http = context.GetHttpContext();
         if (await authenticator.AuthenticateAsync(http) is not { } caller)
@@ -40,32 +59,29 @@ public sealed class CallerInterceptor(CallerAuthenticator authenticator, AuditLo
 
         var call = new CallerContext(caller, action, logIds);
         call.AttachTo(http);
-        // Grain calls of this request carry the caller: the token budget gives each caller its own share.
-        Broker.Abstractions.Grains.CallerRequestContext.Set(caller.Name);
-        try
+        return call;
+    }
+
+    /// <summary>The failed call's audit event and span tags; false (nothing recorded) for a cancelled call.</summary>
+    private bool Recorded(CallerContext call, Exception exception)
+    {
+        switch (exception)
         {
-            var response = await continuation(request, context);
-            Record(call, response);
-            return response;
-        }
-        catch (BrokerException ex) when (ex.Reason == BrokerErrorReason.PermissionDenied)
-        {
-            Tag(call, null, "permission_denied");
-            audit.Denied(caller.Name, action.Name, call.Provider, call.Family, ex.Detail ?? "-");
-            throw;
-        }
-        catch (BrokerException ex)
-        {
-            Tag(call, null, BrokerErrors.ReasonOf(ex.Reason).ToLowerInvariant());
-            audit.Failed(caller.Name, action.Name, call.Provider, call.Family, BrokerErrors.ReasonOf(ex.Reason));
-            throw;
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            // Cluster failures and bugs: the exception interceptor maps them; the trail still records the attempt.
-            Tag(call, null, "error");
-            audit.Failed(caller.Name, action.Name, call.Provider, call.Family, ex.GetType().Name);
-            throw;
+            case BrokerException { Reason: BrokerErrorReason.PermissionDenied } denied:
+                Tag(call, null, "permission_denied");
+                audit.Denied(call.Caller.Name, call.Action.Name, call.Provider, call.Family, denied.Detail ?? "-");
+                return true;
+            case BrokerException failed:
+                Tag(call, null, BrokerErrors.ReasonOf(failed.Reason).ToLowerInvariant());
+                audit.Failed(call.Caller.Name, call.Action.Name, call.Provider, call.Family, BrokerErrors.ReasonOf(failed.Reason));
+                return true;
+            case OperationCanceledException:
+                return false;
+            default:
+                // Cluster failures and bugs: the exception interceptor maps them; the trail still records the attempt.
+                Tag(call, null, "error");
+                audit.Failed(call.Caller.Name, call.Action.Name, call.Provider, call.Family, exception.GetType().Name);
+                return true;
         }
     }
 
