@@ -21,7 +21,25 @@ public sealed class CallerInterceptor(CallerRegistry callers, AuditLog audit, Br
     {
         if (!context.Method.StartsWith(ServicePrefix, StringComparison.Ordinal))
             return await continuation(request, context); // health and reflection: open
+        TResponse response = default!;
+        await Guard(context, async () => response = await continuation(request, context), () => response);
+        return response;
+    }
 
+    /// <summary>WatchEvents: the same resolution, policy and audit as a unary call; the audit event is written when the stream ends.</summary>
+    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request, IServerStreamWriter<TResponse> responseStream,
+        ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        if (!context.Method.StartsWith(ServicePrefix, StringComparison.Ordinal))
+        {
+            await continuation(request, responseStream, context);
+            return;
+        }
+        await Guard(context, () => continuation(request, responseStream, context), () => null);
+    }
+
+    private async Task Guard(ServerCallContext context, Func<Task> run, Func<object?> response)
+    {
         var method = context.Method[ServicePrefix.Length..];
         var http = context.GetHttpContext();
         if (callers.Resolve(http.User) is not { } caller)
@@ -44,9 +62,8 @@ public sealed class CallerInterceptor(CallerRegistry callers, AuditLog audit, Br
         Broker.Abstractions.Grains.CallerRequestContext.Set(caller.Name);
         try
         {
-            var response = await continuation(request, context);
-            Record(call, response);
-            return response;
+            await run();
+            Record(call, response());
         }
         catch (BrokerException ex) when (ex.Reason == BrokerErrorReason.PermissionDenied)
         {

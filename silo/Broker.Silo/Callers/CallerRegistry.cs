@@ -32,6 +32,11 @@ public sealed class CallerRegistry
 
     public int Count => _byName.Count;
 
+    /// <summary>The callers that receive events by webhook.</summary>
+    public IEnumerable<Caller> WithWebhooks() => _byName.Values.Where(c => c.Webhook is not null);
+
+    public Caller? Named(string name) => _byName.GetValueOrDefault(name);
+
     public Caller? Resolve(ClaimsPrincipal user)
     {
         if (user.FindFirst(CallerClaim)?.Value is { } name && _byName.TryGetValue(name, out var caller)) return caller;
