@@ -28,12 +28,18 @@ public sealed partial class BrokerClient
     /// keeps), then as they happen, until cancelled. At least once: when the stream breaks (a silo stopped or died) it
     /// resumes from the last event returned, so an event may come twice; dedupe by <see cref="BrokerEvent.Id"/>.
     /// </summary>
-    public async IAsyncEnumerable<BrokerEvent> WatchEventsAsync(ulong cursor = 0, IEnumerable<string>? providers = null,
-        IEnumerable<string>? subjects = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<BrokerEvent> WatchEventsAsync(ulong cursor = 0, IEnumerable<string>? providers = null,
+        IEnumerable<string>? subjects = null, CancellationToken cancellationToken = default)
     {
         var request = new WatchEventsRequest();
         request.Providers.AddRange(providers ?? []);
         request.Subjects.AddRange(subjects ?? []);
+        return Watch(request, cursor, cancellationToken);
+    }
+
+    // A separate iterator, so that the public signature carries no compiler-generated state machine name.
+    private async IAsyncEnumerable<BrokerEvent> Watch(WatchEventsRequest request, ulong cursor, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
         while (true)
         {
             request.Cursor = cursor;
