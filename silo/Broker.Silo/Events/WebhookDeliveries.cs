@@ -6,9 +6,6 @@ namespace Broker.Silo.Events;
 /// <summary>A delivery claimed by this silo: the event, its receiver and how many attempts it has had (this one included).</summary>
 public sealed record ClaimedDelivery(StoredEvent Stored, string Caller, int Attempts);
 
-/// <summary>A dead-lettered delivery, for broker-ops.</summary>
-public sealed record DeadLetter(StoredEvent Stored, string Caller, int Attempts, string? LastError, DateTimeOffset? DeadSince);
-
 /// <summary>
 /// The delivery rows: claimed with a lease (FOR UPDATE SKIP LOCKED, so silos share the work), in order per caller and
 /// family (a later event waits while an earlier one is pending), finished only by the lease's holder.
@@ -70,37 +67,5 @@ public sealed class WebhookDeliveries(NpgsqlDataSource database)
         finish.Parameters.AddWithValue("next", (object?)next?.UtcDateTime ?? DBNull.Value);
         finish.Parameters.AddWithValue("error", (object?)error ?? DBNull.Value);
         await finish.ExecuteNonQueryAsync(cancellationToken);
-    }
-
-    public async Task<IReadOnlyList<DeadLetter>> DeadLettersAsync(int max, CancellationToken cancellationToken)
-    {
-        await using var read = database.CreateCommand($"""
-            SELECT {EventColumns}, d.caller, d.attempts, d.last_error, d.finished_at
-            FROM broker_event_deliveries d JOIN broker_events ev ON ev.sequence = d.sequence
-            WHERE d.state = 'dead' ORDER BY d.sequence LIMIT @max
-            """);
-        read.Parameters.AddWithValue("max", max);
-        var dead = new List<DeadLetter>();
-        await using var reader = await read.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            dead.Add(new DeadLetter(PostgreSqlEventOutbox.Read(reader, 0), reader.GetString(11), reader.GetInt32(12),
-                reader.IsDBNull(13) ? null : reader.GetString(13),
-                reader.IsDBNull(14) ? null : new DateTimeOffset(reader.GetDateTime(14), TimeSpan.Zero)));
-        }
-        return dead;
-    }
-
-    /// <summary>Puts dead letters back in the queue (all, or one event's), due now, with a fresh retry count; returns how many.</summary>
-    public async Task<int> ReplayAsync(Guid? eventId, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        await using var replay = database.CreateCommand("""
-            UPDATE broker_event_deliveries d SET state = 'pending', attempts = 0, next_attempt_at = @now, finished_at = NULL
-            FROM broker_events ev
-            WHERE ev.sequence = d.sequence AND d.state = 'dead' AND (@id::uuid IS NULL OR ev.id = @id::uuid)
-            """);
-        replay.Parameters.AddWithValue("now", now.UtcDateTime);
-        replay.Parameters.AddWithValue("id", (object?)eventId ?? DBNull.Value);
-        return await replay.ExecuteNonQueryAsync(cancellationToken);
     }
 }
