@@ -46,6 +46,8 @@ public sealed class FamilyEventsTests(ClusterInfrastructure infrastructure) : IA
             ["Webhook:Secret"] = hook.Secret,
             // The receiver is on loopback: allowed for this caller only.
             ["Webhook:AllowPrivateNetwork"] = "true",
+            ["MayBeginAuthorization"] = "true",
+            ["ReturnUrls:0"] = TestCallers.ReturnUrl.AbsoluteUri,
         });
 
     public async Task DisposeAsync()
@@ -110,13 +112,49 @@ public sealed class FamilyEventsTests(ClusterInfrastructure infrastructure) : IA
         await Task.WhenAll(watching, outsiderWatching).ContinueWith(_ => { });
     }
 
-    private async Task AuthorizeAsync(string subject, string login)
+    [Fact]
+    public async Task Re_consent_keeps_the_family_and_its_owner_and_emits_family_recovered()
     {
-        var redirect = await AuthorizationFlow.ObtainRedirectAsync(_silo, "test", subject, ["api.read"], AuthorizationFlow.LoginAs(login),
-            returnUrl: TestCallers.ReturnUrl);
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        var watcher = new TokenBroker.TokenBrokerClient(_silo.Channel.WithBearer(WatcherKey));
+        var seen = new List<BrokerEventMessage>();
+        var watching = Task.Run(async () =>
+        {
+            using var call = watcher.WatchEvents(new WatchEventsRequest { Subjects = { "user-2" } }, cancellationToken: stop.Token);
+            await foreach (var e in call.ResponseStream.ReadAllAsync(stop.Token)) lock (seen) seen.Add(e);
+        });
+        await AuthorizeAsync("user-2", login: "events-user-2");
+        await infrastructure.Server.RevokeGrantsOfAsync("events-user-2");
+        await GrpcAssert.FailsWith(StatusCode.FailedPrecondition, "REAUTHORIZATION_REQUIRED", () =>
+            _silo.Client.GetAccessTokenAsync(new GetAccessTokenRequest { Provider = "test", Subject = "user-2", ForceRefresh = true }).ResponseAsync);
+        await Eventually.WaitUntilAsync(() => { lock (seen) return seen.Any(e => e.Type == "family.reauthorization_required"); }, "the failure on the stream");
+
+        // The event says what re-consent needs: provider, subject, reason, the scopes last granted. Another service starts it.
+        BrokerEventMessage failure;
+        lock (seen) failure = seen.Single(e => e.Type == "family.reauthorization_required");
+        await AuthorizeAsync(failure.Subject, login: "events-user-2", [.. failure.Scopes.Where(s => s != "offline_access")], watcher);
+
+        await Eventually.WaitUntilAsync(() => { lock (seen) return seen.Any(e => e.Type == "family.recovered"); }, "family.recovered on the stream");
+        lock (seen)
+        {
+            Assert.Equal(["family.authorized", "family.reauthorization_required", "family.recovered"], seen.Select(e => e.Type));
+            var recovered = seen[2];
+            Assert.Equal(("tests", "active"), (recovered.Owner, recovered.Status));
+        }
+        var described = await _silo.Client.DescribeFamilyAsync(new DescribeFamilyRequest { Provider = "test", Subject = "user-2" });
+        Assert.Equal("active", described.Status);
+        Assert.Equal("cache", (await _silo.Client.GetAccessTokenAsync(new GetAccessTokenRequest { Provider = "test", Subject = "user-2" })).Source);
+        await stop.CancelAsync();
+        await watching.ContinueWith(_ => { });
+    }
+
+    private async Task AuthorizeAsync(string subject, string login, string[]? scopes = null, TokenBroker.TokenBrokerClient? caller = null)
+    {
+        var redirect = await AuthorizationFlow.ObtainRedirectAsync(_silo, "test", subject, scopes ?? ["api.read"], AuthorizationFlow.LoginAs(login),
+            returnUrl: TestCallers.ReturnUrl, caller: caller);
         using var response = await AuthorizationFlow.DeliverAsync(_silo, redirect);
         var completion = AuthorizationFlow.CompletionOf(response) ?? throw new InvalidOperationException($"callback answered {(int)response.StatusCode}");
-        await _silo.Client.CompleteAuthorizationAsync(new CompleteAuthorizationRequest { Provider = "test", Subject = subject, Completion = completion });
+        await (caller ?? _silo.Client).CompleteAuthorizationAsync(new CompleteAuthorizationRequest { Provider = "test", Subject = subject, Completion = completion });
     }
 
     private static List<string> Types(List<Broker.Client.BrokerEvent> events)
