@@ -20,7 +20,13 @@ public sealed record ReceivedWebhook(string Id, bool Verified, string Type, stri
 public sealed class WebhookReceiver : IAsyncDisposable
 {
     private readonly ConcurrentQueue<ReceivedWebhook> _received = new();
+    private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private WebApplication? _app;
+
+    /// <summary>Receives, records, then holds each request without answering until <see cref="Release"/> (a delivery in flight).</summary>
+    public bool Holding { get; set; }
+
+    public void Release() => _released.TrySetResult();
 
     private WebhookReceiver(int port, string secret)
     {
@@ -52,6 +58,7 @@ public sealed class WebhookReceiver : IAsyncDisposable
         var webhook = new StandardWebhook(Secret);
         app.MapPost("/hooks/broker", async (HttpRequest request) =>
         {
+            var holding = Holding && !_released.Task.IsCompleted;
             using var reader = new StreamReader(request.Body);
             var body = await reader.ReadToEndAsync();
             var verified = true;
@@ -67,6 +74,12 @@ public sealed class WebhookReceiver : IAsyncDisposable
             var data = json.RootElement.GetProperty("data").Clone();
             _received.Enqueue(new ReceivedWebhook(request.Headers["webhook-id"].ToString(), verified,
                 json.RootElement.GetProperty("type").GetString()!, data.GetProperty("subject").GetString(), data));
+            if (holding)
+            {
+                // The sender may die meanwhile: then the request is aborted and nobody hears an answer.
+                await Task.WhenAny(_released.Task, Task.Delay(Timeout.Infinite, request.HttpContext.RequestAborted));
+                if (request.HttpContext.RequestAborted.IsCancellationRequested) return Results.Empty;
+            }
             return verified ? Results.NoContent() : Results.Unauthorized();
         });
         await app.StartAsync();
