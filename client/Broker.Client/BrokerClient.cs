@@ -16,7 +16,7 @@ public sealed record BrokerToken(string AccessToken, string TokenType, DateTimeO
 public sealed record CompletedAuthorization(IReadOnlyList<string> Scopes, bool HasRefreshToken);
 
 /// <summary>The broker's API in a service's words; every failure is a <see cref="BrokerClientException"/>.</summary>
-public sealed class BrokerClient(TokenBroker.TokenBrokerClient grpc, IOptions<BrokerClientOptions> options)
+public sealed partial class BrokerClient(TokenBroker.TokenBrokerClient grpc, IOptions<BrokerClientOptions> options)
 {
     private CallOptions Call(CancellationToken cancellationToken) =>
         new(deadline: DateTime.UtcNow + options.Value.Deadline, cancellationToken: cancellationToken);

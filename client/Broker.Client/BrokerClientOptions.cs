@@ -25,6 +25,9 @@ public sealed class BrokerClientOptions
     /// <summary>Or a client certificate for mutual TLS.</summary>
     public X509Certificate2? ClientCertificate { get; set; }
 
+    /// <summary>How long WatchEventsAsync waits before it resumes a stream that broke (UNAVAILABLE).</summary>
+    public TimeSpan WatchReconnectDelay { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>How long before expiry a token held by the HttpClient handler is asked for again.</summary>
     public TimeSpan HandlerRefreshBeforeExpiry { get; set; } = TimeSpan.FromSeconds(60);
 }

@@ -18,6 +18,8 @@ internal sealed class BrokerClientOptionsValidator : IValidateOptions<BrokerClie
             failures.Add($"{p}:Deadline must be positive (was {options.Deadline}).");
         if (options.MaxAttempts is < 1 or > 5)
             failures.Add($"{p}:MaxAttempts must be 1-5 (was {options.MaxAttempts}).");
+        if (options.WatchReconnectDelay <= TimeSpan.Zero)
+            failures.Add($"{p}:WatchReconnectDelay must be positive (was {options.WatchReconnectDelay}).");
         if (options.HandlerRefreshBeforeExpiry < TimeSpan.Zero)
             failures.Add($"{p}:HandlerRefreshBeforeExpiry must not be negative (was {options.HandlerRefreshBeforeExpiry}).");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

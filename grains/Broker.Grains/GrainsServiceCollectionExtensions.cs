@@ -4,6 +4,7 @@ using Broker.Grains.Families;
 using Broker.Grains.Protection;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Broker.Grains;
 
@@ -35,8 +36,13 @@ public static class GrainsServiceCollectionExtensions
         services.AddMetrics();
         services.AddSingleton<Telemetry.BrokerMetrics>();
         services.AddSingleton<Upstream.UpstreamTokenRequests>();
+        services.AddSingleton<FamilyEvents>();
         services.AddBrokerOptions<TokenFamilyOptions, TokenFamilyOptionsValidator>(configuration, TokenFamilyOptions.Section);
         services.AddBrokerOptions<AuthorizationOptions, AuthorizationOptionsValidator>(configuration, AuthorizationOptions.Section);
+        services.AddBrokerOptions<Events.EventOptions, Events.EventOptionsValidator>(configuration, Events.EventOptions.Section);
+        services.AddSingleton<Telemetry.EventMetrics>();
+        // The host replaces it with the durable PostgreSQL outbox in cluster mode.
+        services.TryAddSingleton<Abstractions.Events.IEventOutbox, Events.InMemoryEventOutbox>();
         return services;
     }
 }

@@ -13,11 +13,12 @@ var configuration = new ConfigurationBuilder()
     .Build();
 
 var ops = new OpsContext(configuration);
-var root = new RootCommand("broker-ops: operate a Broker cluster (families, keys, providers, silos).");
+var root = new RootCommand("broker-ops: operate a Broker cluster (families, keys, providers, silos, event dead letters).");
 root.Options.Add(ops.Json);
 root.Options.Add(new Option<string?>("--settings") { Description = "A JSON settings file (same keys as the silo's appsettings.json).", Recursive = true });
 root.Subcommands.Add(FamilyCommands.Create(ops));
 root.Subcommands.Add(KeyCommands.Create(ops));
 root.Subcommands.Add(ProviderCommands.Create(ops));
 root.Subcommands.Add(ClusterCommands.Create(ops));
+root.Subcommands.Add(EventCommands.Create(ops));
 return await root.Parse(args).InvokeAsync();

@@ -75,6 +75,7 @@ public sealed partial class AuthorizationCompletionGrain(
 
         try
         {
+            CallerRequestContext.Set(held.Caller); // the family's owner, should it be new
             await GrainFactory.GetGrain<ITokenFamilyGrain>(family.ToGrainKey()).StoreAuthorizedTokens(held.Tokens, held.Account, held.ReplaceAccount);
         }
         catch (BrokerException ex) when (ex.Reason == BrokerErrorReason.AccountMismatch)

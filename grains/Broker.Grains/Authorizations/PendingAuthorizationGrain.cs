@@ -126,6 +126,8 @@ public sealed partial class PendingAuthorizationGrain(
         if (binding.ReturnUrl is null)
         {
             // Direct mode, allowed by the caller's policy: whoever completes the login decides the family's account.
+            // The caller that began it owns a new family (no caller is in this call's context: it is the browser's).
+            if (binding != Legacy) CallerRequestContext.Set(binding.Caller);
             await GrainFactory.GetGrain<ITokenFamilyGrain>(pending.Family.ToGrainKey()).StoreAuthorizedTokens(tokens, account, binding.ReplaceAccount);
             await stored.ClearStateAsync();
             return new AuthorizationCompleted(pending.Family, tokens.Scopes, hasRefreshToken);

@@ -15,7 +15,8 @@ public sealed partial class TokenFamilyGrain
             _secrets.CompareAccount(State, account),
             account is null ? null : _secrets.Fingerprint(account.Canonical),
             replaceAccount,
-            OfferedIsHeld: tokens.RefreshToken is not null && _secrets.IsHeld(State, tokens.RefreshToken)));
+            OfferedIsHeld: tokens.RefreshToken is not null && _secrets.IsHeld(State, tokens.RefreshToken),
+            Owner: CallerRequestContext.Current));
 
     public Task ImportTokens(TokenSet tokens) => Apply(() =>
     {
@@ -24,7 +25,8 @@ public sealed partial class TokenFamilyGrain
             _secrets.Seal(tokens),
             ReplacedFingerprint(tokens),
             PresentedWasSuperseded: presented is not null && _secrets.WasSuperseded(State, presented),
-            PresentedIsHeld: presented is not null && _secrets.IsHeld(State, presented));
+            PresentedIsHeld: presented is not null && _secrets.IsHeld(State, presented),
+            Owner: CallerRequestContext.Current);
     });
 
     /// <summary>The held refresh token the new grant replaces; none when the new grant carries that same token.</summary>

@@ -32,6 +32,7 @@ public sealed partial class TokenFamilyGrain(
     TimeProvider time,
     IOptions<TokenFamilyOptions> options,
     BrokerMetrics metrics,
+    FamilyEvents events,
     ILogger<TokenFamilyGrain> logger) : Grain, ITokenFamilyGrain, IRemindable, IFencedStateOwner
 {
     private const string KeepAliveReminder = "keep-alive";
@@ -51,7 +52,8 @@ public sealed partial class TokenFamilyGrain(
         _key = FamilyKey.FromGrainKey(this.GetPrimaryKeyString());
         _logId = ServiceProvider.GetRequiredService<FamilyLogId>().Of(_key);
         var family = options.Value;
-        _rules = FamilyRules.For(family, providers.TryGet(_key.Provider, out var provider) ? provider.Options : null, Random.Shared.NextDouble());
+        _rules = FamilyRules.For(family, providers.TryGet(_key.Provider, out var provider) ? provider.Options : null, Random.Shared.NextDouble(),
+            events.Options);
         var grainId = this.GetGrainId();
         _store = new FencedState<TokenFamilyState>(stored, s => s.Upgraded(), TokenFamilyState.MergeAfterLostWrite, () => ledger.TakeRefusal(grainId),
             this, time, new DurableWriteRetry(family.PersistRetryDelay, family.PersistAttemptsPerCall), metrics, logger, $"family {_logId}");
@@ -295,6 +297,9 @@ public sealed partial class TokenFamilyGrain(
                     break;
                 case Report report:
                     _telemetry.Report(report.Signal);
+                    break;
+                case Notify notify:
+                    await events.EmitAsync(_key, State, notify.Notices, time.GetUtcNow());
                     break;
                 case RefreshInBackground background:
                     StartInBackground(background.Cause);

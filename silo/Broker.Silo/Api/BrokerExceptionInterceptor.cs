@@ -15,9 +15,20 @@ public sealed partial class BrokerExceptionInterceptor(ILogger<BrokerExceptionIn
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
     {
+        TResponse response = default!;
+        await Map(context, async () => response = await continuation(request, context));
+        return response;
+    }
+
+    public override Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request, IServerStreamWriter<TResponse> responseStream,
+        ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation) =>
+        Map(context, () => continuation(request, responseStream, context));
+
+    private async Task Map(ServerCallContext context, Func<Task> run)
+    {
         try
         {
-            return await continuation(request, context);
+            await run();
         }
         catch (BrokerException ex)
         {

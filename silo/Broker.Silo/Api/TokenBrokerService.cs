@@ -17,7 +17,8 @@ namespace Broker.Silo.Api;
 /// <see cref="BrokerException"/>s, which <see cref="BrokerExceptionInterceptor"/> turns into statuses.
 /// </summary>
 [BindServiceMethod(typeof(TypedRequestBinding), nameof(TypedRequestBinding.BindService))]
-public sealed class TokenBrokerService(IGrainFactory grains, GrainReferences references, ProviderRegistry providers, AuthorizationState states, TimeProvider time) : TokenBroker.TokenBrokerBase
+public sealed partial class TokenBrokerService(IGrainFactory grains, GrainReferences references, ProviderRegistry providers, AuthorizationState states,
+    TimeProvider time, Events.EventWatch events) : TokenBroker.TokenBrokerBase
 {
     public static readonly TimeSpan DefaultMinTimeToLive = TimeSpan.FromSeconds(300);
     private const int MaxResourceLength = 2048;

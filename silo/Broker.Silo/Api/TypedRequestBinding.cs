@@ -24,6 +24,10 @@ public static class TypedRequestBinding
         public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, UnaryServerMethod<TRequest, TResponse>? handler) =>
             inner.AddMethod(new Method<TRequest, TResponse>(method.Type, method.ServiceName, method.Name,
                 Typed(method.RequestMarshaller), method.ResponseMarshaller), handler);
+
+        public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, ServerStreamingServerMethod<TRequest, TResponse>? handler) =>
+            inner.AddMethod(new Method<TRequest, TResponse>(method.Type, method.ServiceName, method.Name,
+                Typed(method.RequestMarshaller), method.ResponseMarshaller), handler);
     }
 
     private static Marshaller<T> Typed<T>(Marshaller<T> marshaller) => new(marshaller.ContextualSerializer, context =>

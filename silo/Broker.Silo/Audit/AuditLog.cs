@@ -16,7 +16,7 @@ public sealed partial class AuditLog(ILoggerFactory loggers, BrokerMetrics metri
 
     /// <summary>The events a successful TokenBroker call can leave: the values its (broker.v1.rpc) option may name.</summary>
     public static bool IsCallEvent(AuditEvent audited) => audited is AuditEvent.TokenHandedOut or AuditEvent.AuthorizationBegun or AuditEvent.AuthorizationClaimed
-        or AuditEvent.TokensImported or AuditEvent.FamilyRevoked or AuditEvent.FamilyDescribed;
+        or AuditEvent.TokensImported or AuditEvent.FamilyRevoked or AuditEvent.FamilyDescribed or AuditEvent.EventsWatched;
 
     /// <summary>A call succeeded: the event its method declares. <paramref name="source"/> is the token's, when it handed one out.</summary>
     public void Succeeded(AuditEvent audited, string caller, string action, string provider, string family, string? source)
@@ -29,6 +29,7 @@ public sealed partial class AuditLog(ILoggerFactory loggers, BrokerMetrics metri
             case AuditEvent.TokensImported: TokensImported(caller, provider, family); break;
             case AuditEvent.FamilyRevoked: FamilyRevoked(caller, provider, family); break;
             case AuditEvent.FamilyDescribed: FamilyDescribed(caller, provider, family); break;
+            case AuditEvent.EventsWatched: EventsWatched(caller); break;
             default: throw new ArgumentOutOfRangeException(nameof(audited), audited, "not an event a call leaves.");
         }
     }
@@ -82,6 +83,12 @@ public sealed partial class AuditLog(ILoggerFactory loggers, BrokerMetrics metri
         metrics.AuditEvent("family_described", "ok");
     }
 
+    private void EventsWatched(string caller)
+    {
+        LogEventsWatched(_logger, caller);
+        metrics.AuditEvent("events_watched", "ok");
+    }
+
     public void Denied(string caller, string action, string provider, string family, string why)
     {
         LogDenied(_logger, caller, action, provider, family, why);
@@ -114,6 +121,9 @@ public sealed partial class AuditLog(ILoggerFactory loggers, BrokerMetrics metri
 
     [LoggerMessage(EventId = (int)AuditEvent.AuthorizationCompleted, Level = LogLevel.Information, Message = "Audit: authorization callback for provider={Provider} family={Family}: {Outcome}.")]
     private static partial void LogAuthorizationCompleted(ILogger logger, string provider, string family, string outcome);
+
+    [LoggerMessage(EventId = (int)AuditEvent.EventsWatched, Level = LogLevel.Information, Message = "Audit: {Caller} watched family events (stream ended).")]
+    private static partial void LogEventsWatched(ILogger logger, string caller);
 
     [LoggerMessage(EventId = (int)AuditEvent.TokensImported, Level = LogLevel.Information, Message = "Audit: {Caller} imported tokens into provider={Provider} family={Family}.")]
     private static partial void LogTokensImported(ILogger logger, string caller, string provider, string family);

@@ -21,6 +21,9 @@ public sealed class Caller
 
     public string Name { get; }
 
+    /// <summary>Where this caller's events are delivered, if anywhere.</summary>
+    public WebhookOptions? Webhook => _policy.Webhook is { Url: not null, Secret: not null } webhook ? webhook : null;
+
     /// <summary>The embedded default's caller when no caller is configured: development only, allowed everything.</summary>
     public static Caller Development { get; } = new("development", new CallerOptions
     {
@@ -62,6 +65,14 @@ public sealed class Caller
         if (scopes is { } requested && !AllowsScopes(requested)) return "use these scopes";
         return null;
     }
+
+    /// <summary>
+    /// Whether this caller may see an event (WatchEvents, webhooks): its policy covers the family's provider and subject
+    /// (a client token's event: the provider). Scopes are not asked: an event carries no token.
+    /// </summary>
+    public bool Covers(Abstractions.Events.BrokerEvent e) =>
+        ProviderName.TryParse(e.Provider, out var provider) && AllowsProvider(provider)
+        && (e.Subject is null || (Subject.TryParse(e.Subject, out var subject) && AllowsSubject(subject)));
 
     public bool AllowsProvider(ProviderName provider) =>
         _policy.Providers.Any(p => p == All || string.Equals(p, provider.Value, StringComparison.Ordinal));

@@ -38,6 +38,29 @@ public sealed class CallerInterceptor(CallerAuthenticator authenticator, AuditLo
         }
     }
 
+    /// <summary>WatchEvents: the same resolution, policy and audit as a unary call; the audit event is written when the stream ends.</summary>
+    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request, IServerStreamWriter<TResponse> responseStream,
+        ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        if (!context.Method.StartsWith(ServicePrefix, StringComparison.Ordinal))
+        {
+            await continuation(request, responseStream, context);
+            return;
+        }
+
+        var call = await BeginAsync(context);
+        Broker.Abstractions.Grains.CallerRequestContext.Set(call.Caller.Name);
+        try
+        {
+            await continuation(request, responseStream, context);
+            Record(call, response: null);
+        }
+        catch (Exception ex) when (Recorded(call, ex))
+        {
+            throw;
+        }
+    }
+
     /// <summary>Who calls, and may they call this method at all: the caller's context, or a typed refusal (audited).</summary>
     private async ValueTask<CallerContext> BeginAsync(ServerCallContext context)
     {

@@ -46,6 +46,25 @@ public sealed class CallerOptions
     public bool InsecureDirectCompletion { get; set; }
     public bool MayImport { get; set; }
     public bool MayRevoke { get; set; }
+
+    /// <summary>Where this caller receives the events of the families its policy covers (Standard Webhooks). None by default.</summary>
+    public WebhookOptions? Webhook { get; set; }
+}
+
+/// <summary><c>Broker:Callers:{name}:Webhook</c>: a receiver of signed events.</summary>
+public sealed class WebhookOptions
+{
+    /// <summary>The receiver: https, or http on a loopback host.</summary>
+    public string? Url { get; set; }
+
+    /// <summary>The signing secret, <c>whsec_</c> and base64 of 24-64 random bytes (the receiver verifies with it).</summary>
+    public string? Secret { get; set; }
+
+    /// <summary>
+    /// Lets the URL resolve to private, link-local or loopback addresses (an internal receiver). Off: those are refused
+    /// at each delivery, so a caller's configuration cannot aim the broker at the network behind it (SSRF).
+    /// </summary>
+    public bool AllowPrivateNetwork { get; set; }
 }
 
 /// <summary>How callers' credentials are checked: <c>Broker:Authentication</c>.</summary>

@@ -77,6 +77,8 @@ public sealed class CallerOptionsValidator(CallerAuthenticationOptions authentic
                 if (resource != "*" && (!Uri.TryCreate(resource, UriKind.Absolute, out var uri) || uri.Fragment.Length > 0))
                     failures.Add($"{p}:Resources entries are absolute URIs without a fragment (RFC 8707), or '*'.");
             }
+            if (caller.Webhook is { } webhook)
+                failures.AddRange(Events.WebhookTarget.Problems(webhook).Select(problem => $"{p}:Webhook:{problem}"));
             if (caller.Providers.Count == 0)
                 failures.Add($"{p}:Providers is empty: the caller could do nothing (use '*' for all providers).");
         }

@@ -32,14 +32,17 @@ public sealed class CallerRegistry
 
     public int Count => _byName.Count;
 
+    /// <summary>The callers that receive events by webhook.</summary>
+    public IEnumerable<Caller> WithWebhooks() => _byName.Values.Where(c => c.Webhook is not null);
+
+    /// <summary>A configured caller by name (the name an authentication scheme found, an event's owner).</summary>
+    public Caller? Named(string name) => _byName.GetValueOrDefault(name);
+
     public Caller? Resolve(ClaimsPrincipal user)
     {
         if (user.FindFirst(CallerClaim)?.Value is { } name && _byName.TryGetValue(name, out var caller)) return caller;
         return IsOpenForDevelopment ? Caller.Development : null;
     }
-
-    /// <summary>A configured caller by name (the name an authentication scheme found).</summary>
-    public Caller? Named(string name) => _byName.GetValueOrDefault(name);
 
     /// <summary>The caller owning this key. Every stored hash is compared, in constant time, whatever matches.</summary>
     public string? FindByApiKey(string apiKey)

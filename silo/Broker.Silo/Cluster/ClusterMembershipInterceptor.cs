@@ -14,11 +14,23 @@ public sealed class ClusterMembershipInterceptor(ClusterMembership membership) :
     public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
     {
+        ThrowIfLost();
+        return continuation(request, context);
+    }
+
+    public override Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request, IServerStreamWriter<TResponse> responseStream,
+        ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        ThrowIfLost();
+        return continuation(request, responseStream, context);
+    }
+
+    private void ThrowIfLost()
+    {
         if (membership.IsLost)
         {
             throw BrokerErrors.ToRpcException(new BrokerException(BrokerErrorReason.ProviderUnavailable,
                 "this silo left its cluster and is restarting; retry on another silo.", TimeSpan.FromSeconds(1)) { Detail = "silo_leaving" });
         }
-        return continuation(request, context);
     }
 }

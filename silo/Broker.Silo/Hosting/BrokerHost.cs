@@ -9,6 +9,7 @@ using Broker.Silo.Callback;
 using Broker.Silo.Audit;
 using Broker.Silo.Callers;
 using Broker.Silo.Cluster;
+using Broker.Silo.Events;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Broker.Silo.Health;
@@ -82,6 +83,7 @@ public static class BrokerHost
         builder.Services.PostConfigure<RedirectOptions>(o => o.PublicBaseUrl ??= $"http://{FormatHost(http.BindAddress)}:{http.HttpPort}");
 
         builder.Services.AddBrokerOAuth(builder.Configuration);
+        builder.Services.AddBrokerEvents(builder.Configuration, mode, cluster.PostgreSql);
         builder.Services.AddBrokerGrains(builder.Configuration, ephemeralKeys: mode == BrokerMode.Embedded);
         // JSON transcoding serves the same methods as JSON on the gRPC port (curl --http2-prior-knowledge), never on
         // the browser-facing HTTP port, which may be public for redirects.

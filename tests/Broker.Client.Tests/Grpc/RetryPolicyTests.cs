@@ -10,7 +10,7 @@ namespace Broker.Client.Tests.Grpc;
 /// <summary>The channel AddBrokerClient configures retries exactly the methods the contract marks idempotent.</summary>
 public sealed class RetryPolicyTests
 {
-    private static readonly string[] Reads = ["DescribeFamily", "GetAccessToken", "GetClientToken"];
+    private static readonly string[] Reads = ["DescribeFamily", "GetAccessToken", "GetClientToken", "WatchEvents"];
 
     [Fact]
     public void The_client_retries_exactly_the_methods_the_descriptors_mark_idempotent()

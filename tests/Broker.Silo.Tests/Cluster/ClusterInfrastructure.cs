@@ -21,7 +21,8 @@ public sealed class ClusterInfrastructure : IAsyncLifetime
     }
 
     /// <summary>A migrated database of its own, and settings for silos of one cluster on it.</summary>
-    public async Task<Func<Task<BrokerSilo>>> NewClusterAsync(bool migrate = true, string? encryptionKey = null, bool withoutCallers = false)
+    public async Task<Func<Task<BrokerSilo>>> NewClusterAsync(bool migrate = true, string? encryptionKey = null, bool withoutCallers = false,
+        IReadOnlyDictionary<string, string?>? settings = null)
     {
         var database = await Postgres.CreateDatabaseAsync();
         if (migrate) await SchemaMigrator.MigrateAsync(database);
@@ -37,12 +38,18 @@ public sealed class ClusterInfrastructure : IAsyncLifetime
                 ClusterId = clusterId,
                 ServiceId = clusterId,
                 EncryptionKey = key,
-                Settings = ProviderSettings.For("test", Server),
+                Settings = WithExtra(ProviderSettings.For("test", Server), settings),
                 WithoutCallers = withoutCallers,
             });
             await Server.AddRedirectUriAsync("broker", silo.RedirectUri("test"));
             return silo;
         };
+    }
+
+    private static Dictionary<string, string?> WithExtra(Dictionary<string, string?> settings, IReadOnlyDictionary<string, string?>? extra)
+    {
+        foreach (var (key, value) in extra ?? new Dictionary<string, string?>()) settings[key] = value;
+        return settings;
     }
 
     public async Task DisposeAsync()

@@ -100,13 +100,37 @@ public sealed partial class HostileInputTests
 
     private static readonly Marshaller<byte[]> Raw = Marshallers.Create(b => b, b => b);
 
+    /// <summary>
+    /// Calls a method as what it is. A stream (WatchEvents) that accepted its request stays open: still open after a short
+    /// deadline counts as accepted; a refusal comes before it starts.
+    /// </summary>
+    private static async Task CallAsync(CallInvoker invoker, MethodDescriptor m, byte[] payload, DateTime? deadline)
+    {
+        var service = TokenBroker.Descriptor.FullName;
+        if (!m.IsServerStreaming)
+        {
+            await invoker.AsyncUnaryCall(new Method<byte[], byte[]>(MethodType.Unary, service, m.Name, Raw, Raw), null, new CallOptions(deadline: deadline), payload).ResponseAsync;
+            return;
+        }
+        using var call = invoker.AsyncServerStreamingCall(new Method<byte[], byte[]>(MethodType.ServerStreaming, service, m.Name, Raw, Raw), null,
+            new CallOptions(deadline: DateTime.UtcNow.AddMilliseconds(500)), payload);
+        try
+        {
+            while (await call.ResponseStream.MoveNext(CancellationToken.None))
+            {
+            }
+        }
+        catch (RpcException ex) when (ex.StatusCode == StatusCode.DeadlineExceeded)
+        {
+        }
+    }
+
     [Fact]
     public async Task Generated_requests_over_every_field_of_every_method_never_answer_internal_or_unknown()
     {
         var invoker = broker.Silo.Channel.WithBearer(TestCallers.AdminApiKey);
         var service = TokenBroker.Descriptor;
-        var calls = service.Methods.Select(m => (Method: new Method<byte[], byte[]>(MethodType.Unary, service.FullName, m.Name, Raw, Raw),
-            Request: MessageOf(m.InputType))).ToArray();
+        var calls = service.Methods.Select(m => (Method: m, Request: MessageOf(m.InputType))).ToArray();
         var answered = new ConcurrentDictionary<string, int>();
         var failures = new ConcurrentQueue<string>();
 
@@ -116,7 +140,7 @@ public sealed partial class HostileInputTests
             var code = StatusCode.OK;
             try
             {
-                await invoker.AsyncUnaryCall(method, null, new CallOptions(deadline: DateTime.UtcNow.AddMinutes(1)), request.ToByteArray()).ResponseAsync;
+                await CallAsync(invoker, method, request.ToByteArray(), DateTime.UtcNow.AddMinutes(1));
             }
             catch (RpcException ex)
             {
@@ -188,10 +212,9 @@ public sealed partial class HostileInputTests
         byte[][] invalid = [[0x0a, 0x01, 0xc3], [0x18], [0x0a, 0x7f, 0x61], [0x12, 0x02, 0xff, 0xfe]];
         foreach (var m in service.Methods)
         {
-            var method = new Method<byte[], byte[]>(MethodType.Unary, service.FullName, m.Name, Raw, Raw);
             foreach (var payload in invalid)
             {
-                var ex = await Assert.ThrowsAsync<RpcException>(() => invoker.AsyncUnaryCall(method, null, new CallOptions(), payload).ResponseAsync);
+                var ex = await Assert.ThrowsAsync<RpcException>(() => CallAsync(invoker, m, payload, deadline: null));
                 Assert.True(ex.StatusCode == StatusCode.InvalidArgument, $"{m.Name} answered {ex.StatusCode} ({ex.Status.Detail}) to {Convert.ToHexString(payload)}");
                 Assert.Equal("INVALID_ARGUMENT", ex.GetRpcStatus()?.GetDetail<ErrorInfo>()?.Reason);
             }
@@ -199,10 +222,10 @@ public sealed partial class HostileInputTests
         // Random bytes: whatever they parse to, the answer is typed and never INTERNAL or UNKNOWN.
         await Gen.Select(Gen.Int[0, service.Methods.Count - 1], Gen.Byte.Array[1, 48]).SampleAsync(async t =>
         {
-            var method = new Method<byte[], byte[]>(MethodType.Unary, service.FullName, service.Methods[t.Item1].Name, Raw, Raw);
+            var method = service.Methods[t.Item1];
             try
             {
-                await invoker.AsyncUnaryCall(method, null, new CallOptions(), t.Item2).ResponseAsync;
+                await CallAsync(invoker, method, t.Item2, deadline: null);
             }
             catch (RpcException ex)
             {

@@ -24,6 +24,19 @@ public sealed partial class TestAuthorizationServer
         return statuses;
     }
 
+    /// <summary>
+    /// Revokes every token the server issued to <paramref name="user"/>, as an administrator (or the user, at the
+    /// provider's account page) would: the next refresh is answered invalid_grant.
+    /// </summary>
+    public async Task RevokeGrantsOfAsync(string user)
+    {
+        await using var scope = _app.Services.CreateAsyncScope();
+        var tokens = scope.ServiceProvider.GetRequiredService<IOpenIddictTokenManager>();
+        var found = new List<object>();
+        await foreach (var token in tokens.FindBySubjectAsync(user)) found.Add(token);
+        foreach (var token in found) await tokens.TryRevokeAsync(token);
+    }
+
     /// <summary>How many refresh tokens of <paramref name="user"/> the server would still accept: the grants alive there.</summary>
     public async Task<int> ValidRefreshTokensOfAsync(string user) =>
         (await RefreshTokenStatusesOfAsync(user)).Count(s => s == Statuses.Valid);

@@ -39,6 +39,9 @@ public abstract record FamilyEffect
     /// <summary>Something worth a log line and a metric.</summary>
     public sealed record Report(FamilySignal Signal) : FamilyEffect;
 
+    /// <summary>Append these events to the outbox (after the state that makes them true is stored).</summary>
+    public sealed record Notify(IReadOnlyList<FamilyNotice> Notices) : FamilyEffect;
+
     /// <summary>Answer the caller with this error (after the effects before it).</summary>
     public sealed record Fail(BrokerException Error) : FamilyEffect;
 }

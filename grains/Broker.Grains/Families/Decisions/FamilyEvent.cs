@@ -40,13 +40,14 @@ public abstract record FamilyEvent
     /// <summary>
     /// A completed authorization's tokens; <paramref name="ReplacedFingerprint"/> is the refresh token they replace.
     /// <paramref name="Account"/> compares the account that granted them with the one held (looked up by the grain);
-    /// <paramref name="AccountFingerprint"/> is the new one's, null without an ID token.
+    /// <paramref name="AccountFingerprint"/> is the new one's, null without an ID token. <paramref name="Owner"/> is the caller that began it.
     /// </summary>
     public sealed record Authorized(SealedTokens Tokens, string? ReplacedFingerprint, AccountChange Account, string? AccountFingerprint,
-        bool ReplaceAccount, bool OfferedIsHeld) : FamilyEvent;
+        bool ReplaceAccount, bool OfferedIsHeld, string? Owner = null) : FamilyEvent;
 
-    /// <summary>A service hands over tokens it held; what the presented refresh token is to this family was looked up by the grain.</summary>
-    public sealed record Imported(SealedTokens Tokens, string? ReplacedFingerprint, bool PresentedWasSuperseded, bool PresentedIsHeld) : FamilyEvent;
+    /// <summary>A service (<paramref name="Owner"/>) hands over tokens it held; what the presented refresh token is to this family was looked up by the grain.</summary>
+    public sealed record Imported(SealedTokens Tokens, string? ReplacedFingerprint, bool PresentedWasSuperseded, bool PresentedIsHeld,
+        string? Owner = null) : FamilyEvent;
 
     /// <summary>Forget the tokens after revoking them upstream; <paramref name="CurrentFingerprint"/> is the refresh token held now.</summary>
     public sealed record RevokeRequested(string? CurrentFingerprint) : FamilyEvent;

@@ -24,9 +24,17 @@ public sealed record FamilyRules
     /// <summary>Revoke the grant a new authorization replaces; off at providers whose grants per user and client are one.</summary>
     public bool RevokeReplacedGrant { get; init; } = true;
 
+    /// <summary>Flapping control: at most one failure and one recovery event per window (zero: every transition is emitted).</summary>
+    public TimeSpan NoticeWindow { get; init; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>Emit family.refreshed on every successful refresh (off by default: it is the common case).</summary>
+    public bool NoticeRefreshes { get; init; }
+
     /// <summary>The rules for one activation; <paramref name="draw"/> in [0, 1) spreads refresh-ahead across families.</summary>
-    public static FamilyRules For(TokenFamilyOptions family, ProviderOptions? provider, double draw) => new()
+    public static FamilyRules For(TokenFamilyOptions family, ProviderOptions? provider, double draw, Events.EventOptions? events = null) => new()
     {
+        NoticeWindow = (events ?? new Events.EventOptions()).FlappingWindow,
+        NoticeRefreshes = (events ?? new Events.EventOptions()).IncludeRefreshed,
         RefreshLease = Lease(family.RefreshLease, provider?.RefreshTokenReuseLeeway ?? TimeSpan.Zero),
         IntentPollInterval = family.IntentPollInterval,
         MinForcedRefreshInterval = family.MinForcedRefreshInterval,

@@ -27,7 +27,7 @@ public static partial class TokenFamilyDecisions
                     "this refresh token was already rotated away by the broker: someone kept a copy. The family has been revoked; begin a new authorization."))],
             };
         }
-        return Adopt(state, imported.Tokens, imported.ReplacedFingerprint, new FamilySignal.Imported(), context);
+        return Adopt(state, imported.Tokens, imported.ReplacedFingerprint, new FamilySignal.Imported(), context, imported.Owner);
     }
 
     /// <summary>
@@ -43,7 +43,7 @@ public static partial class TokenFamilyDecisions
             return Keep(state, new RevokeUpstream(RevokedGrant.Offered), new Report(new FamilySignal.AccountRefused()),
                 new Fail(FamilyErrors.AccountMismatch(context.Provider)));
         }
-        var adopted = Adopt(state, authorized.Tokens, authorized.ReplacedFingerprint, new FamilySignal.Authorized(), context);
+        var adopted = Adopt(state, authorized.Tokens, authorized.ReplacedFingerprint, new FamilySignal.Authorized(), context, authorized.Owner);
         var next = adopted.State with { AccountFingerprint = authorized.AccountFingerprint };
         var revokeReplaced = holdsGrant && !authorized.OfferedIsHeld
             && (authorized.Account == AccountChange.Different || context.Rules.RevokeReplacedGrant);
@@ -56,8 +56,11 @@ public static partial class TokenFamilyDecisions
     /// Tokens from outside a refresh (an authorization, an import) are a new grant: they replace the whole token set. A
     /// new grant without a refresh token leaves none, never the previous grant's, which may be another account's.
     /// </summary>
-    private static FamilyDecision Adopt(TokenFamilyState state, SealedTokens tokens, string? replacedFingerprint, FamilySignal signal, FamilyContext context)
+    private static FamilyDecision Adopt(TokenFamilyState state, SealedTokens tokens, string? replacedFingerprint, FamilySignal signal, FamilyContext context,
+        string? owner)
     {
+        // Re-consent keeps the family, owner included; a family that was never held, or was revoked, is the new grant's.
+        var keepsOwner = state.Owner is not null && state.Status is FamilyStatus.Active or FamilyStatus.ReauthorizationRequired;
         var next = WithTokens(state, tokens, context.Now) with
         {
             Status = FamilyStatus.Active,
@@ -66,6 +69,7 @@ public static partial class TokenFamilyDecisions
             RefreshToken = tokens.RefreshToken,
             RefreshTokenReceivedAt = tokens.RefreshToken is not null ? context.Now : null,
             IdToken = tokens.IdToken,
+            Owner = keepsOwner ? state.Owner : owner,
         };
         // The grain names no replaced token when the new grant carries the one held: the current token is never superseded.
         if (replacedFingerprint is not null) next = Supersede(next, replacedFingerprint, context.Rules);

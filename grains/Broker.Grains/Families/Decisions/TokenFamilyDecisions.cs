@@ -17,7 +17,10 @@ public static partial class TokenFamilyDecisions
     private static readonly FamilyEffect[] ServeCached = [new Serve(TokenSource.Cache)];
     private static readonly FamilyEffect[] ServeCachedAndRefreshAhead = [new Serve(TokenSource.Cache), new RefreshInBackground(RefreshCause.Ahead)];
 
-    public static FamilyDecision Decide(TokenFamilyState state, FamilyEvent e, FamilyContext context) => e switch
+    public static FamilyDecision Decide(TokenFamilyState state, FamilyEvent e, FamilyContext context) =>
+        FamilyNotifications.Attach(state, e, DecideRules(state, e, context), context);
+
+    private static FamilyDecision DecideRules(TokenFamilyState state, FamilyEvent e, FamilyContext context) => e switch
     {
         FamilyEvent.Asked asked => OnAsked(state, asked, context),
         FamilyEvent.RefreshSettled settled => OnSettled(state, settled, context),

@@ -55,6 +55,16 @@ public sealed record TokenFamilyState : Storage.IKeptWhenRefused
     /// <summary>Keyed fingerprint of the upstream account (ID token iss + sub) that granted the tokens; null without OpenID Connect.</summary>
     [Id(19)] public string? AccountFingerprint { get; init; }
 
+    /// <summary>The caller that began or imported the family; kept by re-consent, replaced only once the family was revoked.</summary>
+    [Id(20)] public string? Owner { get; init; }
+
+    /// <summary>Flapping control (<see cref="FamilyNotifications"/>): when the last failure and recovery events were emitted.</summary>
+    [Id(21)] public DateTimeOffset? LastFailureNoticeAt { get; init; }
+    [Id(22)] public DateTimeOffset? LastRecoveryNoticeAt { get; init; }
+
+    /// <summary>Transitions not emitted inside the window since the last event; the next emitted event carries the count.</summary>
+    [Id(23)] public int SuppressedNotices { get; init; }
+
     public bool HasTokens => AccessToken is not null || RefreshToken is not null;
 
     /// <summary>A row written by a version that stored reasons as strings, in today's terms.</summary>
