@@ -14,12 +14,12 @@ namespace Broker.OAuth.Tokens;
 /// </remarks>
 public interface ITokenEndpoint
 {
-    Task<TokenEndpointOutcome> RedeemCodeAsync(Provider provider, string code, string codeVerifier, ScopeSet requested, CancellationToken cancellationToken = default, DpopKey? dpop = null);
+    Task<TokenEndpointOutcome> RedeemCodeAsync(Provider provider, string code, string codeVerifier, ScopeSet requested, CancellationToken cancellationToken = default, IDpopProver? dpop = null);
 
     /// <summary>Sends the refresh token once; never retried.</summary>
-    Task<TokenEndpointOutcome> RefreshAsync(Provider provider, string refreshToken, ScopeSet held, CancellationToken cancellationToken = default, DpopKey? dpop = null, bool bound = false);
+    Task<TokenEndpointOutcome> RefreshAsync(Provider provider, string refreshToken, ScopeSet held, CancellationToken cancellationToken = default, IDpopProver? dpop = null, bool bound = false);
 
-    Task<TokenEndpointOutcome> ClientCredentialsAsync(Provider provider, ScopeSet scopes, string resource, CancellationToken cancellationToken = default, DpopKey? dpop = null);
+    Task<TokenEndpointOutcome> ClientCredentialsAsync(Provider provider, ScopeSet scopes, string resource, CancellationToken cancellationToken = default, IDpopProver? dpop = null);
 
     /// <summary>True when the server confirmed the revocation.</summary>
     Task<bool> RevokeAsync(Provider provider, string token, string tokenTypeHint, CancellationToken cancellationToken = default);

@@ -10,18 +10,18 @@ namespace Broker.OAuth.Tokens;
 public sealed class TokenEndpoint(MetadataStore metadataStore, TokenEndpointClient client) : ITokenEndpoint
 {
     public Task<TokenEndpointOutcome> RedeemCodeAsync(Provider provider, string code, string codeVerifier, ScopeSet requested,
-        CancellationToken cancellationToken = default, DpopKey? dpop = null) =>
+        CancellationToken cancellationToken = default, IDpopProver? dpop = null) =>
         WithMetadata(provider, metadata => client.RedeemCodeAsync(provider, metadata, code, codeVerifier, requested, cancellationToken,
             DpopUse.Applies(provider, metadata) ? dpop : null), cancellationToken);
 
     public Task<TokenEndpointOutcome> RefreshAsync(Provider provider, string refreshToken, ScopeSet held,
-        CancellationToken cancellationToken = default, DpopKey? dpop = null, bool bound = false) =>
+        CancellationToken cancellationToken = default, IDpopProver? dpop = null, bool bound = false) =>
         // A bound refresh token is useless without its key: it always goes with a proof, whatever the mode says now.
         WithMetadata(provider, metadata => client.RefreshAsync(provider, metadata, refreshToken, held, cancellationToken,
             bound || DpopUse.Applies(provider, metadata) ? dpop : null), cancellationToken);
 
     public Task<TokenEndpointOutcome> ClientCredentialsAsync(Provider provider, ScopeSet scopes, string resource,
-        CancellationToken cancellationToken = default, DpopKey? dpop = null) =>
+        CancellationToken cancellationToken = default, IDpopProver? dpop = null) =>
         WithMetadata(provider, metadata => client.ClientCredentialsAsync(provider, metadata, scopes, resource, cancellationToken,
             DpopUse.Applies(provider, metadata) ? dpop : null), cancellationToken);
 

@@ -23,7 +23,7 @@ namespace Broker.OAuth.Tokens;
 public sealed class TokenEndpointClient(OAuthHttpClients http, TimeProvider time, DpopNonces nonces)
 {
     public Task<TokenEndpointOutcome> RedeemCodeAsync(Provider provider, AuthorizationServerMetadata metadata,
-        string code, string codeVerifier, ScopeSet requested, CancellationToken cancellationToken = default, DpopKey? dpop = null) =>
+        string code, string codeVerifier, ScopeSet requested, CancellationToken cancellationToken = default, IDpopProver? dpop = null) =>
         SendAsync(provider, requested, dpop, () => http.ForSingleAttemptRequests(provider.Name),
             () => Authenticate(new AuthorizationCodeTokenRequest
             {
@@ -36,7 +36,7 @@ public sealed class TokenEndpointClient(OAuthHttpClients http, TimeProvider time
 
     /// <summary>Sends the refresh token once. Never retried here: see <see cref="OAuthHttpClients"/>.</summary>
     public Task<TokenEndpointOutcome> RefreshAsync(Provider provider, AuthorizationServerMetadata metadata,
-        string refreshToken, ScopeSet held, CancellationToken cancellationToken = default, DpopKey? dpop = null) =>
+        string refreshToken, ScopeSet held, CancellationToken cancellationToken = default, IDpopProver? dpop = null) =>
         SendAsync(provider, held, dpop, () => http.ForSingleAttemptRequests(provider.Name),
             () => Authenticate(new RefreshTokenRequest
             {
@@ -46,7 +46,7 @@ public sealed class TokenEndpointClient(OAuthHttpClients http, TimeProvider time
             (client, request) => client.RequestRefreshTokenAsync(request, cancellationToken));
 
     public Task<TokenEndpointOutcome> ClientCredentialsAsync(Provider provider, AuthorizationServerMetadata metadata,
-        ScopeSet scopes, string resource, CancellationToken cancellationToken = default, DpopKey? dpop = null) =>
+        ScopeSet scopes, string resource, CancellationToken cancellationToken = default, IDpopProver? dpop = null) =>
         // A resent request would carry the same proof, whose jti the server holds to one use: one attempt with DPoP.
         SendAsync(provider, scopes, dpop, () => dpop is null ? ForRepeatableRequests(provider) : http.ForSingleAttemptRequests(provider.Name),
             () =>
@@ -130,7 +130,7 @@ public sealed class TokenEndpointClient(OAuthHttpClients http, TimeProvider time
         ex is System.Security.Cryptography.CryptographicException or IOException or InvalidOperationException
             or ArgumentException or UnauthorizedAccessException;
 
-    private async Task<TokenEndpointOutcome> SendAsync<TRequest>(Provider provider, ScopeSet requested, DpopKey? dpop,
+    private async Task<TokenEndpointOutcome> SendAsync<TRequest>(Provider provider, ScopeSet requested, IDpopProver? dpop,
         Func<HttpClient> client, Func<TRequest> prepare, Func<HttpClient, TRequest, Task<TokenResponse>> send)
         where TRequest : ProtocolRequest
     {
@@ -145,12 +145,22 @@ public sealed class TokenEndpointClient(OAuthHttpClients http, TimeProvider time
                 // has left the process then, so the caller may treat it like a refused connection.
                 sender = client();
                 request = prepare();
-                if (dpop is not null)
-                    request.DPoPProofToken = DpopProof.Create(dpop, "POST", new Uri(request.Address!), time.GetUtcNow(), nonces.For(provider.Name));
             }
             catch (Exception ex) when (IsPreparationFailure(ex))
             {
                 return new TokenEndpointOutcome.NotSent($"the request could not be prepared ({ex.GetType().Name}).");
+            }
+            if (dpop is not null)
+            {
+                try
+                {
+                    request.DPoPProofToken = await dpop.ProveAsync("POST", new Uri(request.Address!), nonces.For(provider.Name));
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // The key's holder could not sign (a grain call failed): nothing was sent.
+                    return new TokenEndpointOutcome.NotSent($"the DPoP proof could not be made ({ex.GetType().Name}).");
+                }
             }
 
             try

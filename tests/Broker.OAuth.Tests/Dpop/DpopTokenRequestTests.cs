@@ -40,7 +40,7 @@ public sealed class DpopTokenRequestTests : IAsyncLifetime
         var (tokens, provider, metadata) = await ClientAsync(DpopMode.Required);
         using var key = DpopKey.Generate();
 
-        var outcome = await tokens.ClientCredentialsAsync(provider, metadata, ScopeSet.Parse(["api"]), "", dpop: key);
+        var outcome = await tokens.ClientCredentialsAsync(provider, metadata, ScopeSet.Parse(["api"]), "", dpop: new LocalDpopProver(key, TimeProvider.System));
 
         var issued = Assert.IsType<TokenEndpointOutcome.Issued>(outcome);
         Assert.True(DpopUse.IsBound(issued.Tokens.TokenType), issued.Tokens.TokenType);
@@ -57,12 +57,12 @@ public sealed class DpopTokenRequestTests : IAsyncLifetime
         var before = await _server.StatsAsync();
 
         // No nonce known yet: refused with use_dpop_nonce, then sent once more with the nonce.
-        Assert.IsType<TokenEndpointOutcome.Issued>(await tokens.ClientCredentialsAsync(provider, metadata, ScopeSet.Parse(["api"]), "", dpop: key));
+        Assert.IsType<TokenEndpointOutcome.Issued>(await tokens.ClientCredentialsAsync(provider, metadata, ScopeSet.Parse(["api"]), "", dpop: new LocalDpopProver(key, TimeProvider.System)));
         var first = await _server.StatsAsync();
         Assert.Equal((2, 1, 1), (first.TokenRequests - before.TokenRequests, first.Issued - before.Issued, first.UseDpopNonce - before.UseDpopNonce));
 
         // The nonce of that answer is remembered: the next request needs no challenge.
-        Assert.IsType<TokenEndpointOutcome.Issued>(await tokens.ClientCredentialsAsync(provider, metadata, ScopeSet.Parse(["api"]), "", dpop: key));
+        Assert.IsType<TokenEndpointOutcome.Issued>(await tokens.ClientCredentialsAsync(provider, metadata, ScopeSet.Parse(["api"]), "", dpop: new LocalDpopProver(key, TimeProvider.System)));
         var second = await _server.StatsAsync();
         Assert.Equal((1, 1, 0), (second.TokenRequests - first.TokenRequests, second.Issued - first.Issued, second.UseDpopNonce - first.UseDpopNonce));
 
@@ -79,7 +79,7 @@ public sealed class DpopTokenRequestTests : IAsyncLifetime
         using var key = DpopKey.Generate();
         var before = await _server.StatsAsync();
 
-        var outcome = await tokens.ClientCredentialsAsync(provider, metadata, ScopeSet.Parse(["api"]), "", dpop: key);
+        var outcome = await tokens.ClientCredentialsAsync(provider, metadata, ScopeSet.Parse(["api"]), "", dpop: new LocalDpopProver(key, TimeProvider.System));
 
         Assert.True(outcome is TokenEndpointOutcome.Issued, outcome.ToString());
         var after = await _server.StatsAsync();
@@ -93,7 +93,7 @@ public sealed class DpopTokenRequestTests : IAsyncLifetime
         Assert.Contains("ES256", metadata.DpopSigningAlgorithms);
         using var key = DpopKey.Generate();
 
-        var outcome = await new TokenEndpoint(MetadataStoreOf(tokens), tokens).ClientCredentialsAsync(provider, ScopeSet.Parse(["api"]), "", dpop: key);
+        var outcome = await new TokenEndpoint(MetadataStoreOf(tokens), tokens).ClientCredentialsAsync(provider, ScopeSet.Parse(["api"]), "", dpop: new LocalDpopProver(key, TimeProvider.System));
 
         var issued = Assert.IsType<TokenEndpointOutcome.Issued>(outcome);
         Assert.Equal("DPoP", issued.Tokens.TokenType, ignoreCase: true);
@@ -106,7 +106,7 @@ public sealed class DpopTokenRequestTests : IAsyncLifetime
         using var key = DpopKey.Generate();
         var before = await _server.StatsAsync();
 
-        var outcome = await new TokenEndpoint(MetadataStoreOf(tokens), tokens).ClientCredentialsAsync(provider, ScopeSet.Parse(["api"]), "", dpop: key);
+        var outcome = await new TokenEndpoint(MetadataStoreOf(tokens), tokens).ClientCredentialsAsync(provider, ScopeSet.Parse(["api"]), "", dpop: new LocalDpopProver(key, TimeProvider.System));
 
         var issued = Assert.IsType<TokenEndpointOutcome.Issued>(outcome);
         Assert.Equal("Bearer", issued.Tokens.TokenType, ignoreCase: true);

@@ -106,6 +106,7 @@ public sealed class DpopAuthorizationServer : IAsyncDisposable
             root.GetProperty("issued").GetInt32(),
             root.GetProperty("useDpopNonce").GetInt32(),
             root.GetProperty("errors").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt32()),
+            root.GetProperty("issuedByGrant").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt32()),
             [.. root.GetProperty("jtis").EnumerateArray().Select(j => j.GetString()!)]);
     }
 
@@ -124,6 +125,25 @@ public sealed class DpopAuthorizationServer : IAsyncDisposable
         return document.RootElement.Clone();
     }
 
+    /// <summary>
+    /// The user's browser at an authorization URL: logs in as <paramref name="login"/> (login_hint) and follows the
+    /// server's redirects (with its cookies) until one leaves the server; returns that redirect (to the broker's callback).
+    /// </summary>
+    public async Task<Uri> LogInAsync(Uri authorizationUrl, string login = "alice")
+    {
+        using var browser = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = true, CookieContainer = new System.Net.CookieContainer() });
+        var url = new Uri(Microsoft.AspNetCore.WebUtilities.QueryHelpers.AddQueryString(authorizationUrl.AbsoluteUri, "login_hint", login));
+        for (var hop = 0; hop < 10; hop++)
+        {
+            using var response = await browser.GetAsync(url);
+            if ((int)response.StatusCode is < 300 or >= 400 || response.Headers.Location is not { } location)
+                throw new InvalidOperationException($"the DPoP server answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+            url = location.IsAbsoluteUri ? location : new Uri(url, location);
+            if (url.GetLeftPart(UriPartial.Authority) != Issuer.GetLeftPart(UriPartial.Authority)) return url;
+        }
+        throw new InvalidOperationException("the DPoP server redirected more than 10 times.");
+    }
+
     public async ValueTask DisposeAsync()
     {
         _http.Dispose();
@@ -137,4 +157,9 @@ public sealed class DpopAuthorizationServer : IAsyncDisposable
 }
 
 /// <summary>The DPoP server's token-endpoint counters.</summary>
-public sealed record DpopServerStats(int TokenRequests, int Issued, int UseDpopNonce, IReadOnlyDictionary<string, int> Errors, IReadOnlyList<string> ProofIds);
+public sealed record DpopServerStats(int TokenRequests, int Issued, int UseDpopNonce, IReadOnlyDictionary<string, int> Errors,
+    IReadOnlyDictionary<string, int> IssuedByGrant, IReadOnlyList<string> ProofIds)
+{
+    /// <summary>Tokens issued for one grant type (authorization_code, refresh_token, client_credentials).</summary>
+    public int IssuedFor(string grantType) => IssuedByGrant.GetValueOrDefault(grantType);
+}

@@ -36,7 +36,7 @@ if (process.env.DPOP_CLIENT_JWKS) {
 }
 
 // What the token endpoint answered, for tests that count requests.
-const stats = { tokenRequests: 0, issued: 0, useDpopNonce: 0, errors: {}, jtis: [] };
+const stats = { tokenRequests: 0, issued: 0, useDpopNonce: 0, errors: {}, issuedByGrant: {}, jtis: [] };
 
 const provider = new Provider(issuer, {
   clients,
@@ -54,6 +54,9 @@ const provider = new Provider(issuer, {
       requireNonce: () => requireNonce,
     },
   },
+  // oidc-provider drops offline_access unless prompt=consent (OIDC Core §11); the broker sends no prompt, so every
+  // code issues a refresh token here, as most providers do.
+  issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
   // Every refresh rotates; a reused refresh token revokes the grant (oidc-provider's reuse detection).
   rotateRefreshToken: true,
   pkce: { required: () => true },
@@ -87,7 +90,11 @@ provider.use(async (ctx, next) => {
       stats.jtis.push(payload.jti);
     } catch { /* an unreadable proof is the server's to refuse */ }
   }
-  if (ctx.status === 200) stats.issued += 1;
+  if (ctx.status === 200) {
+    stats.issued += 1;
+    const grant = ctx.oidc?.params?.grant_type ?? 'unknown';
+    stats.issuedByGrant[grant] = (stats.issuedByGrant[grant] ?? 0) + 1;
+  }
   else {
     const error = ctx.body?.error ?? `status_${ctx.status}`;
     stats.errors[error] = (stats.errors[error] ?? 0) + 1;
