@@ -79,7 +79,7 @@ public sealed class BrokerClient(TokenBroker.TokenBrokerClient grpc, IOptions<Br
         }, Call(cancellationToken)));
     }
 
-    private static BrokerDpopProof ToProof(DpopProof proof) => new(proof.Proof, proof.AccessTokenHash, proof.ExpiresAt.ToDateTimeOffset());
+    private static BrokerDpopProof ToProof(CreateProofResponse proof) => new(proof.Proof, proof.AccessTokenHash, proof.ExpiresAt.ToDateTimeOffset());
 
     /// <summary>
     /// Starts an authorization; send the user's browser to the returned URL. After the login the browser comes back to

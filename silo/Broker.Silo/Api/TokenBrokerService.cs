@@ -96,7 +96,7 @@ public sealed class TokenBrokerService(IGrainFactory grains, ProviderRegistry pr
         return ToMessage(token);
     }
 
-    public override async Task<V1.DpopProof> CreateProof(CreateProofRequest request, ServerCallContext context)
+    public override async Task<CreateProofResponse> CreateProof(CreateProofRequest request, ServerCallContext context)
     {
         var name = ProviderName.Parse(request.Provider);
         var provider = providers.Get(name);
@@ -135,7 +135,7 @@ public sealed class TokenBrokerService(IGrainFactory grains, ProviderRegistry pr
             default:
                 throw new BrokerException(BrokerErrorReason.InvalidArgument, "name the token: subject or client_token.") { Detail = "token" };
         }
-        return new V1.DpopProof { Proof = proof.Proof, AccessTokenHash = proof.AccessTokenHash, ExpiresAt = Timestamp.FromDateTimeOffset(proof.ExpiresAt) };
+        return new CreateProofResponse { Proof = proof.Proof, AccessTokenHash = proof.AccessTokenHash, ExpiresAt = Timestamp.FromDateTimeOffset(proof.ExpiresAt) };
     }
 
     public override async Task<ImportTokensResponse> ImportTokens(ImportTokensRequest request, ServerCallContext context)
