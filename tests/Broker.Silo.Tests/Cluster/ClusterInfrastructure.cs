@@ -21,7 +21,9 @@ public sealed class ClusterInfrastructure : IAsyncLifetime
     }
 
     /// <summary>A migrated database of its own, and settings for silos of one cluster on it.</summary>
-    public async Task<Func<Task<BrokerSilo>>> NewClusterAsync(bool migrate = true, string? encryptionKey = null, bool withoutCallers = false)
+    /// <param name="settings">Settings beside the test provider's, e.g. another provider.</param>
+    public async Task<Func<Task<BrokerSilo>>> NewClusterAsync(bool migrate = true, string? encryptionKey = null, bool withoutCallers = false,
+        Dictionary<string, string?>? settings = null)
     {
         var database = await Postgres.CreateDatabaseAsync();
         if (migrate) await SchemaMigrator.MigrateAsync(database);
@@ -37,7 +39,7 @@ public sealed class ClusterInfrastructure : IAsyncLifetime
                 ClusterId = clusterId,
                 ServiceId = clusterId,
                 EncryptionKey = key,
-                Settings = ProviderSettings.For("test", Server),
+                Settings = ProviderSettings.Merge(ProviderSettings.For("test", Server), settings ?? []),
                 WithoutCallers = withoutCallers,
             });
             await Server.AddRedirectUriAsync("broker", silo.RedirectUri("test"));
