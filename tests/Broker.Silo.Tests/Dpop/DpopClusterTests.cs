@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text;
 using Broker.Silo.Tests.Cluster;
 using Broker.Testing;
 using Broker.Testing.DpopServer;
@@ -70,5 +71,24 @@ public sealed class DpopClusterTests(ClusterInfrastructure infrastructure) : IAs
             Assert.Equal(DpopBrokerTests.Hash(token), validated.Claims["ath"]);
         }
         Assert.Equal(results.Length, results.Select(r => new JsonWebToken(r.Proof).Id).Distinct().Count());
+
+        // The key is in the family's stored row only sealed: no row of the database holds it in clear.
+        var key = await DpopKeyMaterial.OfFamilyAsync(a, new Broker.Abstractions.Identity.FamilyKey(
+            Broker.Abstractions.Identity.ProviderName.Parse("dpop"), Broker.Abstractions.Identity.Subject.Parse("carol")));
+        var rows = await StoredRowsAsync(infrastructure.LastDatabase!);
+        Assert.Contains(rows, r => r.Length > 0);
+        Assert.DoesNotContain(rows, row => key.Bytes.Any(secret => row.AsSpan().IndexOf(secret) >= 0)
+            || key.Texts.Any(text => Encoding.ASCII.GetString(row).Contains(text, StringComparison.OrdinalIgnoreCase)));
+    }
+
+    private static async Task<List<byte[]>> StoredRowsAsync(string database)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(database);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand("SELECT payloadbinary FROM orleansstorage WHERE payloadbinary IS NOT NULL", connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        var rows = new List<byte[]>();
+        while (await reader.ReadAsync()) rows.Add((byte[])reader[0]);
+        return rows;
     }
 }
