@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test of Broker on a fresh Debian machine. Installs what the fixtures need when it is missing
-# (redis-server; PostgreSQL server binaries; docker-compose to validate the compose file), then builds and runs the whole suite. The fixtures start their own
+# (redis-server; PostgreSQL server binaries; docker-compose to validate the compose file; the DPoP server's npm packages), then builds and runs the whole suite. The fixtures start their own
 # PostgreSQL and Redis processes on free loopback ports in temporary folders and remove them afterwards.
 # Set BROKER_TEST_POSTGRES / BROKER_TEST_REDIS to use running servers instead.
 set -euo pipefail
@@ -22,6 +22,10 @@ fi
 if [ "$(id -u)" -eq 0 ] && ! id postgres >/dev/null 2>&1; then
   useradd --system --no-create-home --shell /usr/sbin/nologin postgres
 fi
+
+# The DPoP test server (tests/Broker.Testing/DpopServer) is node oidc-provider from npm, pinned by its package-lock.json.
+command -v npm >/dev/null 2>&1 || { as_root apt-get update -qq; as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+(cd tests/Broker.Testing/DpopServer && npm ci --no-audit --no-fund --loglevel=error)
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 dotnet build Broker.sln -c Release -nologo -v q

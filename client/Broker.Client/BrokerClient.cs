@@ -10,6 +10,15 @@ public sealed record BrokerToken(string AccessToken, string TokenType, DateTimeO
     public override string ToString() => $"BrokerToken {{ TokenType = {TokenType}, ExpiresAt = {ExpiresAt:O} }}";
 }
 
+/// <summary>
+/// A DPoP proof (RFC 9449) from the broker for one request: send it as the <c>DPoP</c> header, with the token as
+/// <c>Authorization: DPoP &lt;token&gt;</c>. <see cref="AccessTokenHash"/> names the token it is for.
+/// </summary>
+public sealed record BrokerDpopProof(string Proof, string AccessTokenHash, DateTimeOffset ExpiresAt)
+{
+    public override string ToString() => $"BrokerDpopProof {{ ExpiresAt = {ExpiresAt:O} }}";
+}
+
 /// <summary>What the family holds after <see cref="BrokerClient.CompleteAuthorizationAsync"/>.</summary>
 /// <param name="Scopes">The scopes the provider granted.</param>
 /// <param name="HasRefreshToken">False when the provider issued no refresh token: the family lasts as long as its access token.</param>
@@ -41,6 +50,36 @@ public sealed partial class BrokerClient(TokenBroker.TokenBrokerClient grpc, IOp
         request.Scopes.AddRange(scopes);
         return ToToken(await grpc.GetClientTokenAsync(request, Call(cancellationToken)));
     }
+
+    /// <summary>A DPoP proof for a request with the user's current DPoP-bound access token; <paramref name="nonce"/> is the API's DPoP-Nonce.</summary>
+    public async Task<BrokerDpopProof> CreateProofAsync(string provider, string subject, HttpMethod method, Uri url, string? nonce = null,
+        CancellationToken cancellationToken = default) =>
+        ToProof(await grpc.CreateProofAsync(new CreateProofRequest
+        {
+            Provider = provider,
+            Subject = subject,
+            HttpMethod = method.Method,
+            Url = url.AbsoluteUri,
+            Nonce = nonce ?? "",
+        }, Call(cancellationToken)));
+
+    /// <summary>A DPoP proof for a request with the service's DPoP-bound client token of these scopes (and resource).</summary>
+    public async Task<BrokerDpopProof> CreateClientTokenProofAsync(string provider, IEnumerable<string> scopes, HttpMethod method, Uri url,
+        string? nonce = null, string? resource = null, CancellationToken cancellationToken = default)
+    {
+        var selector = new ClientTokenSelector { Resource = resource ?? "" };
+        selector.Scopes.AddRange(scopes);
+        return ToProof(await grpc.CreateProofAsync(new CreateProofRequest
+        {
+            Provider = provider,
+            ClientToken = selector,
+            HttpMethod = method.Method,
+            Url = url.AbsoluteUri,
+            Nonce = nonce ?? "",
+        }, Call(cancellationToken)));
+    }
+
+    private static BrokerDpopProof ToProof(CreateProofResponse proof) => new(proof.Proof, proof.AccessTokenHash, proof.ExpiresAt.ToDateTimeOffset());
 
     /// <summary>
     /// Starts an authorization; send the user's browser to the returned URL. After the login the browser comes back to

@@ -34,6 +34,7 @@ public static class OAuthServiceCollectionExtensions
         services.AddSingleton(breakers);
         services.AddSingleton<MetadataStore>();
         services.AddSingleton<TokenEndpointClient>();
+        services.AddSingleton<Dpop.DpopNonces>();
         services.TryAddSingleton<ITokenEndpoint, TokenEndpoint>();
 
         var providerNames = configuration.GetSection(ProvidersOptions.Section).GetChildren().Select(c => c.Key).ToArray();

@@ -9,4 +9,9 @@ internal sealed class ClientTokenSource(BrokerClient broker, HandlerTokenCache c
     // and the broker's current one is asked for again.
     public Task<BrokerToken> GetAsync(HttpRequestMessage request, bool forceRefresh, CancellationToken cancellationToken) =>
         cache.GetAsync(_key, forceRefresh, (_, ct) => broker.GetClientTokenAsync(provider, scopes, cancellationToken: ct), cancellationToken);
+
+    public Task<BrokerDpopProof> ProveAsync(HttpRequestMessage request, string? nonce, CancellationToken cancellationToken) =>
+        broker.CreateClientTokenProofAsync(provider, scopes, request.Method, request.RequestUri!, nonce, cancellationToken: cancellationToken);
+
+    public void Forget(HttpRequestMessage request) => cache.Forget(_key);
 }

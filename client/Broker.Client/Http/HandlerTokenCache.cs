@@ -13,6 +13,9 @@ internal sealed class HandlerTokenCache(IOptions<BrokerClientOptions> options, T
     private readonly ConcurrentDictionary<string, BrokerToken> _tokens = new(StringComparer.Ordinal);
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
+    /// <summary>Drops the held token for <paramref name="key"/>.</summary>
+    public void Forget(string key) => _tokens.TryRemove(key, out _);
+
     /// <summary>
     /// The held token for <paramref name="key"/> while it has more than <see cref="BrokerClientOptions.HandlerRefreshBeforeExpiry"/>
     /// left, else (or when forced) a fetched one, which is then held.

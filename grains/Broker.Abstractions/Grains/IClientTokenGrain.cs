@@ -12,4 +12,7 @@ public interface IClientTokenGrain : IGrainWithStringKey
 
     /// <summary>Re-seals the cached token under the primary key (key rotation); an unreadable one is dropped.</summary>
     Task<ReencryptionOutcome> Reencrypt();
+
+    /// <summary>A DPoP proof (RFC 9449) for a call with the cached access token; INVALID_STATE when it is not DPoP-bound or has expired.</summary>
+    Task<DpopProofResult> CreateProof(string httpMethod, string url, string? nonce);
 }

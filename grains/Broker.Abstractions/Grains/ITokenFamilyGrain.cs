@@ -35,7 +35,26 @@ public interface ITokenFamilyGrain : IGrainWithStringKey
 
     /// <summary>An operator's decision: stop serving the family until a new authorization.</summary>
     Task MarkReauthorizationRequired();
+
+    /// <summary>The RFC 7638 thumbprint of the family's DPoP key (RFC 9449), made on first use; the key itself never leaves the grain.</summary>
+    Task<string> DpopThumbprint();
+
+    /// <summary>A DPoP proof for one of the family's own token requests (code redemption): no access token hash.</summary>
+    Task<string> ProveTokenRequest(string httpMethod, string url, string? nonce);
+
+    /// <summary>
+    /// A DPoP proof for a call to a resource server with the family's current access token (its hash as <c>ath</c>).
+    /// Fails with <see cref="BrokerErrorReason.InvalidState"/> when the held token is not DPoP-bound or not servable.
+    /// </summary>
+    Task<DpopProofResult> CreateProof(string httpMethod, string url, string? nonce);
 }
+
+/// <summary>A DPoP proof for a caller: the proof JWT and the <c>ath</c> (access token hash) it carries, so the caller can tell which token it is for.</summary>
+[GenerateSerializer, Immutable]
+public sealed record DpopProofResult(
+    [property: Id(0)] string Proof,
+    [property: Id(1)] string AccessTokenHash,
+    [property: Id(2)] DateTimeOffset ExpiresAt);
 
 /// <summary>What <see cref="ITokenFamilyGrain.Reencrypt"/> found.</summary>
 [GenerateSerializer]

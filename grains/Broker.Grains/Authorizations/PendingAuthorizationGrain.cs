@@ -8,6 +8,7 @@ using Broker.Grains.Storage;
 using Broker.Grains.Upstream;
 using Broker.OAuth.Authorization;
 using Broker.OAuth.Discovery;
+using Broker.OAuth.Dpop;
 using Broker.OAuth.Providers;
 using Broker.OAuth.Tokens;
 using Microsoft.Extensions.Logging;
@@ -73,7 +74,11 @@ public sealed partial class PendingAuthorizationGrain(
         // (an in-memory timer dies with its silo, and the row with it would stay for ever).
         var lifetime = options.Value.PendingLifetime;
         await this.RegisterOrUpdateReminderAtLeast(ExpiryReminder, lifetime, lifetime, reminders.Value);
-        return new AuthorizationStart(request.ToUrl(metadata), state, expiresAt);
+        // DPoP: the code is bound to the family's key (dpop_jkt); the key is made in, and stays in, the family.
+        var dpopThumbprint = DpopUse.Applies(provider, metadata)
+            ? await GrainFactory.GetGrain<ITokenFamilyGrain>(family.ToGrainKey()).DpopThumbprint()
+            : null;
+        return new AuthorizationStart(request.ToUrl(metadata, dpopThumbprint), state, expiresAt);
     }
 
     public async Task<AuthorizationCompleted> Complete(ProviderName provider, AuthorizationResponse response)
@@ -105,7 +110,9 @@ public sealed partial class PendingAuthorizationGrain(
         AuthorizationResponseValidator.Validate(response, metadata);
 
         var verifier = protector.Unprotect(pending.CodeVerifier, Context("code_verifier"));
-        var outcome = await upstream.RedeemCodeAsync(configured, response.Code!, verifier, pending.Scopes);
+        // With DPoP the family signs the redemption's proof: its key never leaves it.
+        var dpop = DpopUse.MayApply(configured) ? new FamilyDpopProver(GrainFactory.GetGrain<ITokenFamilyGrain>(pending.Family.ToGrainKey())) : null;
+        var outcome = await upstream.RedeemCodeAsync(configured, response.Code!, verifier, pending.Scopes, dpop);
         if (outcome is TokenEndpointOutcome.NotSent or TokenEndpointOutcome.Throttled)
         {
             // The server never took the code (not sent, or a 429/503): the state stays good for another try until it expires.

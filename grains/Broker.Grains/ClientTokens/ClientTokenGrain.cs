@@ -7,6 +7,7 @@ using Broker.Grains.Protection;
 using Broker.Grains.Storage;
 using Broker.Grains.Telemetry;
 using Broker.Grains.Upstream;
+using Broker.OAuth.Dpop;
 using Broker.OAuth.Providers;
 using Broker.OAuth.Tokens;
 using Microsoft.Extensions.Logging;
@@ -51,7 +52,8 @@ public sealed partial class ClientTokenGrain(
         }
 
         var provider = providers.Get(_key.Provider);
-        var outcome = await upstream.ClientCredentialsAsync(provider, _key.Scopes, _key.Resource, this.GetPrimaryKeyString());
+        var dpop = DpopUse.MayApply(provider) ? new LocalDpopProver(DpopKeyOf(stored.State), time) : null;
+        var outcome = await upstream.ClientCredentialsAsync(provider, _key.Scopes, _key.Resource, this.GetPrimaryKeyString(), dpop);
         if (outcome is not TokenEndpointOutcome.Issued issued)
             throw UpstreamTokenRequests.ErrorFor(outcome, "the client credentials request");
 
@@ -86,6 +88,7 @@ public sealed partial class ClientTokenGrain(
         try
         {
             state.AccessToken = protector.Protect(protector.Unprotect(state.AccessToken, Context), Context);
+            if (state.DpopKey is not null) state.DpopKey = protector.Protect(protector.Unprotect(state.DpopKey, KeyContext), KeyContext);
             await stored.WriteStateAsync();
             return ReencryptionOutcome.Reencrypted;
         }
@@ -99,6 +102,49 @@ public sealed partial class ClientTokenGrain(
     }
 
     private string Context => $"client-token/{this.GetPrimaryKeyString()}/access_token";
+
+    private string KeyContext => $"client-token/{this.GetPrimaryKeyString()}/dpop_key";
+
+    private (ProtectedSecret Sealed, DpopKey Key)? _dpopKey;
+
+    /// <summary>This token's DPoP key: made (and sealed into the state, stored with the token) on first use.</summary>
+    private DpopKey DpopKeyOf(ClientTokenState state)
+    {
+        if (state.DpopKey is null)
+        {
+            var made = DpopKey.Generate();
+            var pkcs8 = made.ExportPrivateKey();
+            state.DpopKey = protector.Protect(Convert.ToBase64String(pkcs8), KeyContext);
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(pkcs8);
+            _dpopKey = (state.DpopKey, made);
+        }
+        if (_dpopKey is { } held && ReferenceEquals(held.Sealed, state.DpopKey)) return held.Key;
+        var opened = Convert.FromBase64String(protector.Unprotect(state.DpopKey, KeyContext));
+        try
+        {
+            var key = DpopKey.Import(opened);
+            _dpopKey = (state.DpopKey, key);
+            return key;
+        }
+        finally
+        {
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(opened);
+        }
+    }
+
+    public Task<DpopProofResult> CreateProof(string httpMethod, string url, string? nonce)
+    {
+        var state = stored.State;
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var target) || (target.Scheme != Uri.UriSchemeHttps && target.Scheme != Uri.UriSchemeHttp))
+            throw new BrokerException(BrokerErrorReason.InvalidArgument, "url must be an absolute http(s) URL.");
+        if (state.DpopKey is null || !DpopUse.IsBound(state.TokenType))
+            throw new BrokerException(BrokerErrorReason.InvalidState, "the client token is not DPoP-bound: send it as a bearer token.");
+        if (TryServe(TimeSpan.Zero, TokenSource.Cache) is not { } token)
+            throw new BrokerException(BrokerErrorReason.InvalidState, "no valid client token is held: get one with GetClientToken first.");
+        var now = time.GetUtcNow();
+        var proof = DpopProof.Create(DpopKeyOf(state), httpMethod, target, now, nonce, token.AccessToken);
+        return Task.FromResult(new DpopProofResult(proof, DpopProof.AccessTokenHash(token.AccessToken), now + DpopProof.MaxLifetime));
+    }
 
     private AccessTokenResult? TryServe(TimeSpan minTimeToLive, TokenSource source)
     {

@@ -60,8 +60,41 @@ public sealed class FamilySecrets(SecretProtector protector, TokenFingerprint fi
         refresh is { } r ? TryOpen(r, "refresh_token") : null,
         access is { } a ? TryOpen(a, "access_token") : null);
 
+    /// <summary>The family's DPoP key sealed under its own field, so it opens nowhere else.</summary>
+    public ProtectedSecret SealDpopKey(Broker.OAuth.Dpop.DpopKey key)
+    {
+        var pkcs8 = key.ExportPrivateKey();
+        try
+        {
+            return Seal(Convert.ToBase64String(pkcs8), "dpop_key");
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(pkcs8);
+        }
+    }
+
+    private (ProtectedSecret Sealed, Broker.OAuth.Dpop.DpopKey Key)? _dpopKey;
+
+    /// <summary>The family's DPoP key, opened once per sealed value.</summary>
+    public Broker.OAuth.Dpop.DpopKey DpopKey(ProtectedSecret secret)
+    {
+        if (_dpopKey is { } held && ReferenceEquals(held.Sealed, secret)) return held.Key;
+        var pkcs8 = Convert.FromBase64String(Open(secret, "dpop_key"));
+        try
+        {
+            var key = Broker.OAuth.Dpop.DpopKey.Import(pkcs8);
+            _dpopKey = (secret, key);
+            return key;
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(pkcs8);
+        }
+    }
+
     public bool NeedsReencryption(TokenFamilyState state) =>
-        new[] { state.AccessToken, state.RefreshToken, state.IdToken }.Any(s => s is not null && protector.NeedsReencryption(s));
+        new[] { state.AccessToken, state.RefreshToken, state.IdToken, state.DpopKey }.Any(s => s is not null && protector.NeedsReencryption(s));
 
     /// <summary>The same tokens sealed under the ring's primary key. Throws STATE_UNREADABLE when one does not open.</summary>
     public TokenFamilyState Resealed(TokenFamilyState state) => state with
@@ -69,6 +102,7 @@ public sealed class FamilySecrets(SecretProtector protector, TokenFingerprint fi
         AccessToken = Reseal(state.AccessToken, "access_token"),
         RefreshToken = Reseal(state.RefreshToken, "refresh_token"),
         IdToken = Reseal(state.IdToken, "id_token"),
+        DpopKey = Reseal(state.DpopKey, "dpop_key"),
     };
 
     /// <summary>Authentication failed on a key this silo holds: altered or moved. A key it lacks is not tampering.</summary>

@@ -59,7 +59,7 @@ public sealed partial class TokenFamilyGrain
         {
             // The row's seal moves to the primary key too, tokens or not, so old keys can go.
             var reseal = ledger.NeedsResealing(this.GetGrainId(), protector.PrimaryKeyId);
-            if (State is { AccessToken: null, RefreshToken: null, IdToken: null } && !reseal) return ReencryptionOutcome.Empty;
+            if (State is { AccessToken: null, RefreshToken: null, IdToken: null, DpopKey: null } && !reseal) return ReencryptionOutcome.Empty;
             if (!_secrets.NeedsReencryption(State) && !reseal) return ReencryptionOutcome.Current;
             try
             {

@@ -238,7 +238,8 @@ public sealed partial class TokenFamilyGrain(
         var refreshToken = _secrets.RefreshToken(state.RefreshToken!);
         while (true)
         {
-            var outcome = await upstream.RefreshAsync(provider, refreshToken, state.Scopes);
+            // A DPoP-bound refresh token goes only with its own key (RFC 9449 §5).
+            var outcome = await upstream.RefreshAsync(provider, refreshToken, state.Scopes, Prover(state), state.IsDpopBound);
             FamilyEvent answer = outcome is TokenEndpointOutcome.Issued issued
                 ? new FamilyEvent.Refreshed(_secrets.Seal(issued.Tokens), _secrets.Fingerprint(refreshToken), Kept(issued.Tokens.RefreshToken, refreshToken))
                 : new FamilyEvent.RefreshFailed(outcome, replayed);

@@ -2,6 +2,7 @@ using Broker.Abstractions;
 using Broker.Abstractions.Grains;
 using Broker.Abstractions.Identity;
 using Broker.Grains.Telemetry;
+using Broker.OAuth.Dpop;
 using Broker.OAuth.Providers;
 using Broker.OAuth.Tokens;
 using Microsoft.Extensions.Logging;
@@ -44,19 +45,20 @@ public sealed partial class UpstreamTokenRequests(
     }
 
     /// <summary>Sends a refresh token. The budget was taken by the caller before it wrote its intent.</summary>
-    public Task<TokenEndpointOutcome> RefreshAsync(Provider provider, string refreshToken, ScopeSet held) =>
-        SendAsync(provider, "refresh_token", () => endpoint.RefreshAsync(provider, refreshToken, held));
+    public Task<TokenEndpointOutcome> RefreshAsync(Provider provider, string refreshToken, ScopeSet held, IDpopProver? dpop = null, bool bound = false) =>
+        SendAsync(provider, "refresh_token", () => endpoint.RefreshAsync(provider, refreshToken, held, dpop: dpop, bound: bound));
 
     /// <summary>A client-credentials request; <paramref name="clientTokenKey"/> is the token's grain key, counted per caller.</summary>
-    public async Task<TokenEndpointOutcome> ClientCredentialsAsync(Provider provider, ScopeSet scopes, string resource, string clientTokenKey)
+    public async Task<TokenEndpointOutcome> ClientCredentialsAsync(Provider provider, ScopeSet scopes, string resource, string clientTokenKey,
+        IDpopProver? dpop = null)
     {
         await TakeBudgetAsync(provider, clientTokenKey);
-        return await SendAsync(provider, "client_credentials", () => endpoint.ClientCredentialsAsync(provider, scopes, resource));
+        return await SendAsync(provider, "client_credentials", () => endpoint.ClientCredentialsAsync(provider, scopes, resource, dpop: dpop));
     }
 
     /// <summary>Redeems a code. The budget was taken by the caller before it spent the authorization's state.</summary>
-    public Task<TokenEndpointOutcome> RedeemCodeAsync(Provider provider, string code, string codeVerifier, ScopeSet requested) =>
-        SendAsync(provider, "authorization_code", () => endpoint.RedeemCodeAsync(provider, code, codeVerifier, requested));
+    public Task<TokenEndpointOutcome> RedeemCodeAsync(Provider provider, string code, string codeVerifier, ScopeSet requested, IDpopProver? dpop = null) =>
+        SendAsync(provider, "authorization_code", () => endpoint.RedeemCodeAsync(provider, code, codeVerifier, requested, dpop: dpop));
 
     /// <summary>Until when the provider or the budget holds this client back, if it does.</summary>
     public Task<DateTimeOffset?> BlockedUntilAsync(Provider provider) => Throttle(provider).BlockedUntil();

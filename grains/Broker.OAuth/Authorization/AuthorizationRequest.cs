@@ -20,7 +20,8 @@ public sealed record AuthorizationRequest(
             provider.IsOpenIdConnect(scopes) ? OneTimeValue.Create() : null);
     }
 
-    public Uri ToUrl(AuthorizationServerMetadata metadata) => new(new RequestUrl(metadata.AuthorizationEndpoint.AbsoluteUri)
+    /// <param name="dpopThumbprint">RFC 9449 §10: binds the code to the family's DPoP key (dpop_jkt), when DPoP applies.</param>
+    public Uri ToUrl(AuthorizationServerMetadata metadata, string? dpopThumbprint = null) => new(new RequestUrl(metadata.AuthorizationEndpoint.AbsoluteUri)
         .CreateAuthorizeUrl(
             clientId: Provider.ClientId,
             responseType: "code",
@@ -29,7 +30,8 @@ public sealed record AuthorizationRequest(
             state: State,
             nonce: Nonce,
             codeChallenge: Pkce.ChallengeOf(CodeVerifier),
-            codeChallengeMethod: Pkce.Method));
+            codeChallengeMethod: Pkce.Method,
+            extra: dpopThumbprint is null ? null : new Parameters { { "dpop_jkt", dpopThumbprint } }));
 
     public override string ToString() => $"AuthorizationRequest {{ Provider = {Provider.Name}, Scopes = {Scopes} }}";
 }

@@ -16,6 +16,9 @@ public sealed record AuthorizationServerMetadata(
 
     public Uri? MtlsRevocationEndpoint { get; init; }
 
+    /// <summary>RFC 9449 §5.1 <c>dpop_signing_alg_values_supported</c>: empty when the server does not announce DPoP.</summary>
+    public IReadOnlyList<string> DpopSigningAlgorithms { get; init; } = [];
+
     public Uri TokenEndpointFor(bool mutualTls) => mutualTls && MtlsTokenEndpoint is { } alias ? alias : TokenEndpoint;
 
     public Uri? RevocationEndpointFor(bool mutualTls) => mutualTls && MtlsRevocationEndpoint is { } alias ? alias : RevocationEndpoint;
@@ -39,9 +42,7 @@ public sealed record AuthorizationServerMetadata(
             return null;
         }
 
-        var methods = document.TryGetProperty("code_challenge_methods_supported", out var m) && m.ValueKind == JsonValueKind.Array
-            ? m.EnumerateArray().Where(e => e.ValueKind == JsonValueKind.String).Select(e => e.GetString()!).ToArray()
-            : [];
+        var methods = GetStrings(document, "code_challenge_methods_supported");
         var iss = document.TryGetProperty("authorization_response_iss_parameter_supported", out var i) && i.ValueKind == JsonValueKind.True;
 
         var aliases = document.TryGetProperty("mtls_endpoint_aliases", out var a) && a.ValueKind == JsonValueKind.Object ? a : default;
@@ -49,8 +50,14 @@ public sealed record AuthorizationServerMetadata(
         {
             MtlsTokenEndpoint = aliases.ValueKind == JsonValueKind.Object ? GetUri(aliases, "token_endpoint") : null,
             MtlsRevocationEndpoint = aliases.ValueKind == JsonValueKind.Object ? GetUri(aliases, "revocation_endpoint") : null,
+            DpopSigningAlgorithms = GetStrings(document, "dpop_signing_alg_values_supported"),
         };
     }
+
+    private static string[] GetStrings(JsonElement document, string name) =>
+        document.TryGetProperty(name, out var values) && values.ValueKind == JsonValueKind.Array
+            ? values.EnumerateArray().Where(e => e.ValueKind == JsonValueKind.String).Select(e => e.GetString()!).ToArray()
+            : [];
 
     private static string? GetString(JsonElement document, string name) =>
         document.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;

@@ -20,6 +20,17 @@ public enum ClientAssertionAudience
     TokenEndpoint,
 }
 
+/// <summary>Whether tokens from a provider are sender-constrained with DPoP (RFC 9449).</summary>
+public enum DpopMode
+{
+    /// <summary>Bearer tokens; no proofs are sent.</summary>
+    Off,
+    /// <summary>Proofs are sent when the provider's metadata lists <c>dpop_signing_alg_values_supported</c> with ES256.</summary>
+    Opportunistic,
+    /// <summary>Proofs are always sent.</summary>
+    Required,
+}
+
 /// <summary>
 /// One authorization server, configured under <c>Broker:Providers:{name}</c>. Endpoints come from its
 /// metadata document (RFC 8414 / OpenID discovery) unless set explicitly here.
@@ -135,6 +146,12 @@ public sealed class ProviderOptions
 
     /// <summary>Thresholds of this provider's circuit breakers (one for refresh and redemption, one for the rest).</summary>
     public Http.CircuitBreakerOptions CircuitBreaker { get; set; } = new();
+
+    /// <summary>
+    /// DPoP (RFC 9449): Off (the default), Opportunistic or Required. With DPoP, every family and client token has its own
+    /// key pair held by the broker; callers get proofs from CreateProof.
+    /// </summary>
+    public DpopMode Dpop { get; set; } = DpopMode.Off;
 
     /// <summary>Whether to send an OIDC nonce and expect an ID token (set when "openid" is among the scopes).</summary>
     public bool? OpenIdConnect { get; set; }

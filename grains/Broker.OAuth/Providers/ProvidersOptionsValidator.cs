@@ -23,6 +23,9 @@ public sealed class ProvidersOptionsValidator : IValidateOptions<ProvidersOption
             if (string.IsNullOrWhiteSpace(provider.ClientId))
                 failures.Add($"{prefix}:ClientId is required.");
 
+            if (!Enum.IsDefined(provider.Dpop))
+                failures.Add($"{prefix}:Dpop must be Off, Opportunistic or Required.");
+
             switch (provider.ClientAuthentication)
             {
                 case ClientAuthenticationMethod.PrivateKeyJwt:

@@ -1,6 +1,7 @@
 using Broker.Abstractions;
 using Broker.Abstractions.Identity;
 using Broker.OAuth.Discovery;
+using Broker.OAuth.Dpop;
 using Broker.OAuth.Providers;
 
 namespace Broker.OAuth.Tokens;
@@ -8,14 +9,21 @@ namespace Broker.OAuth.Tokens;
 /// <summary>The real endpoints: the provider's metadata, then <see cref="TokenEndpointClient"/>.</summary>
 public sealed class TokenEndpoint(MetadataStore metadataStore, TokenEndpointClient client) : ITokenEndpoint
 {
-    public Task<TokenEndpointOutcome> RedeemCodeAsync(Provider provider, string code, string codeVerifier, ScopeSet requested, CancellationToken cancellationToken = default) =>
-        WithMetadata(provider, metadata => client.RedeemCodeAsync(provider, metadata, code, codeVerifier, requested, cancellationToken), cancellationToken);
+    public Task<TokenEndpointOutcome> RedeemCodeAsync(Provider provider, string code, string codeVerifier, ScopeSet requested,
+        CancellationToken cancellationToken = default, IDpopProver? dpop = null) =>
+        WithMetadata(provider, metadata => client.RedeemCodeAsync(provider, metadata, code, codeVerifier, requested, cancellationToken,
+            DpopUse.Applies(provider, metadata) ? dpop : null), cancellationToken);
 
-    public Task<TokenEndpointOutcome> RefreshAsync(Provider provider, string refreshToken, ScopeSet held, CancellationToken cancellationToken = default) =>
-        WithMetadata(provider, metadata => client.RefreshAsync(provider, metadata, refreshToken, held, cancellationToken), cancellationToken);
+    public Task<TokenEndpointOutcome> RefreshAsync(Provider provider, string refreshToken, ScopeSet held,
+        CancellationToken cancellationToken = default, IDpopProver? dpop = null, bool bound = false) =>
+        // A bound refresh token is useless without its key: it always goes with a proof, whatever the mode says now.
+        WithMetadata(provider, metadata => client.RefreshAsync(provider, metadata, refreshToken, held, cancellationToken,
+            bound || DpopUse.Applies(provider, metadata) ? dpop : null), cancellationToken);
 
-    public Task<TokenEndpointOutcome> ClientCredentialsAsync(Provider provider, ScopeSet scopes, string resource, CancellationToken cancellationToken = default) =>
-        WithMetadata(provider, metadata => client.ClientCredentialsAsync(provider, metadata, scopes, resource, cancellationToken), cancellationToken);
+    public Task<TokenEndpointOutcome> ClientCredentialsAsync(Provider provider, ScopeSet scopes, string resource,
+        CancellationToken cancellationToken = default, IDpopProver? dpop = null) =>
+        WithMetadata(provider, metadata => client.ClientCredentialsAsync(provider, metadata, scopes, resource, cancellationToken,
+            DpopUse.Applies(provider, metadata) ? dpop : null), cancellationToken);
 
     public async Task<bool> RevokeAsync(Provider provider, string token, string tokenTypeHint, CancellationToken cancellationToken = default)
     {

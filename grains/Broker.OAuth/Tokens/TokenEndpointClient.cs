@@ -2,6 +2,7 @@ using System.Net;
 using Broker.Abstractions.Identity;
 using Broker.Abstractions.Tokens;
 using Broker.OAuth.Discovery;
+using Broker.OAuth.Dpop;
 using Broker.OAuth.Http;
 using Broker.OAuth.Providers;
 using ClientAssertion = Duende.IdentityModel.Client.ClientAssertion;
@@ -14,11 +15,16 @@ namespace Broker.OAuth.Tokens;
 /// Sends token requests (RFC 6749 §4.1.3, §4.4, §6) and revocations (RFC 7009) through Duende.IdentityModel,
 /// and turns every way they can end into a <see cref="TokenEndpointOutcome"/>.
 /// </summary>
-public sealed class TokenEndpointClient(OAuthHttpClients http, TimeProvider time)
+/// <remarks>
+/// With a DPoP key (RFC 9449) every request carries a fresh proof with the provider's last nonce; a
+/// <c>use_dpop_nonce</c> refusal issued nothing, so the request is prepared again (new proof, new client assertion)
+/// and sent exactly once more with the nonce the answer gave.
+/// </remarks>
+public sealed class TokenEndpointClient(OAuthHttpClients http, TimeProvider time, DpopNonces nonces)
 {
     public Task<TokenEndpointOutcome> RedeemCodeAsync(Provider provider, AuthorizationServerMetadata metadata,
-        string code, string codeVerifier, ScopeSet requested, CancellationToken cancellationToken = default) =>
-        SendAsync(provider, requested, () => http.ForSingleAttemptRequests(provider.Name),
+        string code, string codeVerifier, ScopeSet requested, CancellationToken cancellationToken = default, IDpopProver? dpop = null) =>
+        SendAsync(provider, requested, dpop, () => http.ForSingleAttemptRequests(provider.Name),
             () => Authenticate(new AuthorizationCodeTokenRequest
             {
                 Address = metadata.TokenEndpointFor(MutualTls(provider)).AbsoluteUri,
@@ -30,8 +36,8 @@ public sealed class TokenEndpointClient(OAuthHttpClients http, TimeProvider time
 
     /// <summary>Sends the refresh token once. Never retried here: see <see cref="OAuthHttpClients"/>.</summary>
     public Task<TokenEndpointOutcome> RefreshAsync(Provider provider, AuthorizationServerMetadata metadata,
-        string refreshToken, ScopeSet held, CancellationToken cancellationToken = default) =>
-        SendAsync(provider, held, () => http.ForSingleAttemptRequests(provider.Name),
+        string refreshToken, ScopeSet held, CancellationToken cancellationToken = default, IDpopProver? dpop = null) =>
+        SendAsync(provider, held, dpop, () => http.ForSingleAttemptRequests(provider.Name),
             () => Authenticate(new RefreshTokenRequest
             {
                 Address = metadata.TokenEndpointFor(MutualTls(provider)).AbsoluteUri,
@@ -40,8 +46,9 @@ public sealed class TokenEndpointClient(OAuthHttpClients http, TimeProvider time
             (client, request) => client.RequestRefreshTokenAsync(request, cancellationToken));
 
     public Task<TokenEndpointOutcome> ClientCredentialsAsync(Provider provider, AuthorizationServerMetadata metadata,
-        ScopeSet scopes, string resource, CancellationToken cancellationToken = default) =>
-        SendAsync(provider, scopes, () => ForRepeatableRequests(provider),
+        ScopeSet scopes, string resource, CancellationToken cancellationToken = default, IDpopProver? dpop = null) =>
+        // A resent request would carry the same proof, whose jti the server holds to one use: one attempt with DPoP.
+        SendAsync(provider, scopes, dpop, () => dpop is null ? ForRepeatableRequests(provider) : http.ForSingleAttemptRequests(provider.Name),
             () =>
             {
                 var request = Authenticate(new ClientCredentialsTokenRequest
@@ -123,31 +130,51 @@ public sealed class TokenEndpointClient(OAuthHttpClients http, TimeProvider time
         ex is System.Security.Cryptography.CryptographicException or IOException or InvalidOperationException
             or ArgumentException or UnauthorizedAccessException;
 
-    private async Task<TokenEndpointOutcome> SendAsync<TRequest>(Provider provider, ScopeSet requested,
+    private async Task<TokenEndpointOutcome> SendAsync<TRequest>(Provider provider, ScopeSet requested, IDpopProver? dpop,
         Func<HttpClient> client, Func<TRequest> prepare, Func<HttpClient, TRequest, Task<TokenResponse>> send)
+        where TRequest : ProtocolRequest
     {
-        HttpClient sender;
-        TRequest request;
-        try
-        {
-            // Loading a client certificate or signing an assertion can fail (a replaced file, a bad key); nothing
-            // has left the process then, so the caller may treat it like a refused connection.
-            sender = client();
-            request = prepare();
-        }
-        catch (Exception ex) when (IsPreparationFailure(ex))
-        {
-            return new TokenEndpointOutcome.NotSent($"the request could not be prepared ({ex.GetType().Name}).");
-        }
-
         TokenResponse response;
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            response = await send(sender, request);
-        }
-        catch (Exception ex) when (IsTransportFailure(ex))
-        {
-            return Classify(ex);
+            HttpClient sender;
+            TRequest request;
+            try
+            {
+                // Loading a client certificate or signing an assertion can fail (a replaced file, a bad key); nothing
+                // has left the process then, so the caller may treat it like a refused connection.
+                sender = client();
+                request = prepare();
+            }
+            catch (Exception ex) when (IsPreparationFailure(ex))
+            {
+                return new TokenEndpointOutcome.NotSent($"the request could not be prepared ({ex.GetType().Name}).");
+            }
+            if (dpop is not null)
+            {
+                try
+                {
+                    request.DPoPProofToken = await dpop.ProveAsync("POST", new Uri(request.Address!), nonces.For(provider.Name));
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // The key's holder could not sign (a grain call failed): nothing was sent.
+                    return new TokenEndpointOutcome.NotSent($"the DPoP proof could not be made ({ex.GetType().Name}).");
+                }
+            }
+
+            try
+            {
+                response = await send(sender, request);
+            }
+            catch (Exception ex) when (IsTransportFailure(ex))
+            {
+                return Classify(ex);
+            }
+            if (dpop is null) break;
+            // RFC 9449 §8: every answer may carry the nonce to use next.
+            nonces.Remember(provider.Name, NonceOf(response));
+            if (attempt > 1 || !IsUseDpopNonce(response) || NonceOf(response) is null) break;
         }
 
         if (!response.IsError)
@@ -209,6 +236,13 @@ public sealed class TokenEndpointClient(OAuthHttpClients http, TimeProvider time
             string.IsNullOrEmpty(response.IdentityToken) ? null : response.IdentityToken,
             scopes);
     }
+
+    private static string? NonceOf(TokenResponse response) =>
+        response.HttpResponse?.Headers.TryGetValues(DpopProof.NonceHeaderName, out var values) == true ? values.FirstOrDefault() : null;
+
+    // RFC 9449 §8: the server refused for want of a (fresh) nonce and issued nothing.
+    private static bool IsUseDpopNonce(TokenResponse response) =>
+        response.IsError && string.Equals(response.TryGet("error") ?? response.Error, "use_dpop_nonce", StringComparison.Ordinal);
 
     private static bool IsTransportFailure(Exception ex) =>
         ex is HttpRequestException or OperationCanceledException or Polly.ExecutionRejectedException or IOException;

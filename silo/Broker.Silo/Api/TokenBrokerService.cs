@@ -18,7 +18,7 @@ namespace Broker.Silo.Api;
 /// </summary>
 [BindServiceMethod(typeof(TypedRequestBinding), nameof(TypedRequestBinding.BindService))]
 public sealed partial class TokenBrokerService(IGrainFactory grains, GrainReferences references, ProviderRegistry providers, AuthorizationState states,
-    TimeProvider time, Events.EventWatch events) : TokenBroker.TokenBrokerBase
+    TimeProvider time, Events.EventWatch events, ProofRateLimiter proofLimiter) : TokenBroker.TokenBrokerBase
 {
     public static readonly TimeSpan DefaultMinTimeToLive = TimeSpan.FromSeconds(300);
     private const int MaxResourceLength = 2048;
@@ -94,6 +94,48 @@ public sealed partial class TokenBrokerService(IGrainFactory grains, GrainRefere
         // What the server granted, not what was asked, is what the caller would hold: refused (and audited) when wider.
         call.DemandHeldScopes(token.Scopes);
         return ToMessage(token);
+    }
+
+    public override async Task<CreateProofResponse> CreateProof(CreateProofRequest request, ServerCallContext context)
+    {
+        var name = ProviderName.Parse(request.Provider);
+        var provider = providers.Get(name);
+        // RFC 9110 §9.1: a method is a token; htu an absolute http(s) URL (its query and fragment are dropped from the proof).
+        if (request.HttpMethod.Length is 0 or > 32 || !request.HttpMethod.All(c => char.IsAsciiLetter(c) || c == '-'))
+            throw new BrokerException(BrokerErrorReason.InvalidArgument, "http_method must be an HTTP method such as GET.") { Detail = "http_method" };
+        if (request.Url.Length > MaxResourceLength || !Uri.TryCreate(request.Url, UriKind.Absolute, out var url)
+            || (url.Scheme != Uri.UriSchemeHttps && url.Scheme != Uri.UriSchemeHttp))
+            throw new BrokerException(BrokerErrorReason.InvalidArgument, $"url must be an absolute http(s) URL of at most {MaxResourceLength} characters.") { Detail = "url" };
+        // RFC 9449 §8.1: a nonce is 1*NQCHAR.
+        if (request.Nonce.Length > 512 || request.Nonce.Any(c => c is < ' ' or > '~' or '"' or '\\'))
+            throw new BrokerException(BrokerErrorReason.InvalidArgument, "nonce must be the resource server's DPoP-Nonce value.") { Detail = "nonce" };
+        var nonce = request.Nonce.Length == 0 ? null : request.Nonce;
+        var call = CallerContext.Of(context);
+
+        DpopProofResult proof;
+        switch (request.TokenCase)
+        {
+            case CreateProofRequest.TokenOneofCase.Subject:
+                var family = new FamilyKey(name, Subject.Parse(request.Subject));
+                call.Demand(family.Provider, family.Subject);
+                proofLimiter.Take(call.Caller.Name);
+                var grain = grains.GetGrain<ITokenFamilyGrain>(family.ToGrainKey());
+                proof = await ClusterRetry.RunAsync(() => grain.CreateProof(request.HttpMethod, url.AbsoluteUri, nonce), context.CancellationToken);
+                break;
+            case CreateProofRequest.TokenOneofCase.ClientToken:
+                var requested = ScopeSet.Parse(request.ClientToken.Scopes);
+                var scopes = requested.IsEmpty ? provider.ClientCredentialsScopes : requested;
+                call.DemandAs(nameof(GetClientToken), name, subject: null, scopes);
+                call.DemandResource(request.ClientToken.Resource);
+                proofLimiter.Take(call.Caller.Name);
+                var key = new ClientTokenKey(name, provider.ClientId, scopes, request.ClientToken.Resource);
+                var client = grains.GetGrain<IClientTokenGrain>(key.ToGrainKey());
+                proof = await ClusterRetry.RunAsync(() => client.CreateProof(request.HttpMethod, url.AbsoluteUri, nonce), context.CancellationToken);
+                break;
+            default:
+                throw new BrokerException(BrokerErrorReason.InvalidArgument, "name the token: subject or client_token.") { Detail = "token" };
+        }
+        return new CreateProofResponse { Proof = proof.Proof, AccessTokenHash = proof.AccessTokenHash, ExpiresAt = Timestamp.FromDateTimeOffset(proof.ExpiresAt) };
     }
 
     public override async Task<ImportTokensResponse> ImportTokens(ImportTokensRequest request, ServerCallContext context)

@@ -16,7 +16,8 @@ public sealed partial class AuditLog(ILoggerFactory loggers, BrokerMetrics metri
 
     /// <summary>The events a successful TokenBroker call can leave: the values its (broker.v1.rpc) option may name.</summary>
     public static bool IsCallEvent(AuditEvent audited) => audited is AuditEvent.TokenHandedOut or AuditEvent.AuthorizationBegun or AuditEvent.AuthorizationClaimed
-        or AuditEvent.TokensImported or AuditEvent.FamilyRevoked or AuditEvent.FamilyDescribed or AuditEvent.EventsWatched;
+        or AuditEvent.TokensImported or AuditEvent.FamilyRevoked or AuditEvent.FamilyDescribed or AuditEvent.EventsWatched
+        or AuditEvent.DpopProofCreated;
 
     /// <summary>A call succeeded: the event its method declares. <paramref name="source"/> is the token's, when it handed one out.</summary>
     public void Succeeded(AuditEvent audited, string caller, string action, string provider, string family, string? source)
@@ -30,6 +31,7 @@ public sealed partial class AuditLog(ILoggerFactory loggers, BrokerMetrics metri
             case AuditEvent.FamilyRevoked: FamilyRevoked(caller, provider, family); break;
             case AuditEvent.FamilyDescribed: FamilyDescribed(caller, provider, family); break;
             case AuditEvent.EventsWatched: EventsWatched(caller); break;
+            case AuditEvent.DpopProofCreated: DpopProofCreated(caller, provider, family); break;
             default: throw new ArgumentOutOfRangeException(nameof(audited), audited, "not an event a call leaves.");
         }
     }
@@ -76,6 +78,15 @@ public sealed partial class AuditLog(ILoggerFactory loggers, BrokerMetrics metri
         LogFamilyRevoked(_logger, caller, provider, family);
         metrics.AuditEvent("family_revoked", "ok");
     }
+
+    private void DpopProofCreated(string caller, string provider, string family)
+    {
+        LogDpopProofCreated(_logger, caller, provider, family);
+        metrics.AuditEvent("dpop_proof_created", "ok");
+    }
+
+    [LoggerMessage(EventId = (int)AuditEvent.DpopProofCreated, Level = LogLevel.Information, Message = "Audit: {Caller} got a DPoP proof for provider={Provider} family={Family}.")]
+    private static partial void LogDpopProofCreated(ILogger logger, string caller, string provider, string family);
 
     private void FamilyDescribed(string caller, string provider, string family)
     {

@@ -30,6 +30,13 @@ public sealed class CallerContext(Caller caller, CallerAction action, FamilyLogI
         Caller.Demand(Action, provider, subject, scopes);
     }
 
+    /// <summary>As <see cref="Demand"/>, with the grant another method needs (CreateProof for a client token needs GetClientToken's).</summary>
+    public void DemandAs(string method, ProviderName provider, Subject? subject, ScopeSet? scopes = null)
+    {
+        Touch(provider, subject);
+        Caller.Demand(CallerAction.Named(method), provider, subject, scopes);
+    }
+
     /// <summary>Before a token is handed out, or a refresh spent on one: its scopes, where empty means unknown.</summary>
     public void DemandHeld(ProviderName provider, Subject? subject, ScopeSet held)
     {

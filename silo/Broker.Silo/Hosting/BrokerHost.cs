@@ -91,6 +91,8 @@ public static class BrokerHost
         builder.Services.AddBrokerOptions<MembershipWatchOptions, MembershipWatchOptionsValidator>(configuration, MembershipWatchOptions.Section);
         builder.Services.AddSingleton<ClusterMembership>();
         builder.Services.AddSingleton<GrainReferences>();
+        builder.Services.AddBrokerOptions<Api.DpopProofOptions, Api.DpopProofOptionsValidator>(configuration, Api.DpopProofOptions.Section);
+        builder.Services.AddSingleton<Api.ProofRateLimiter>();
         if (mode == BrokerMode.Cluster) builder.Services.AddHostedService<MembershipWatch>();
         // Outermost first: a silo that left its cluster refuses, errors become statuses, then the caller is resolved
         // before any service code runs.

@@ -34,7 +34,8 @@ public sealed class ScriptedTokenEndpoint(TimeProvider clock) : ITokenEndpoint
         return new TokenSet($"{prefix}-access-{n}", "Bearer", clock.GetUtcNow() + Lifetime, $"{prefix}-refresh-{n}", null, ScopeSet.Parse(["api.read"]));
     }
 
-    public async Task<TokenEndpointOutcome> RefreshAsync(Provider provider, string refreshToken, ScopeSet held, CancellationToken cancellationToken = default)
+    public async Task<TokenEndpointOutcome> RefreshAsync(Provider provider, string refreshToken, ScopeSet held, CancellationToken cancellationToken = default,
+        Broker.OAuth.Dpop.IDpopProver? dpop = null, bool bound = false)
     {
         RefreshesSent.Enqueue(refreshToken);
         if (Hold is { } hold) await hold.Task;
@@ -46,13 +47,15 @@ public sealed class ScriptedTokenEndpoint(TimeProvider clock) : ITokenEndpoint
 
     public ConcurrentQueue<string> CodesSent { get; } = new();
 
-    public Task<TokenEndpointOutcome> RedeemCodeAsync(Provider provider, string code, string codeVerifier, ScopeSet requested, CancellationToken cancellationToken = default)
+    public Task<TokenEndpointOutcome> RedeemCodeAsync(Provider provider, string code, string codeVerifier, ScopeSet requested, CancellationToken cancellationToken = default,
+        Broker.OAuth.Dpop.IDpopProver? dpop = null)
     {
         CodesSent.Enqueue(code);
         return Task.FromResult(NextRedemptions.TryDequeue(out var scripted) ? scripted() : new TokenEndpointOutcome.Issued(Issue("code")));
     }
 
-    public Task<TokenEndpointOutcome> ClientCredentialsAsync(Provider provider, ScopeSet scopes, string resource, CancellationToken cancellationToken = default) =>
+    public Task<TokenEndpointOutcome> ClientCredentialsAsync(Provider provider, ScopeSet scopes, string resource, CancellationToken cancellationToken = default,
+        Broker.OAuth.Dpop.IDpopProver? dpop = null) =>
         Task.FromResult<TokenEndpointOutcome>(new TokenEndpointOutcome.Issued(Issue("client")));
 
     public Task<bool> RevokeAsync(Provider provider, string token, string tokenTypeHint, CancellationToken cancellationToken = default)

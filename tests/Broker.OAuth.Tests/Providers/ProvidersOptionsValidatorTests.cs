@@ -18,6 +18,14 @@ public sealed class ProvidersOptionsValidatorTests
     }
 
     [Fact]
+    public void An_unknown_Dpop_mode_is_named()
+    {
+        Assert.Contains(Failures(new ProviderOptions { Issuer = "https://github.example/", ClientId = "id", ClientSecret = "s", Dpop = (DpopMode)7 }),
+            f => f.Contains("Broker:Providers:github:Dpop must be Off, Opportunistic or Required"));
+        Assert.Empty(Failures(new ProviderOptions { Issuer = "https://github.example/", ClientId = "id", ClientSecret = "s", Dpop = DpopMode.Required }));
+    }
+
+    [Fact]
     public void Each_missing_setting_is_named()
     {
         var failures = string.Join("\n", Failures(new ProviderOptions()));

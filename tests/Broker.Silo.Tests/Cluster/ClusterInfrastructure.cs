@@ -20,11 +20,15 @@ public sealed class ClusterInfrastructure : IAsyncLifetime
         Server = await TestAuthorizationServer.StartAsync(new TestAuthorizationServerOptions { AccessTokenLifetime = TimeSpan.FromMinutes(10) });
     }
 
+    /// <summary>The connection string of the database <see cref="NewClusterAsync"/> made last.</summary>
+    public string? LastDatabase { get; private set; }
+
     /// <summary>A migrated database of its own, and settings for silos of one cluster on it.</summary>
     public async Task<Func<Task<BrokerSilo>>> NewClusterAsync(bool migrate = true, string? encryptionKey = null, bool withoutCallers = false,
         IReadOnlyDictionary<string, string?>? settings = null)
     {
         var database = await Postgres.CreateDatabaseAsync();
+        LastDatabase = database;
         if (migrate) await SchemaMigrator.MigrateAsync(database);
         var clusterId = $"c{Guid.NewGuid():N}";
         var key = encryptionKey ?? BrokerSiloSettings.NewEncryptionKey();

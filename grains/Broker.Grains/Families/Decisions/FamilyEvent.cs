@@ -55,6 +55,9 @@ public abstract record FamilyEvent
     /// <summary>An operator's decision, or stored secrets that failed to decrypt: stop serving.</summary>
     public sealed record Marked(FamilyStatusReason Reason) : FamilyEvent;
 
+    /// <summary>A DPoP key pair was made for the family (sealed); <paramref name="Thumbprint"/> is its RFC 7638 jkt.</summary>
+    public sealed record DpopKeyMade(ProtectedSecret Key, string Thumbprint) : FamilyEvent;
+
     /// <summary>The keep-alive reminder fired.</summary>
     public sealed record KeepAliveDue : FamilyEvent;
 }

@@ -33,8 +33,18 @@ public static partial class TokenFamilyDecisions
             new Report(new FamilySignal.Revoked())),
         FamilyEvent.Marked marked => OnMarked(state, marked),
         FamilyEvent.KeepAliveDue => OnKeepAliveDue(state, context),
+        FamilyEvent.DpopKeyMade made => OnDpopKeyMade(state, made),
         _ => throw new ArgumentOutOfRangeException(nameof(e), e, null),
     };
+
+    /// <summary>
+    /// A family has one DPoP key for its whole life: tokens bound to it stay usable, and a key already stored (by this or
+    /// another activation) is never replaced. Written on what is stored, so the first key written wins.
+    /// </summary>
+    private static FamilyDecision OnDpopKeyMade(TokenFamilyState state, FamilyEvent.DpopKeyMade made) =>
+        state.DpopKey is not null
+            ? Keep(state)
+            : new FamilyDecision(state with { DpopKey = made.Key, DpopThumbprint = made.Thumbprint }, [new Persist(WriteMode.OnStored)]);
 
     /// <summary>
     /// How the family reads from outside (DescribeFamily): one without a refresh token says so, and once its access

@@ -65,6 +65,18 @@ public sealed record TokenFamilyState : Storage.IKeptWhenRefused
     /// <summary>Transitions not emitted inside the window since the last event; the next emitted event carries the count.</summary>
     [Id(23)] public int SuppressedNotices { get; init; }
 
+    /// <summary>
+    /// The family's DPoP private key (RFC 9449), sealed like the tokens; made once, kept across grants, never handed out.
+    /// (Ids 25-29 are this feature's.)
+    /// </summary>
+    [Id(25)] public ProtectedSecret? DpopKey { get; init; }
+
+    /// <summary>The RFC 7638 thumbprint of <see cref="DpopKey"/>: the jkt a DPoP-bound token of this family is bound to.</summary>
+    [Id(26)] public string? DpopThumbprint { get; init; }
+
+    /// <summary>The held tokens are DPoP-bound (token_type DPoP, compared ignoring case) to <see cref="DpopThumbprint"/>.</summary>
+    public bool IsDpopBound => string.Equals(TokenType, "DPoP", StringComparison.OrdinalIgnoreCase);
+
     public bool HasTokens => AccessToken is not null || RefreshToken is not null;
 
     /// <summary>A row written by a version that stored reasons as strings, in today's terms.</summary>
@@ -88,6 +100,9 @@ public sealed record TokenFamilyState : Storage.IKeptWhenRefused
         Generation = Math.Max(stored.Generation, mine.Generation),
         RefreshCount = Math.Max(stored.RefreshCount, mine.RefreshCount),
         SupersededRefreshTokens = [.. stored.SupersededRefreshTokens.Union(mine.SupersededRefreshTokens)],
+        // A key is made once: one stored by another activation is kept when this one made none.
+        DpopKey = mine.DpopKey ?? stored.DpopKey,
+        DpopThumbprint = mine.DpopKey is null ? stored.DpopThumbprint : mine.DpopThumbprint,
     };
 }
 
