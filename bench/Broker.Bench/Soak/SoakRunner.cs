@@ -121,20 +121,30 @@ public sealed class SoakRunner(SoakOptions options, TextWriter progress)
         })));
     }
 
-    /// <summary>Every family is described (active) and serves an unexpired token; a failure is tried again for 30 s before it counts.</summary>
+    /// <summary>
+    /// Every family is described (active) and serves an unexpired token; a failure is tried twice more, 5 s apart, before
+    /// it counts. Eight at a time: a run that lost most families must still end (one at a time with 30 s each did not).
+    /// </summary>
     private async Task CheckFamiliesAsync(SoakCluster cluster, SoakReport report)
     {
+        var results = new string?[options.Families];
+        var next = -1;
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
+        {
+            for (var i = Interlocked.Increment(ref next); i < options.Families; i = Interlocked.Increment(ref next))
+            {
+                for (var attempt = 0; attempt < 3; attempt++)
+                {
+                    results[i] = await CheckAsync(cluster, SoakLoad.Subject(i));
+                    if (results[i] is null) break;
+                    await Task.Delay(TimeSpan.FromSeconds(5));
+                }
+            }
+        })));
         for (var i = 0; i < options.Families; i++)
         {
             var subject = SoakLoad.Subject(i);
-            string? problem = null;
-            for (var attempt = 0; attempt < 10; attempt++)
-            {
-                problem = await CheckAsync(cluster, subject);
-                if (problem is null) break;
-                await Task.Delay(TimeSpan.FromSeconds(3));
-            }
-            if (problem is null) report.FamiliesHealthy++;
+            if (results[i] is not { } problem) report.FamiliesHealthy++;
             else if (problem.StartsWith("lost", StringComparison.Ordinal)) report.FamiliesLost.Add($"{subject}: {problem}");
             else report.FamiliesStuck.Add($"{subject}: {problem}");
         }
