@@ -68,7 +68,7 @@ public sealed class SoakRunner(SoakOptions options, TextWriter progress)
                 if (await SiloMemory.ReadAsync(slot) is { } m) memory.Add(m);
             }
             var events = new List<string>();
-            lock (schedule.Log) events.AddRange(schedule.Log.Where(h => h.At >= options.Interval * (row - 1) && h.At < options.Interval * row).Select(h => h.Name));
+            while (schedule.Started.TryDequeue(out var step)) events.Add(step);
             while (cluster.Notices.TryDequeue(out var notice)) events.Add(notice);
             var interval = new SoakReport.Interval(row, tally, now.Refreshes - last.Refreshes, now.Requests - last.Requests,
                 now.Reuses - last.Reuses, now.Rejections - last.Rejections, memory, events);
