@@ -68,7 +68,7 @@ public sealed class SoakRunner(SoakOptions options, TextWriter progress)
                 if (await SiloMemory.ReadAsync(slot) is { } m) memory.Add(m);
             }
             var events = new List<string>();
-            lock (schedule.Log) events.AddRange(schedule.Log.Where(h => h.At >= options.Interval * (row - 1) && h.At < options.Interval * row).Select(h => h.Name));
+            while (schedule.Started.TryDequeue(out var step)) events.Add(step);
             while (cluster.Notices.TryDequeue(out var notice)) events.Add(notice);
             var interval = new SoakReport.Interval(row, tally, now.Refreshes - last.Refreshes, now.Requests - last.Requests,
                 now.Reuses - last.Reuses, now.Rejections - last.Rejections, memory, events);
@@ -121,20 +121,30 @@ public sealed class SoakRunner(SoakOptions options, TextWriter progress)
         })));
     }
 
-    /// <summary>Every family is described (active) and serves an unexpired token; a failure is tried again for 30 s before it counts.</summary>
+    /// <summary>
+    /// Every family is described (active) and serves an unexpired token; a failure is tried twice more, 5 s apart, before
+    /// it counts. Eight at a time: a run that lost most families must still end (one at a time with 30 s each did not).
+    /// </summary>
     private async Task CheckFamiliesAsync(SoakCluster cluster, SoakReport report)
     {
+        var results = new string?[options.Families];
+        var next = -1;
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
+        {
+            for (var i = Interlocked.Increment(ref next); i < options.Families; i = Interlocked.Increment(ref next))
+            {
+                for (var attempt = 0; attempt < 3; attempt++)
+                {
+                    results[i] = await CheckAsync(cluster, SoakLoad.Subject(i));
+                    if (results[i] is null) break;
+                    await Task.Delay(TimeSpan.FromSeconds(5));
+                }
+            }
+        })));
         for (var i = 0; i < options.Families; i++)
         {
             var subject = SoakLoad.Subject(i);
-            string? problem = null;
-            for (var attempt = 0; attempt < 10; attempt++)
-            {
-                problem = await CheckAsync(cluster, subject);
-                if (problem is null) break;
-                await Task.Delay(TimeSpan.FromSeconds(3));
-            }
-            if (problem is null) report.FamiliesHealthy++;
+            if (results[i] is not { } problem) report.FamiliesHealthy++;
             else if (problem.StartsWith("lost", StringComparison.Ordinal)) report.FamiliesLost.Add($"{subject}: {problem}");
             else report.FamiliesStuck.Add($"{subject}: {problem}");
         }

@@ -15,6 +15,9 @@ public sealed class SoakSchedule(SoakCluster cluster, SoakOptions options, TextW
 
     public List<Happened> Log { get; } = [];
 
+    /// <summary>Steps as they start, for the report row they start in (a step can outlast its row).</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<string> Started { get; } = new();
+
     public IReadOnlyList<Step> Steps => [
         new(0.05, "scale 2 -> 3", async () => { await cluster.StartSiloAsync(cluster.Slots[2]); return "silo-3 started"; }),
         new(0.12, "encryption key rotation: new primary key, rolling restart, broker-ops keys reencrypt", RotateKeyAsync),
@@ -53,6 +56,7 @@ public sealed class SoakSchedule(SoakCluster cluster, SoakOptions options, TextW
             if (due > TimeSpan.Zero) await Task.Delay(due, stop);
             var began = DateTime.UtcNow;
             progress.WriteLine($"soak: {began - start:mm\\:ss} {step.Name} ...");
+            Started.Enqueue(step.Name);
             string outcome;
             try
             {
