@@ -33,6 +33,7 @@ public sealed class DpopKeyLeakTests : IAsyncLifetime
             Customize = host => host.Services.ConfigureOpenTelemetryTracerProvider(t => t.AddInMemoryExporter(_spans)),
             Settings = ProviderSettings.Merge(DpopBrokerTests.SettingsFor(_server), new()
             {
+                ["Broker:Telemetry:Traces"] = "true", // spans are recorded only for an exporter; this one is added in code
                 ["Logging:LogLevel:Default"] = "Trace",
                 ["Logging:LogLevel:Orleans"] = "Trace",
                 ["Logging:LogLevel:Microsoft"] = "Trace",
