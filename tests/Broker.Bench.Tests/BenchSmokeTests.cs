@@ -32,7 +32,8 @@ public sealed class BenchSmokeTests
     {
         var report = await new Broker.Bench.Pinned.PinnedRunner(Broker.Bench.Pinned.PinnedOptions.Smoke, TextWriter.Null).RunAsync();
 
-        Assert.Equal(2, report.Sections.Count);
+        Assert.Equal(3, report.Sections.Count);
+        Assert.Contains(report.Sections, s => s.Title.StartsWith("pinned: CreateProof proofs", StringComparison.Ordinal));
         foreach (var section in report.Sections)
         {
             var row = Assert.Single(section.Rows);

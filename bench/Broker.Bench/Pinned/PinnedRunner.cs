@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Broker.Bench.Load;
 using Broker.Testing.AuthorizationServer;
+using Broker.Testing.DpopServer;
 using Broker.Testing.Hosting;
 using Broker.Testing.Processes;
 using Broker.V1;
@@ -16,6 +17,7 @@ namespace Broker.Bench.Pinned;
 /// </summary>
 public sealed class PinnedRunner(PinnedOptions options, TextWriter progress)
 {
+    private const string DpopProvider = "dpop";
     private static readonly string ApiKey = Broker.Silo.Callers.ApiKeyHash.NewKey();
 
     public async Task<Report> RunAsync()
@@ -26,12 +28,14 @@ public sealed class PinnedRunner(PinnedOptions options, TextWriter progress)
         Process.GetCurrentProcess().ProcessorAffinity = (IntPtr)mask;
 
         await using var authorizationServer = await TestAuthorizationServer.StartAsync();
+        // The DPoP-capable server issues the bound client tokens CreateProof signs for; an hour, so none expires mid-run.
+        await using var dpopServer = await DpopAuthorizationServer.StartAsync(requireNonce: false, accessTokenLifetime: TimeSpan.FromHours(1));
         var echoPort = FreePort.Next();
         var grpcPort = FreePort.Next();
         await using var echo = await ServerProcess.StartAsync("echo", options.ServerCores, typeof(PinnedRunner).Assembly.Location,
             $"serve-echo --port {echoPort}", ServerEnvironment(), echoPort);
         await using var silo = await ServerProcess.StartAsync("silo", options.ServerCores, options.SiloDll ?? SiloDll(), "",
-            SiloSettings(authorizationServer, grpcPort).ToDictionary(s => s.Key.Replace(":", "__", StringComparison.Ordinal), s => s.Value!)
+            SiloSettings(authorizationServer, dpopServer, grpcPort).ToDictionary(s => s.Key.Replace(":", "__", StringComparison.Ordinal), s => s.Value!)
                 .Concat(ServerEnvironment()).ToDictionary(), grpcPort);
 
         using var echoChannel = GrpcChannel.ForAddress($"http://127.0.0.1:{echoPort}", new GrpcChannelOptions());
@@ -50,6 +54,17 @@ public sealed class PinnedRunner(PinnedOptions options, TextWriter progress)
         Func<int, Task> accessCall = i => broker.GetAccessTokenAsync(new GetAccessTokenRequest { Provider = "bench", Subject = $"user-{i % options.Families}" }).ResponseAsync;
         string[][] scopeSets = [["api"], ["api.read"]];
         Func<int, Task> clientCall = i => broker.GetClientTokenAsync(new GetClientTokenRequest { Provider = "bench", Scopes = { scopeSets[i % scopeSets.Length] } }).ResponseAsync;
+        foreach (var scopes in scopeSets)
+        {
+            var bound = await broker.GetClientTokenAsync(new GetClientTokenRequest { Provider = DpopProvider, Scopes = { scopes } });
+            if (!string.Equals(bound.TokenType, "DPoP", StringComparison.OrdinalIgnoreCase))
+                throw new InvalidOperationException($"the DPoP server issued a {bound.TokenType} token, not a DPoP-bound one.");
+        }
+        Func<int, Task> proofCall = i => broker.CreateProofAsync(new CreateProofRequest
+        {
+            Provider = DpopProvider, ClientToken = new ClientTokenSelector { Scopes = { scopeSets[i % scopeSets.Length] } },
+            HttpMethod = "GET", Url = "https://api.example/items",
+        }).ResponseAsync;
 
         var report = new Report();
         report.Machine["serverCores"] = options.ServerCores;
@@ -57,10 +72,12 @@ public sealed class PinnedRunner(PinnedOptions options, TextWriter progress)
         report.Machine["serverProcessorCount"] = options.ServerProcessorCount;
         await CompareAsync(report, "GetAccessToken", $"{options.Families} imported families", accessCall, echo, silo, echoCall);
         await CompareAsync(report, "GetClientToken", "2 scope sets", clientCall, echo, silo, echoCall);
+        await CompareAsync(report, "CreateProof", "2 DPoP-bound client tokens, ES256", proofCall, echo, silo, echoCall, "proofs");
         return report;
     }
 
-    private async Task CompareAsync(Report report, string name, string what, Func<int, Task> brokerCall, ServerProcess echo, ServerProcess silo, Func<int, Task> echoCall)
+    private async Task CompareAsync(Report report, string name, string what, Func<int, Task> brokerCall, ServerProcess echo, ServerProcess silo,
+        Func<int, Task> echoCall, string served = "cache hits")
     {
         progress.WriteLine($"pinned: {name} ...");
         var warm = TimeSpan.FromTicks(Math.Max(options.StepDuration.Ticks, options.WarmUp.Ticks / options.Concurrency.Length));
@@ -71,7 +88,7 @@ public sealed class PinnedRunner(PinnedOptions options, TextWriter progress)
         }
 
         var section = report.Add(
-            $"pinned: {name} cache hits ({what}) vs bare gRPC echo, servers on cores {options.ServerCores}, load on {options.LoadCores}, " +
+            $"pinned: {name} {served} ({what}) vs bare gRPC echo, servers on cores {options.ServerCores}, load on {options.LoadCores}, " +
             $"{options.Pairs} alternated pairs of {options.StepDuration.TotalSeconds:F1} s; median [min-max]",
             "concurrency", "throughput broker/echo", "server CPU us/call broker", "echo", "CPU ratio", "p99 ms broker", "echo", "p99 ratio", "failures");
         foreach (var concurrency in options.Concurrency)
@@ -123,9 +140,21 @@ public sealed class PinnedRunner(PinnedOptions options, TextWriter progress)
         ["DOTNET_gcServer"] = "1",
     };
 
-    /// <summary>An embedded silo as the README starts it, with one caller (API key, policy, audit) and the test server as provider.</summary>
-    private static Dictionary<string, string?> SiloSettings(TestAuthorizationServer server, int grpcPort) => ProviderSettings.Merge(
+    /// <summary>
+    /// An embedded silo as the README starts it, with one caller (API key, policy, audit), the test server as provider
+    /// and the DPoP server as a second one with DPoP required. The proof rate limit is lifted: it would measure the limiter's refusals.
+    /// </summary>
+    private static Dictionary<string, string?> SiloSettings(TestAuthorizationServer server, DpopAuthorizationServer dpopServer, int grpcPort) => ProviderSettings.Merge(
         ProviderSettings.For("bench", server),
+        new()
+        {
+            [$"Broker:Providers:{DpopProvider}:Issuer"] = dpopServer.IssuerString,
+            [$"Broker:Providers:{DpopProvider}:ClientId"] = DpopAuthorizationServer.ClientId,
+            [$"Broker:Providers:{DpopProvider}:ClientSecret"] = DpopAuthorizationServer.ClientSecret,
+            [$"Broker:Providers:{DpopProvider}:Dpop"] = "Required",
+            ["Broker:Dpop:ProofsPerSecondPerCaller"] = "1000000",
+            ["Broker:Dpop:ProofBurstPerCaller"] = "1000000",
+        },
         TestCallers.WithApiKey("bench", ApiKey, new Dictionary<string, string>
         {
             ["Providers:0"] = "*", ["Subjects:0"] = "*", ["Scopes:0"] = "*", ["MayGetClientTokens"] = "true", ["MayImport"] = "true",

@@ -43,6 +43,14 @@ public sealed partial class ClientTokenGrain(
         return Task.CompletedTask;
     }
 
+    /// <summary>Frees the opened DPoP key with the activation, rather than whenever its finalizer runs.</summary>
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        _dpopKey?.Key.Dispose();
+        _dpopKey = null;
+        return Task.CompletedTask;
+    }
+
     public async Task<AccessTokenResult> GetAccessToken(TimeSpan minTimeToLive)
     {
         if (TryServe(minTimeToLive, TokenSource.Cache) is { } cached)

@@ -11,7 +11,7 @@ namespace Broker.Grains.Families;
 /// ciphertext moved to another family or field does not open. Keeps the opened access token of the state in
 /// hand, so a cache hit costs no decryption.
 /// </summary>
-public sealed class FamilySecrets(SecretProtector protector, TokenFingerprint fingerprints, string grainKey)
+public sealed class FamilySecrets(SecretProtector protector, TokenFingerprint fingerprints, string grainKey) : IDisposable
 {
     private (ProtectedSecret Sealed, string Plain)? _access;
 
@@ -126,5 +126,12 @@ public sealed class FamilySecrets(SecretProtector protector, TokenFingerprint fi
         {
             return null;
         }
+    }
+
+    /// <summary>Frees the opened DPoP key when the activation ends, rather than whenever its finalizer runs.</summary>
+    public void Dispose()
+    {
+        _dpopKey?.Key.Dispose();
+        _dpopKey = null;
     }
 }

@@ -80,10 +80,9 @@ public sealed partial class TokenFamilyGrain(
     /// </summary>
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        if (_refreshInFlight is not { IsCompleted: false } refresh) return;
         try
         {
-            await refresh.WaitAsync(cancellationToken);
+            if (_refreshInFlight is { IsCompleted: false } refresh) await refresh.WaitAsync(cancellationToken);
         }
         catch (OperationCanceledException)
         {
@@ -92,6 +91,10 @@ public sealed partial class TokenFamilyGrain(
         catch (Abstractions.BrokerException)
         {
             // The refresh failed; what it decided is already stored.
+        }
+        finally
+        {
+            _secrets?.Dispose();
         }
     }
 
