@@ -11,6 +11,9 @@ public sealed record BenchOptions
     public int ColdFamilies { get; init; } = 500;
     public int[] ScaleFamilies { get; init; } = [100_000];
 
+    /// <summary>Families imported then revoked in the events scenario (two events each); not in the default run, it starts three silos.</summary>
+    public int EventFamilies { get; init; } = 200;
+
     /// <summary>Sizes for the smoke run in the test suite: every scenario, seconds in all.</summary>
     public static BenchOptions Smoke => new()
     {
@@ -21,5 +24,6 @@ public sealed record BenchOptions
         StormCallers = 30,
         ColdFamilies = 5,
         ScaleFamilies = [200],
+        EventFamilies = 10,
     };
 }

@@ -34,7 +34,8 @@ public sealed class BenchRunner(BenchOptions options, TextWriter progress)
                 case "storm": await RefreshStormAsync(report); break;
                 case "cold": await ColdStartAsync(report); break;
                 case "scale": await StateScaleAsync(report); break;
-                default: throw new ArgumentException($"unknown scenario '{scenario}' (cache, client, storm, cold, scale)");
+                case "events": await new Events.EventLatencyRunner(options.EventFamilies, progress).RunAsync(report, Quiet); break;
+                default: throw new ArgumentException($"unknown scenario '{scenario}' (cache, client, storm, cold, scale, events)");
             }
         }
         return report;

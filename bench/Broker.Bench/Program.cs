@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Broker.Bench;
 
-// dotnet run -c Release --project bench/Broker.Bench -- [--scenarios cache,client,storm,cold,scale] [--json out.json] ...
+// dotnet run -c Release --project bench/Broker.Bench -- [--scenarios cache,client,storm,cold,scale,events] [--json out.json] ...
 // dotnet run -c Release --project bench/Broker.Bench -- --pinned [--server-cores 0] [--load-cores 1] [--pairs 3] ...
 // dotnet run -c Release --project bench/Broker.Bench -- --soak [--minutes 60] [--families 300] [--token-lifetime 180] [--reuse-leeway 30] [--json soak.json]
 if (args is ["serve-echo", "--port", var echoPort])
@@ -11,7 +11,7 @@ if (args is ["serve-echo", "--port", var echoPort])
 }
 var defaults = new BenchOptions();
 var pinnedDefaults = new Broker.Bench.Pinned.PinnedOptions();
-var scenarios = new Option<string>("--scenarios") { Description = "comma-separated: cache, client, storm, cold, scale", DefaultValueFactory = _ => string.Join(',', defaults.Scenarios) };
+var scenarios = new Option<string>("--scenarios") { Description = "comma-separated: cache, client, storm, cold, scale, events", DefaultValueFactory = _ => string.Join(',', defaults.Scenarios) };
 var seconds = new Option<double>("--seconds") { Description = "seconds per load step", DefaultValueFactory = _ => defaults.StepDuration.TotalSeconds };
 var concurrency = new Option<string>("--concurrency") { Description = "comma-separated caller counts", DefaultValueFactory = _ => string.Join(',', defaults.Concurrency) };
 var families = new Option<int>("--families") { Description = "families for the cache-hit scenario", DefaultValueFactory = _ => defaults.CacheFamilies };
@@ -19,6 +19,7 @@ var stormFamilies = new Option<int>("--storm-families") { DefaultValueFactory = 
 var stormCallers = new Option<int>("--storm-callers") { DefaultValueFactory = _ => defaults.StormCallers };
 var coldFamilies = new Option<int>("--cold-families") { DefaultValueFactory = _ => defaults.ColdFamilies };
 var scaleFamilies = new Option<string>("--scale-families") { Description = "comma-separated, e.g. 100000,1000000", DefaultValueFactory = _ => string.Join(',', defaults.ScaleFamilies) };
+var eventFamilies = new Option<int>("--event-families") { Description = "events: families imported then revoked (two events each)", DefaultValueFactory = _ => defaults.EventFamilies };
 var json = new Option<FileInfo?>("--json") { Description = "also write the results as JSON to this file" };
 var smoke = new Option<bool>("--smoke") { Description = "tiny sizes: checks that every scenario runs, measures nothing worth quoting" };
 var pinned = new Option<bool>("--pinned") { Description = "cache hits of a Broker.Silo process against an echo process, each pinned to --server-cores, load from --load-cores" };
@@ -34,7 +35,7 @@ var tokenLifetime = new Option<double>("--token-lifetime") { Description = "soak
 
 var root = new RootCommand("Broker benchmarks: throughput and latency against a bare gRPC echo, refresh storms, cold starts, state size.")
 {
-    scenarios, seconds, concurrency, families, stormFamilies, stormCallers, coldFamilies, scaleFamilies, json, smoke,
+    scenarios, seconds, concurrency, families, stormFamilies, stormCallers, coldFamilies, scaleFamilies, eventFamilies, json, smoke,
     pinned, serverCores, loadCores, pairs, silo, soak, minutes, tokenLifetime, reuseLeeway,
 };
 root.SetAction(async (ParseResult parsed, CancellationToken cancellationToken) =>
@@ -84,6 +85,7 @@ root.SetAction(async (ParseResult parsed, CancellationToken cancellationToken) =
         StormCallers = parsed.GetValue(stormCallers),
         ColdFamilies = parsed.GetValue(coldFamilies),
         ScaleFamilies = Ints(parsed.GetValue(scaleFamilies)!),
+        EventFamilies = parsed.GetValue(eventFamilies),
     };
     options = options with { Scenarios = parsed.GetValue(scenarios)!.Split(',', StringSplitOptions.RemoveEmptyEntries) };
 

@@ -28,6 +28,18 @@ public sealed class BenchSmokeTests
     }
 
     [Fact]
+    public async Task The_events_scenario_delivers_every_event_once_with_a_verified_signature_on_three_silos()
+    {
+        var report = await new BenchRunner(BenchOptions.Smoke with { Scenarios = ["events"] }, TextWriter.Null).RunAsync();
+
+        var section = Assert.Single(report.Sections);
+        Assert.Equal(2 * BenchOptions.Smoke.EventFamilies, (int)section.Figures["events"]);
+        Assert.Equal(section.Figures["events"], section.Figures["received"]);
+        Assert.Equal(0, (int)section.Figures["unverified"]);
+        Assert.True((double)section.Figures["p50Ms"] <= (double)section.Figures["p99Ms"]);
+    }
+
+    [Fact]
     public async Task The_pinned_comparison_runs_both_servers_as_processes_and_reports_their_cpu()
     {
         var report = await new Broker.Bench.Pinned.PinnedRunner(Broker.Bench.Pinned.PinnedOptions.Smoke, TextWriter.Null).RunAsync();

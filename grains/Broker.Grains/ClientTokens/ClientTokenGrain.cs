@@ -1,4 +1,5 @@
 using Broker.Abstractions;
+using Broker.Abstractions.Events;
 using Broker.Abstractions.Grains;
 using Broker.Abstractions.Identity;
 using Broker.Abstractions.Tokens;
@@ -26,6 +27,7 @@ public sealed partial class ClientTokenGrain(
     StoredStateLedger ledger,
     TimeProvider time,
     BrokerMetrics metrics,
+    FamilyEvents events,
     ILogger<ClientTokenGrain> logger) : Grain, IClientTokenGrain
 {
     private ClientTokenKey _key = null!;
@@ -61,11 +63,22 @@ public sealed partial class ClientTokenGrain(
 
         var provider = providers.Get(_key.Provider);
         var dpop = DpopUse.MayApply(provider) ? new LocalDpopProver(DpopKeyOf(stored.State), time) : null;
+        stored.State.Owner ??= CallerRequestContext.Current;
         var outcome = await upstream.ClientCredentialsAsync(provider, _key.Scopes, _key.Resource, this.GetPrimaryKeyString(), dpop);
         if (outcome is not TokenEndpointOutcome.Issued issued)
+        {
+            // A definite refusal (rejected credentials, a disabled client) is a failure to tell the owner; an outage is not.
+            if (RefusalOf(outcome) is { } reason)
+            {
+                var (health, failed) = ClientTokenNotifications.Refused(stored.State.Health, reason, time.GetUtcNow(), events.Options.FlappingWindow);
+                await RecordAsync(health, failed);
+            }
             throw UpstreamTokenRequests.ErrorFor(outcome, "the client credentials request");
+        }
 
         var state = stored.State;
+        var (healthy, recovered) = ClientTokenNotifications.Issued(state.Health, time.GetUtcNow(), events.Options.FlappingWindow);
+        state.Health = healthy;
         state.Generation++;
         state.AccessToken = protector.Protect(issued.Tokens.AccessToken, Context);
         state.TokenType = issued.Tokens.TokenType;
@@ -82,8 +95,47 @@ public sealed partial class ClientTokenGrain(
             // A client-credentials token can always be acquired again: serve it, storing is an optimisation.
             LogNotStored(logger, _key.Provider.Value, ex.GetType().Name);
         }
+        if (recovered is not null) await EmitAsync(recovered);
         metrics.TokenServed(_key.Provider.Value, "client_credentials");
         return TryServe(TimeSpan.Zero, TokenSource.ClientCredentials)!;
+    }
+
+    private static string? RefusalOf(TokenEndpointOutcome outcome) => outcome switch
+    {
+        TokenEndpointOutcome.Rejected rejected => rejected.Error,
+        TokenEndpointOutcome.Refused refused => $"http_{refused.HttpStatus}",
+        _ => null,
+    };
+
+    /// <summary>Stores the new health (when it changed), then emits its event: the event follows the write that makes it true.</summary>
+    private async Task RecordAsync(ClientTokenHealth health, ClientTokenNotice? notice)
+    {
+        if (health == stored.State.Health) return;
+        stored.State.Health = health;
+        try
+        {
+            await stored.WriteStateAsync();
+        }
+        catch (Exception ex) when (ex is not BrokerException)
+        {
+            LogNotStored(logger, _key.Provider.Value, ex.GetType().Name);
+        }
+        if (notice is not null) await EmitAsync(notice);
+    }
+
+    private async Task EmitAsync(ClientTokenNotice notice)
+    {
+        var state = stored.State;
+        var e = BrokerEvent.Create(notice.Type, time.GetUtcNow(), _key.Provider.Value, subject: null, state.Owner, notice.Reason,
+            state.Health.Failing ? "failed" : "active", _key.Scopes, notice.Suppressed);
+        try
+        {
+            await events.AppendAsync([e], _key.Provider.Value);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Already logged as lost by the emitter; the caller's answer (a token, or the provider's refusal) stands.
+        }
     }
 
     /// <summary>A client token is a cache: re-seal it under the primary key, or drop it when it cannot be read.</summary>

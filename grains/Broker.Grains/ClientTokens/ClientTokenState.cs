@@ -12,6 +12,12 @@ public sealed class ClientTokenState
     [Id(4)] public Abstractions.Identity.ScopeSet Scopes { get; set; } = Abstractions.Identity.ScopeSet.Empty;
     [Id(5)] public long Generation { get; set; }
 
+    /// <summary>The caller that first asked for this token: the owner its events name.</summary>
+    [Id(6)] public string? Owner { get; set; }
+
+    /// <summary>Whether the last request was refused, and flapping control (<see cref="ClientTokenNotifications"/>).</summary>
+    [Id(7)] public ClientTokenHealth Health { get; set; } = ClientTokenHealth.Healthy;
+
     /// <summary>The DPoP private key (RFC 9449) the token is bound to, sealed; never handed out. (Ids 25-29 are DPoP's.)</summary>
     [Id(25)] public ProtectedSecret? DpopKey { get; set; }
 }

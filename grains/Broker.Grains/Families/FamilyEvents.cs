@@ -10,7 +10,7 @@ namespace Broker.Grains.Families;
 
 /// <summary>
 /// Turns a family's notices into events and stores them in the outbox before the grain's call returns: once this
-/// returns they count as emitted. Shared by every family grain of a silo.
+/// returns they count as emitted. Shared by every family grain (and client-token grain) of a silo.
 /// </summary>
 public sealed partial class FamilyEvents(IEventOutbox outbox, EventMetrics metrics, IOptions<EventOptions> options, ILogger<FamilyEvents> logger)
 {
@@ -22,6 +22,12 @@ public sealed partial class FamilyEvents(IEventOutbox outbox, EventMetrics metri
     {
         var events = notices.Select(n => BrokerEvent.Create(n.Type, now, family.Provider.Value, family.Subject.Value, state.Owner,
             FamilyWireNames.Of(n.Reason), FamilyWireNames.Of(state.Status), state.Scopes, n.Suppressed)).ToList();
+        await AppendAsync(events, family.Provider.Value);
+    }
+
+    /// <summary>Stores events (of a family or a client token) in the outbox, retrying a short outage; throws when it could not.</summary>
+    public async Task AppendAsync(IReadOnlyList<BrokerEvent> events, string provider)
+    {
         for (var attempt = 1; ; attempt++)
         {
             try
@@ -36,7 +42,7 @@ public sealed partial class FamilyEvents(IEventOutbox outbox, EventMetrics metri
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                foreach (var e in events) LogLost(logger, e.Id, BrokerEventNames.Of(e.Type), family.Provider.Value, ex.GetType().Name);
+                foreach (var e in events) LogLost(logger, e.Id, BrokerEventNames.Of(e.Type), provider, ex.GetType().Name);
                 throw;
             }
         }

@@ -110,7 +110,7 @@ public sealed class StoredStateAuthenticationTests(Infrastructure infrastructure
         var request = new GetClientTokenRequest { Provider = "test", Scopes = { "api" } };
         var first = await _silo.Client.GetClientTokenAsync(request);
         var (header, payload) = StoredRows.Split(await ReadClientTokenRowAsync());
-        var state = Serializer.Deserialize<ClientTokens.ClientTokenState>(new BinaryData(payload))!;
+        var state = Serializer.Deserialize<Broker.Grains.ClientTokens.ClientTokenState>(new BinaryData(payload))!;
         state.ExpiresAt = state.ExpiresAt.AddYears(1); // a token kept past its expiry
         await ExecuteAsync("UPDATE orleansstorage SET payloadbinary = @row WHERE graintypestring = 'client-token'",
             ("row", (byte[])[.. header, .. Serializer.Serialize(state).ToArray()]));

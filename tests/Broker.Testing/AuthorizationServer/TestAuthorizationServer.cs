@@ -231,6 +231,25 @@ public sealed partial class TestAuthorizationServer : IAsyncDisposable
     }
 
     /// <summary>
+    /// Replaces a registered client's secret, as an operator rotating it at the provider does: requests with the old
+    /// one are then refused with <c>invalid_client</c> until it is set back.
+    /// </summary>
+    public async Task SetClientSecretAsync(string clientId, string secret)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(clientId);
+        ArgumentException.ThrowIfNullOrEmpty(secret);
+
+        await using var scope = _app.Services.CreateAsyncScope();
+        var manager = scope.ServiceProvider.GetRequiredService<IOpenIddictApplicationManager>();
+        var application = await manager.FindByClientIdAsync(clientId).ConfigureAwait(false)
+            ?? throw new InvalidOperationException($"Unknown client '{clientId}'.");
+        var descriptor = new OpenIddictApplicationDescriptor();
+        await manager.PopulateAsync(descriptor, application).ConfigureAwait(false);
+        descriptor.ClientSecret = secret; // hashed by the manager
+        await manager.UpdateAsync(application, descriptor).ConfigureAwait(false);
+    }
+
+    /// <summary>
     /// Asks the server's own introspection endpoint (over HTTP, authenticated as the first registered
     /// client) whether <paramref name="token"/> is active. Introspection only answers for tokens the
     /// calling client is the presenter or an audience of.
