@@ -46,10 +46,10 @@ public sealed class BenchRunner(BenchOptions options, TextWriter progress)
         ["Logging:LogLevel:Default"] = "Error",
         ["Logging:LogLevel:Orleans"] = "Error",
         ["Logging:LogLevel:Microsoft"] = "Error",
-        // The audit trail (one event per call) is always on; a deployment ships it through OTLP or a log agent.
-        // Here it would flood the figures on stdout, so the console sink skips it; the events are still
-        // produced for every other sink.
-        ["Logging:Console:LogLevel:Broker.Audit"] = "None",
+        // The audit trail (one event per call) is always on and written by the audit writer as deployed; on stdout
+        // it would flood the figures, so its file sink writes to the null device (the formatting is still paid).
+        ["Broker:Audit:Sink"] = "File",
+        ["Broker:Audit:Path"] = OperatingSystem.IsWindows() ? "NUL" : "/dev/null",
     };
 
     /// <summary>1 and 5: GetAccessToken / GetClientToken cache hits against the bare echo, at rising concurrency.</summary>
