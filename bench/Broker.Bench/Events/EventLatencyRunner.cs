@@ -2,6 +2,7 @@ using Broker.Silo.Hosting;
 using Broker.Silo.Storage;
 using Broker.Testing;
 using Broker.Testing.AuthorizationServer;
+using Broker.Testing.Events;
 using Broker.Testing.Hosting;
 using Broker.Testing.Processes;
 using Broker.V1;
@@ -22,7 +23,7 @@ public sealed class EventLatencyRunner(int families, TextWriter progress)
         await using var postgres = await PostgresServer.StartAsync(pinnedPort: null);
         await using var redis = await RedisServer.StartOwnAsync();
         await using var server = await TestAuthorizationServer.StartAsync();
-        await using var sink = await WebhookSink.StartAsync();
+        await using var sink = await WebhookReceiver.CreateAsync();
         var database = await postgres.CreateDatabaseAsync();
         await SchemaMigrator.MigrateAsync(database);
         var clusterId = $"events{Guid.NewGuid():N}";
@@ -64,14 +65,14 @@ public sealed class EventLatencyRunner(int families, TextWriter progress)
                 await clients[(i + 1) % 3].RevokeFamilyAsync(new RevokeFamilyRequest { Provider = "bench", Subject = subject });
             });
             var expected = 2 * families;
-            await Eventually.WaitUntilAsync(() => sink.Receipts.Select(r => r.Id).Distinct().Count() >= expected,
+            await Eventually.WaitUntilAsync(() => sink.Received.Select(r => r.Id).Distinct().Count() >= expected,
                 $"{expected} events at the webhook", TimeSpan.FromMinutes(2));
             var produced = DateTimeOffset.UtcNow - started;
             // Late duplicates (a lease that lapsed) would still arrive: give them a moment.
             await Task.Delay(TimeSpan.FromSeconds(2));
             foreach (var channel in channels) channel.Dispose();
 
-            var receipts = sink.Receipts.ToList();
+            var receipts = sink.Received.ToList();
             var firsts = receipts.GroupBy(r => r.Id).Select(g => g.MinBy(r => r.ReceivedAt)!).ToList();
             var latencies = firsts.Select(r => (r.ReceivedAt - r.EventTime).TotalMilliseconds).Order().ToArray();
             var section = report.Add("6. Event delivery: event time to webhook receipt, 3 silos (cluster mode)",

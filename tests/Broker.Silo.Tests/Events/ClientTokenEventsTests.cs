@@ -1,6 +1,7 @@
 using Broker.Silo.Tests.Cluster;
 using Broker.Testing;
 using Broker.Testing.AuthorizationServer;
+using Broker.Testing.Events;
 using Broker.Testing.Hosting;
 using Broker.V1;
 using Grpc.Core;

@@ -2,6 +2,7 @@ using Broker.Silo.Hosting;
 using Broker.Silo.Storage;
 using Broker.Silo.Tests.Cluster;
 using Broker.Testing;
+using Broker.Testing.Events;
 using Broker.Testing.Hosting;
 using Broker.Testing.Processes;
 

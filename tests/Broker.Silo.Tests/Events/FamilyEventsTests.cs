@@ -1,6 +1,7 @@
 using Broker.Client;
 using Broker.Silo.Tests.Cluster;
 using Broker.Testing;
+using Broker.Testing.Events;
 using Broker.Testing.Hosting;
 using Broker.V1;
 using Grpc.Core;

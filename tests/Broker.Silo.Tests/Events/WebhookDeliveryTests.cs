@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Broker.Silo.Tests.Cluster;
 using Broker.Testing;
+using Broker.Testing.Events;
 using Broker.Testing.Hosting;
 using Broker.Testing.Processes;
 

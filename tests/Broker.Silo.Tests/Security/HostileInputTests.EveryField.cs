@@ -20,7 +20,7 @@ namespace Broker.Silo.Tests.Security;
 /// </summary>
 public sealed partial class HostileInputTests
 {
-    private const int EveryFieldIterations = 1_500;
+    private const int EveryFieldIterations = 4_000; // nine methods now: each must get past validation at least once
 
     // Often a configured provider and a well-formed subject, so the calls get past the first checks and reach the rest.
     private static readonly Gen<string> FieldProvider = Gen.Frequency((2, Hostile), (3, Gen.OneOf("test", "other")));
@@ -29,6 +29,10 @@ public sealed partial class HostileInputTests
     // Often shaped like a completion handle (43 base64url characters), so CompleteAuthorization reaches its grain.
     private static readonly Gen<string> FieldCompletion = Gen.Frequency((2, Hostile),
         (3, Gen.Char["ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"].Array[43].Select(c => new string(c))));
+
+    // Often a method and an absolute URL, so CreateProof gets past its own checks and reaches its grain.
+    private static readonly Gen<string> FieldHttpMethod = Gen.Frequency((2, Hostile), (3, Gen.OneOf("GET", "POST", "PUT")));
+    private static readonly Gen<string> FieldUrl = Gen.Frequency((2, Hostile), (3, Gen.OneOf("https://api.example/items", "https://api.example/a?b=c")));
 
     private static readonly Gen<string> AnyString = Gen.Frequency(
         (3, Hostile),
@@ -51,6 +55,8 @@ public sealed partial class HostileInputTests
         FieldType.String when field.Name == "provider" => FieldProvider.Select(v => (object?)v),
         FieldType.String when field.Name == "subject" => FieldSubject.Select(v => (object?)v),
         FieldType.String when field.Name == "completion" => FieldCompletion.Select(v => (object?)v),
+        FieldType.String when field.Name == "http_method" => FieldHttpMethod.Select(v => (object?)v),
+        FieldType.String when field.Name == "url" => FieldUrl.Select(v => (object?)v),
         FieldType.String => AnyString.Select(v => (object?)v),
         FieldType.Bool => Gen.Bool.Select(v => (object?)v),
         FieldType.UInt32 or FieldType.Fixed32 => Gen.OneOf(Gen.UInt, Gen.UInt[0, 100_000], Gen.OneOf(0u, 1u, 86_400u, 86_401u, uint.MaxValue)).Select(v => (object?)v),

@@ -8,10 +8,10 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using StandardWebhooks;
 
-namespace Broker.Silo.Tests.Events;
+namespace Broker.Testing.Events;
 
-/// <summary>One request the receiver got: whether the Standard Webhooks library accepted its signature, and what it said.</summary>
-public sealed record ReceivedWebhook(string Id, bool Verified, string Type, string? Subject, JsonElement Data);
+/// <summary>One request the receiver got: whether the Standard Webhooks library accepted its signature, what it said, and when.</summary>
+public sealed record ReceivedWebhook(string Id, bool Verified, string Type, string? Subject, JsonElement Data, DateTimeOffset EventTime, DateTimeOffset ReceivedAt);
 
 /// <summary>
 /// A service's webhook endpoint: a real Kestrel app on a loopback port that checks every request's signature with the
@@ -44,7 +44,7 @@ public sealed class WebhookReceiver : IAsyncDisposable
     /// <summary>A receiver on a free port, started unless <paramref name="started"/> is false (a receiver that is down).</summary>
     public static async Task<WebhookReceiver> CreateAsync(bool started = true)
     {
-        var receiver = new WebhookReceiver(Testing.Processes.FreePort.Next(), NewSecret());
+        var receiver = new WebhookReceiver(Processes.FreePort.Next(), NewSecret());
         if (started) await receiver.StartAsync();
         return receiver;
     }
@@ -61,6 +61,7 @@ public sealed class WebhookReceiver : IAsyncDisposable
             var holding = Holding && !_released.Task.IsCompleted;
             using var reader = new StreamReader(request.Body);
             var body = await reader.ReadToEndAsync();
+            var receivedAt = DateTimeOffset.UtcNow;
             var verified = true;
             try
             {
@@ -73,7 +74,8 @@ public sealed class WebhookReceiver : IAsyncDisposable
             using var json = JsonDocument.Parse(body);
             var data = json.RootElement.GetProperty("data").Clone();
             _received.Enqueue(new ReceivedWebhook(request.Headers["webhook-id"].ToString(), verified,
-                json.RootElement.GetProperty("type").GetString()!, data.GetProperty("subject").GetString(), data));
+                json.RootElement.GetProperty("type").GetString()!, data.GetProperty("subject").GetString(), data,
+                json.RootElement.GetProperty("timestamp").GetDateTimeOffset(), receivedAt));
             if (holding)
             {
                 // The sender may die meanwhile: then the request is aborted and nobody hears an answer.
