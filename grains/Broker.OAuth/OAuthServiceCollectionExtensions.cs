@@ -48,6 +48,10 @@ public static class OAuthServiceCollectionExtensions
             // so a hostile or broken server cannot make the silo hold an unbounded body. Out-of-range values fail validation at start.
             var maxResponseBytes = Math.Clamp(section.GetValue<int?>(nameof(ProviderOptions.MaxResponseBytes)) ?? ProviderOptions.DefaultMaxResponseBytes,
                 ProvidersOptionsValidator.MinResponseLimit, ProvidersOptionsValidator.MaxResponseLimit);
+            // Out-of-range values fail validation at start; the clamp only keeps the pipeline buildable until then.
+            var requestTimeout = section.GetValue<TimeSpan?>(nameof(ProviderOptions.TokenRequestTimeout)) is { } timeout && timeout > TimeSpan.Zero
+                ? timeout
+                : new ProviderOptions().TokenRequestTimeout;
             services.AddHttpClient(OAuthHttpClients.RetryableName(provider))
                 .ConfigureHttpClient(c => c.MaxResponseContentBufferSize = maxResponseBytes)
                 // Credentials go in these requests: never follow a redirect with them.
@@ -80,7 +84,7 @@ public static class OAuthServiceCollectionExtensions
                     PooledConnectionLifetime = TimeSpan.Zero,
                 }, section))
                 .AddResilienceHandler("single-attempt", builder => builder
-                    .AddTimeout(TimeSpan.FromSeconds(15))
+                    .AddTimeout(requestTimeout)
                     .AddCircuitBreaker(new HttpCircuitBreakerStrategyOptions
                     {
                         ShouldHandle = args => ValueTask.FromResult(BreakerCounts(args.Outcome)),

@@ -20,6 +20,12 @@ public interface IClientThrottleGrain : IGrainWithStringKey
     /// </summary>
     Task Backoff(TimeSpan retryAfter, bool providerUnavailable);
 
+    /// <summary>A token request ended without an answer (timed out, or its connection failed after sending).</summary>
+    Task Unanswered();
+
+    /// <summary>The provider answered a token request: it is not stalled.</summary>
+    Task Answered();
+
     /// <summary>Until when requests are held back, if they are.</summary>
     Task<DateTimeOffset?> BlockedUntil();
 }
@@ -27,8 +33,9 @@ public interface IClientThrottleGrain : IGrainWithStringKey
 /// <summary>
 /// Why a token request must wait: the provider's 503, or a rate limit (its 429 or the client's own budget).
 /// <paramref name="CallerLimit"/> names the caller's own limit that was reached (<c>caller_budget</c>,
-/// <c>client_token_keys</c>), when it was that and not the client's.
+/// <c>client_token_keys</c>), when it was that and not the client's. <paramref name="Unanswered"/> when the provider
+/// left a token request unanswered (the hold of <c>UnansweredRequestBackoff</c>).
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed record HoldBack([property: Id(0)] TimeSpan Wait, [property: Id(1)] bool ProviderUnavailable,
-    [property: Id(2)] string? CallerLimit = null);
+    [property: Id(2)] string? CallerLimit = null, [property: Id(3)] bool Unanswered = false);

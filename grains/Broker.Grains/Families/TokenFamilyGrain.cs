@@ -249,6 +249,11 @@ public sealed partial class TokenFamilyGrain(
             var decision = Decide(answer);
             await CarryOut(decision, answer);
             if (decision.Find<Resend>() is null) return;
+            // The replay takes no budget and is not held back by the client's hold after an unanswered request, by
+            // design: it is not a new refresh but the same one again, and the only chance this family has. Holding it
+            // could only push it towards the end of the provider's reuse leeway, where a late arrival revokes the grant;
+            // the decision already allowed it only while it can arrive inside the leeway (FamilyRules.TokenRequestTimeout).
+            // The hold limits how many families a stalled provider can put in this position; it cannot rescue one that is.
             replayed = true;
         }
     }

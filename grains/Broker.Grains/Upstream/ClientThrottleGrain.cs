@@ -8,7 +8,7 @@ namespace Broker.Grains.Upstream;
 
 /// <summary>
 /// A token bucket per OAuth client (System.Threading.RateLimiting), plus the provider's own "stop until"
-/// from Retry-After. Each caller also has its own smaller bucket and a bound on the client-token keys it creates, so
+/// from Retry-After, and the hold after a token request the provider left unanswered (<see cref="UnansweredRequestBackoff"/>). Each caller also has its own smaller bucket and a bound on the client-token keys it creates, so
 /// one caller cannot spend the budget every other caller's refreshes need. In memory only: after a deactivation the
 /// buckets start full and the key counts empty, which errs on the side of the provider's own limits, and a
 /// Retry-After is short-lived by nature.
@@ -28,12 +28,16 @@ public sealed class ClientThrottleGrain(ProviderRegistry providers, TimeProvider
     private DateTimeOffset? _blockedUntil;
     private bool _blockedByUnavailability;
     private ProviderName _provider;
+    private UnansweredRequestBackoff _unanswered = null!;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _provider = ClientKey.FromGrainKey(this.GetPrimaryKeyString()).Provider;
         _options = providers.Get(_provider).Options;
         _bucket = Bucket(_options.TokenRequestsPerMinute, _options.TokenRequestBurst);
+        // The probe's window: its own timeout, and a second for the answer to be reported.
+        _unanswered = new UnansweredRequestBackoff(_options.UnansweredBackoff, _options.MaxUnansweredBackoff,
+            _options.TokenRequestTimeout + TimeSpan.FromSeconds(1), time);
         return Task.CompletedTask;
     }
 
@@ -52,6 +56,20 @@ public sealed class ClientThrottleGrain(ProviderRegistry providers, TimeProvider
             metrics.Throttled(_provider.Value, _blockedByUnavailability ? "unavailable" : "retry_after");
             return Task.FromResult<HoldBack?>(new HoldBack(until - now, _blockedByUnavailability));
         }
+        // Before the budgets: a request held back here must not spend one.
+        if (_unanswered.TryPass() is { } stalled)
+        {
+            metrics.Throttled(_provider.Value, "unanswered");
+            return Task.FromResult<HoldBack?>(new HoldBack(stalled, ProviderUnavailable: true, Unanswered: true));
+        }
+        var held = Budgets(caller, clientTokenKey, now);
+        // A probe the budgets refused was not sent: the next request may probe.
+        if (held is not null) _unanswered.NotSent();
+        return Task.FromResult(held);
+    }
+
+    private HoldBack? Budgets(string? caller, string? clientTokenKey, DateTimeOffset now)
+    {
         Dictionary<string, DateTimeOffset>? keys = null;
         if (caller is not null)
         {
@@ -60,23 +78,23 @@ public sealed class ClientThrottleGrain(ProviderRegistry providers, TimeProvider
             if (clientTokenKey is not null && !keys.ContainsKey(clientTokenKey) && keys.Count >= _options.MaxClientTokenKeysPerCaller)
             {
                 metrics.Throttled(_provider.Value, ClientTokenKeys);
-                return Task.FromResult<HoldBack?>(new HoldBack(keys.Values.Min() + KeyWindow - now, false, ClientTokenKeys));
+                return new HoldBack(keys.Values.Min() + KeyWindow - now, false, ClientTokenKeys);
             }
             using var share = CallerBucket(caller).AttemptAcquire();
             if (!share.IsAcquired)
             {
                 metrics.Throttled(_provider.Value, CallerBudget);
-                return Task.FromResult<HoldBack?>(new HoldBack(RetryAfter(share), false, CallerBudget));
+                return new HoldBack(RetryAfter(share), false, CallerBudget);
             }
         }
         using var lease = _bucket.AttemptAcquire();
         if (!lease.IsAcquired)
         {
             metrics.Throttled(_provider.Value, "client_budget");
-            return Task.FromResult<HoldBack?>(new HoldBack(RetryAfter(lease), ProviderUnavailable: false));
+            return new HoldBack(RetryAfter(lease), ProviderUnavailable: false);
         }
         if (keys is not null && clientTokenKey is not null) keys[clientTokenKey] = now;
-        return Task.FromResult<HoldBack?>(null);
+        return null;
     }
 
     public Task Backoff(TimeSpan retryAfter, bool providerUnavailable)
@@ -87,11 +105,27 @@ public sealed class ClientThrottleGrain(ProviderRegistry providers, TimeProvider
             _blockedUntil = until;
             _blockedByUnavailability = providerUnavailable;
         }
+        _unanswered.Answered(); // a 429 or 503 is an answer
         return Task.CompletedTask;
     }
 
-    public Task<DateTimeOffset?> BlockedUntil() =>
-        Task.FromResult(_blockedUntil is { } until && until > time.GetUtcNow() ? _blockedUntil : null);
+    public Task Unanswered()
+    {
+        _unanswered.Unanswered();
+        return Task.CompletedTask;
+    }
+
+    public Task Answered()
+    {
+        _unanswered.Answered();
+        return Task.CompletedTask;
+    }
+
+    public Task<DateTimeOffset?> BlockedUntil()
+    {
+        var retryAfter = _blockedUntil is { } until && until > time.GetUtcNow() ? _blockedUntil : null;
+        return Task.FromResult(_unanswered.HeldUntil is { } held && (retryAfter is null || held > retryAfter) ? held : retryAfter);
+    }
 
     /// <summary>The caller's share of the client's budget: the same shape, scaled (at least one request).</summary>
     private TokenBucketRateLimiter CallerBucket(string caller)

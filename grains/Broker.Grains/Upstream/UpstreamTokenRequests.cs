@@ -32,6 +32,9 @@ public sealed partial class UpstreamTokenRequests(
         if (await Throttle(provider).TryAcquire(caller, clientTokenKey) is not { } hold) return;
         throw hold switch
         {
+            { Unanswered: true } => new BrokerException(BrokerErrorReason.ProviderUnavailable,
+                $"provider '{provider.Name}' left a token request unanswered (timed out); every silo holds back new token requests for a while.",
+                hold.Wait) { Detail = "unanswered" },
             { ProviderUnavailable: true } => new BrokerException(BrokerErrorReason.ProviderUnavailable,
                 $"provider '{provider.Name}' answered 503 and asks every silo to wait.", hold.Wait),
             { CallerLimit: ClientThrottleGrain.ClientTokenKeys } => new BrokerException(BrokerErrorReason.Throttled,
@@ -98,8 +101,22 @@ public sealed partial class UpstreamTokenRequests(
         LogTokenRequest(logger, provider.Name.Value, grant, outcome.Kind, elapsed);
         metrics.UpstreamRequest(provider.Name.Value, grant, outcome.Kind, elapsed);
         // The server asked the whole client to wait (429, 503 with Retry-After): stop every silo, not just this grain.
-        if (outcome is TokenEndpointOutcome.Throttled throttled)
-            await Throttle(provider).Backoff(throttled.RetryAfter, throttled.HttpStatus == 503);
+        // No answer at all (a timeout): the provider may have stalled, and every refresh sent into it would be a lost
+        // answer. Hold every silo's new requests back for a while (UnansweredRequestBackoff); any answer ends the streak.
+        switch (outcome)
+        {
+            case TokenEndpointOutcome.Throttled throttled:
+                await Throttle(provider).Backoff(throttled.RetryAfter, throttled.HttpStatus == 503);
+                break;
+            case TokenEndpointOutcome.OutcomeUnknown { Unanswered: true }:
+                await Throttle(provider).Unanswered();
+                break;
+            case TokenEndpointOutcome.NotSent:
+                break;
+            default:
+                await Throttle(provider).Answered();
+                break;
+        }
         return outcome;
     }
 

@@ -112,6 +112,23 @@ public sealed class ProviderOptions
     /// </summary>
     public bool RevokeReplacedGrant { get; set; } = true;
 
+    /// <summary>
+    /// How long a refresh, code redemption or other single-attempt token request may take before it is given up (and
+    /// its outcome is unknown). A lost refresh answer is replayed only if the replay can arrive inside
+    /// <see cref="RefreshTokenReuseLeeway"/>, counting this timeout for its transit: keep it well under the leeway.
+    /// </summary>
+    public TimeSpan TokenRequestTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// After a token request of this client ends without an answer (timed out, or its connection failed after sending),
+    /// every silo holds back new token requests this long, doubling with each consecutive unanswered one up to
+    /// <see cref="MaxUnansweredBackoff"/>; then one request probes the provider before the others follow.
+    /// </summary>
+    public TimeSpan UnansweredBackoff { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The longest hold after consecutive unanswered token requests (see <see cref="UnansweredBackoff"/>).</summary>
+    public TimeSpan MaxUnansweredBackoff { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary>Token requests per minute this client may send to the provider, across the cluster.</summary>
     public int TokenRequestsPerMinute { get; set; } = 600;
 

@@ -90,6 +90,12 @@ public sealed class ProvidersOptionsValidator : IValidateOptions<ProvidersOption
                 failures.Add($"{prefix}:DefaultAccessTokenLifetime must be positive.");
             if (provider.RefreshTokenReuseLeeway < TimeSpan.Zero)
                 failures.Add($"{prefix}:RefreshTokenReuseLeeway must not be negative.");
+            if (provider.TokenRequestTimeout <= TimeSpan.Zero || provider.TokenRequestTimeout > TimeSpan.FromMinutes(5))
+                failures.Add($"{prefix}:TokenRequestTimeout must be above 0 and at most 00:05:00 (was {provider.TokenRequestTimeout}).");
+            if (provider.UnansweredBackoff <= TimeSpan.Zero)
+                failures.Add($"{prefix}:UnansweredBackoff must be positive.");
+            if (provider.MaxUnansweredBackoff < provider.UnansweredBackoff)
+                failures.Add($"{prefix}:MaxUnansweredBackoff must be at least UnansweredBackoff (was {provider.MaxUnansweredBackoff}).");
             if (provider.TokenRequestsPerMinute <= 0)
                 failures.Add($"{prefix}:TokenRequestsPerMinute must be positive.");
             if (provider.TokenRequestBurst <= 0)

@@ -257,7 +257,7 @@ public sealed class TokenEndpointClient(OAuthHttpClients http, TimeProvider time
         // The server answered (and may have processed a refresh), but with more than MaxResponseBytes: refused unread.
         HttpRequestException { HttpRequestError: HttpRequestError.ConfigurationLimitExceeded }
             => new TokenEndpointOutcome.OutcomeUnknown("the answer is larger than the provider's MaxResponseBytes and was refused unread."),
-        _ => new TokenEndpointOutcome.OutcomeUnknown($"the request failed after it may have been sent ({ex.GetType().Name})."),
+        _ => new TokenEndpointOutcome.OutcomeUnknown($"the request failed after it may have been sent ({ex.GetType().Name}).", Unanswered: true),
     };
 
     private TimeSpan? RetryAfterOf(HttpResponseMessage? response)

@@ -29,8 +29,12 @@ public abstract record TokenEndpointOutcome
     /// <summary>The request certainly never reached the server (no connection, circuit open).</summary>
     public sealed record NotSent(string Why) : TokenEndpointOutcome;
 
-    /// <summary>The request may have reached the server, but no usable answer came back (timeout, reset, 5xx).</summary>
-    public sealed record OutcomeUnknown(string Why) : TokenEndpointOutcome;
+    /// <summary>
+    /// The request may have reached the server, but no usable answer came back (timeout, reset, 5xx).
+    /// <paramref name="Unanswered"/> when nothing came back at all (a timeout, a connection lost after sending): the
+    /// provider may have stopped answering, which holds back the client's new requests (see UnansweredRequestBackoff).
+    /// </summary>
+    public sealed record OutcomeUnknown(string Why, bool Unanswered = false) : TokenEndpointOutcome;
 
     /// <summary>Name used in logs and metrics.</summary>
     public string Kind => this switch
