@@ -7,7 +7,7 @@ namespace Broker.Grains.Upstream;
 /// one of these per client): <see cref="First"/> after a first unanswered request, doubling with each consecutive one
 /// up to <see cref="Max"/>. When a hold ends, one request goes first as a probe; the others wait until it is answered
 /// or until <see cref="ProbeWindow"/> (the request timeout) has passed, so a provider still stalled costs one request
-/// per hold, not one per family. Any answer ends the streak. Requests sent before a hold that end unanswered during it
+/// per hold, not one per family. Any answer ends the hold and the streak: the provider answers again. Requests sent before a hold that end unanswered during it
 /// say nothing new (they went into the same stall), so they neither extend nor grow it.
 /// </summary>
 public sealed class UnansweredRequestBackoff(TimeSpan first, TimeSpan max, TimeSpan probeWindow, TimeProvider time)
@@ -57,8 +57,9 @@ public sealed class UnansweredRequestBackoff(TimeSpan first, TimeSpan max, TimeS
     /// <summary>The provider answered a request (with tokens, an error, or a throttle): it is not stalled.</summary>
     public void Answered()
     {
-        // The hold already decided stays (short by design): an answer to one early request does not prove the stall over.
+        // The provider answers again (a replay, a probe, a slow request got through): nothing is held back any longer.
         _streak = 0;
+        _heldUntil = default;
         _probeUntil = default;
     }
 }

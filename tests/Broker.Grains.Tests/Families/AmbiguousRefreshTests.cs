@@ -7,8 +7,29 @@ using Grpc.Core;
 
 namespace Broker.Grains.Tests.Families;
 
+/// <summary>
+/// The proxied broker with a short hold after an unanswered token request (UnansweredRequestBackoff), so that each test's
+/// lost answer is waited out in a second instead of holding the next test's requests back.
+/// </summary>
+public sealed class LostAnswerBroker : ProxiedBroker
+{
+    public static readonly TimeSpan Backoff = TimeSpan.FromSeconds(1);
+
+    protected override Dictionary<string, string?> Settings => new() { ["Broker:Providers:test:UnansweredBackoff"] = Backoff.ToString() };
+
+    /// <summary>A lost answer held every new token request of the client back: wait it out (bounded by the back-off).</summary>
+    public async Task AfterHoldAsync(string subject)
+    {
+        var description = await Silo.Client.DescribeFamilyAsync(new DescribeFamilyRequest { Provider = "test", Subject = subject });
+        Assert.NotNull(description.ThrottledUntil);
+        var wait = description.ThrottledUntil.ToDateTimeOffset() - DateTimeOffset.UtcNow;
+        Assert.True(wait <= Backoff, $"held for {wait}");
+        if (wait > TimeSpan.Zero) await Task.Delay(wait + TimeSpan.FromMilliseconds(50));
+    }
+}
+
 /// <summary>A refresh whose answer is lost is not replayed, unless the provider grants a reuse leeway.</summary>
-public sealed class AmbiguousRefreshTests(ProxiedBroker broker) : IClassFixture<ProxiedBroker>
+public sealed class AmbiguousRefreshTests(LostAnswerBroker broker) : IClassFixture<LostAnswerBroker>
 {
     [Fact]
     public async Task Lost_answer_without_leeway_requires_reauthorization_and_keeps_the_valid_token()
@@ -33,6 +54,7 @@ public sealed class AmbiguousRefreshTests(ProxiedBroker broker) : IClassFixture<
         var still = await broker.Silo.Client.GetAccessTokenAsync(request);
         TokenAssert.Same(held.AccessToken_, still.AccessToken_);
         Assert.Equal(refreshes + 1, broker.Server.Stats.RefreshTokenGrants);
+        await broker.AfterHoldAsync("lost-answer");
     }
 
     [Fact]
@@ -47,6 +69,7 @@ public sealed class AmbiguousRefreshTests(ProxiedBroker broker) : IClassFixture<
             () => broker.Silo.Client.GetAccessTokenAsync(new GetAccessTokenRequest { Provider = "test", Subject = "reset-before", ForceRefresh = true }).ResponseAsync);
 
         Assert.Equal(refreshes, broker.Server.Stats.RefreshTokenGrants);
+        await broker.AfterHoldAsync("reset-before");
     }
 }
 

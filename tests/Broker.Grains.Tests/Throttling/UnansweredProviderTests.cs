@@ -31,8 +31,14 @@ public sealed class UnansweredProviderTests(StallCluster cluster) : IClassFixtur
         var sent = cluster.Endpoint.RefreshesSent.Count;
         using var log = cluster.Logs.Window();
 
-        // The first family's refresh goes into a stalled provider and times out; its replay, inside the leeway, is answered.
-        cluster.Endpoint.NextRefreshes.Enqueue(() => new TokenEndpointOutcome.OutcomeUnknown("timed out", Unanswered: true));
+        // The first family's refresh goes into a stalled provider and times out; its replay, inside the leeway, hangs
+        // there (the fake endpoint holds it) until the stall ends.
+        var stall = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        cluster.Endpoint.NextRefreshes.Enqueue(() =>
+        {
+            cluster.Endpoint.Hold = stall;
+            return new TokenEndpointOutcome.OutcomeUnknown("timed out", Unanswered: true);
+        });
         Assert.Equal(TokenSource.Cache, (await families[0].GetAccessToken(TimeSpan.FromSeconds(10), false)).Source);
         await FakeClockCluster.Eventually(() => cluster.Endpoint.RefreshesSent.Count == sent + 2, "the lost refresh and its replay were sent");
 
@@ -46,18 +52,28 @@ public sealed class UnansweredProviderTests(StallCluster cluster) : IClassFixtur
 
         // A caller that needs more than the held token has left: UNAVAILABLE with a retry delay, as a 503 gives; still nothing sent.
         var held = await Assert.ThrowsAsync<BrokerException>(() => families[1].GetAccessToken(TimeSpan.FromMinutes(5), false));
-        Assert.Equal(BrokerErrorReason.ProviderUnavailable, held.Reason);
+        Assert.Equal((BrokerErrorReason.ProviderUnavailable, "unanswered"), (held.Reason, held.Detail));
         Assert.InRange(held.RetryAfter ?? TimeSpan.Zero, TimeSpan.FromMilliseconds(1), TimeSpan.FromSeconds(5));
         Assert.Equal(sent + 2, cluster.Endpoint.RefreshesSent.Count);
 
-        // After the hold every family refreshes once, and none is lost.
+        // The hold ends on its own (5 s): one refresh probes the provider, still stalled; the others wait for it.
         cluster.Clock.Advance(TimeSpan.FromSeconds(5));
+        var probe = families[2].GetAccessToken(TimeSpan.FromMinutes(5), false);
+        await FakeClockCluster.Eventually(() => cluster.Endpoint.RefreshesSent.Count == sent + 3, "the probe was sent");
+        var waiting = await Assert.ThrowsAsync<BrokerException>(() => families[3].GetAccessToken(TimeSpan.FromMinutes(5), false));
+        Assert.Equal(BrokerErrorReason.ProviderUnavailable, waiting.Reason);
+        Assert.Equal(sent + 3, cluster.Endpoint.RefreshesSent.Count);
+
+        // The stall ends: the replay and the probe are answered, and every family refreshes once; none is lost.
+        cluster.Endpoint.Hold = null;
+        stall.SetResult();
+        await probe;
         foreach (var family in families)
         {
             var token = await family.GetAccessToken(TimeSpan.FromMinutes(5), false);
             Assert.True(token.ExpiresAt - cluster.Clock.GetUtcNow() >= TimeSpan.FromMinutes(5));
             Assert.Equal(FamilyStatus.Active, (await family.Describe()).Status);
         }
-        Assert.Equal(sent + 2 + Families - 1, cluster.Endpoint.RefreshesSent.Count);
+        Assert.Equal(sent + 1 + Families, cluster.Endpoint.RefreshesSent.Count);
     }
 }
