@@ -27,6 +27,11 @@ public enum FamilyStatusReason
     RefusedWithoutError = 9,
     /// <summary>The authorization yielded no refresh token (no offline_access): the family lives as long as its access token.</summary>
     NoRefreshToken = 10,
+    /// <summary>
+    /// A refresh's answer was lost and a replay could no longer arrive inside the provider's reuse leeway (counting the
+    /// token request timeout for its transit): not sent, since past the leeway the provider revokes the grant.
+    /// </summary>
+    ReplayOutsideLeeway = 11,
 }
 
 /// <summary>How the family's last refresh ended. Numbers as for <see cref="FamilyStatusReason"/>.</summary>
@@ -60,6 +65,7 @@ public static class FamilyWireNames
         FamilyStatusReason.TokenReuseDetected => "token_reuse_detected",
         FamilyStatusReason.RefusedWithoutError => "refused_without_error",
         FamilyStatusReason.NoRefreshToken => "no_refresh_token",
+        FamilyStatusReason.ReplayOutsideLeeway => "replay_outside_leeway",
         _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, null),
     };
 

@@ -19,6 +19,10 @@ public static class FamilyErrors
         (FamilyStatus.ReauthorizationRequired, FamilyStatusReason.RefreshOutcomeUnknown) => new BrokerException(BrokerErrorReason.RefreshOutcomeUnknown,
             "a refresh may have reached the provider but its answer was lost; replaying it would get the family revoked: begin a new authorization.")
             { Detail = FamilyWireNames.Of(FamilyStatusReason.RefreshOutcomeUnknown) },
+        (FamilyStatus.ReauthorizationRequired, FamilyStatusReason.ReplayOutsideLeeway) => new BrokerException(BrokerErrorReason.RefreshOutcomeUnknown,
+            "a refresh may have reached the provider but its answer was lost, and a replay could no longer arrive inside the provider's " +
+            "reuse leeway (it would get the grant revoked): begin a new authorization.")
+            { Detail = FamilyWireNames.Of(FamilyStatusReason.ReplayOutsideLeeway) },
         (FamilyStatus.ReauthorizationRequired, FamilyStatusReason.RefusedWithoutError) => new BrokerException(BrokerErrorReason.ReauthorizationRequired,
             $"the provider refused this family's refresh token (HTTP {state.RefusalHttpStatus}, without an OAuth error): begin a new authorization.")
             { Detail = $"http_{state.RefusalHttpStatus}" },

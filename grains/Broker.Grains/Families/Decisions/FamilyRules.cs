@@ -18,6 +18,9 @@ public sealed record FamilyRules
     /// <summary>How long the provider accepts a refresh token again after redeeming it (0: never).</summary>
     public TimeSpan ReuseLeeway { get; init; }
 
+    /// <summary>How long a token request may take (the provider's TokenRequestTimeout): a replay's transit, in the leeway's terms.</summary>
+    public TimeSpan TokenRequestTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
     public TimeSpan? RefreshTokenLifetime { get; init; }
     public TimeSpan? KeepAliveInterval { get; init; }
 
@@ -35,7 +38,8 @@ public sealed record FamilyRules
     {
         NoticeWindow = (events ?? new Events.EventOptions()).FlappingWindow,
         NoticeRefreshes = (events ?? new Events.EventOptions()).IncludeRefreshed,
-        RefreshLease = Lease(family.RefreshLease, provider?.RefreshTokenReuseLeeway ?? TimeSpan.Zero),
+        RefreshLease = Lease(family.RefreshLease, provider?.RefreshTokenReuseLeeway ?? TimeSpan.Zero,
+            provider?.TokenRequestTimeout ?? new ProviderOptions().TokenRequestTimeout),
         IntentPollInterval = family.IntentPollInterval,
         MinForcedRefreshInterval = family.MinForcedRefreshInterval,
         SupersededTokenHistory = family.SupersededTokenHistory,
@@ -43,16 +47,32 @@ public sealed record FamilyRules
         ExpiryBuffer = family.ExpiryBuffer,
         RefreshAheadSpread = family.RefreshAheadJitter * draw,
         ReuseLeeway = provider?.RefreshTokenReuseLeeway ?? TimeSpan.Zero,
+        TokenRequestTimeout = provider?.TokenRequestTimeout ?? new ProviderOptions().TokenRequestTimeout,
         RefreshTokenLifetime = provider?.RefreshTokenLifetime,
         KeepAliveInterval = provider?.KeepAliveInterval,
         RevokeReplacedGrant = provider?.RevokeReplacedGrant ?? true,
     };
 
     /// <summary>
-    /// A survivor may replay a dead activation's refresh only after the lease and before the leeway ends: with a leeway,
-    /// the lease ends by half of it, or a lease as long as the leeway (30 s each by default) leaves no time to replay.
+    /// A survivor may replay a dead activation's refresh only after the lease, and only while the replay can still arrive
+    /// inside the leeway (<see cref="CanReplay"/>): with a leeway, the lease ends by half of it, or a lease as long as the
+    /// leeway (30 s each by default) leaves no time to replay; and by half of what the request timeout leaves of it.
     /// </summary>
-    private static TimeSpan Lease(TimeSpan lease, TimeSpan leeway) => leeway > TimeSpan.Zero && lease > leeway / 2 ? leeway / 2 : lease;
+    private static TimeSpan Lease(TimeSpan lease, TimeSpan leeway, TimeSpan timeout)
+    {
+        if (leeway <= TimeSpan.Zero) return lease;
+        if (lease > leeway / 2) lease = leeway / 2;
+        // With a timeout as long as the leeway no replay is ever safe: the lease stays as it is, and the survivor says so.
+        if (lease + timeout >= leeway && leeway > timeout) lease = (leeway - timeout) / 2;
+        return lease;
+    }
+
+    /// <summary>
+    /// Whether a refresh whose intent started at <paramref name="intentStart"/> may be sent again now: only if it can
+    /// arrive inside the provider's reuse leeway, counting the token request timeout for its transit. The leeway runs from
+    /// the server's first redemption, which is no earlier than the intent, so counting from the intent errs on the safe side.
+    /// </summary>
+    public bool CanReplay(DateTimeOffset intentStart, DateTimeOffset now) => now - intentStart + TokenRequestTimeout < ReuseLeeway;
 }
 
 /// <summary>Where and when a decision is made.</summary>

@@ -115,8 +115,11 @@ public static partial class TokenFamilyDecisions
             var age = now - intent.StartedAt;
             if (age < context.Rules.RefreshLease) return Keep(state, new WaitForOtherActivation(context.Rules.IntentPollInterval));
             // Its holder died mid-refresh: the server may or may not have rotated the token.
-            if (age >= context.Rules.ReuseLeeway)
+            if (context.Rules.ReuseLeeway <= TimeSpan.Zero)
                 return OutcomeUnknown(state, "an earlier refresh was interrupted and the provider allows no reuse of its refresh token", context);
+            if (!context.Rules.CanReplay(intent.StartedAt, now))
+                return OutcomeUnknown(state, "an earlier refresh was interrupted and a replay could no longer arrive inside the provider's reuse leeway",
+                    context, FamilyStatusReason.ReplayOutsideLeeway);
             replay = true;
         }
         var claimed = state with { Intent = new RefreshIntent(context.Activation, state.Generation + 1, replay ? state.Intent!.StartedAt : now) };
@@ -170,9 +173,15 @@ public static partial class TokenFamilyDecisions
                     $"the provider could not be reached: {notSent.Why}", TimeSpan.FromSeconds(5)));
 
             case TokenEndpointOutcome.OutcomeUnknown unknown:
-                // Within the provider's reuse leeway a lost answer may be retried once with the same token.
-                if (!failed.Replayed && state.Intent is { } intent && context.Now - intent.StartedAt < context.Rules.ReuseLeeway)
-                    return Keep(state, new Report(new FamilySignal.ReplayWithinLeeway()), new Resend());
+                // Within the provider's reuse leeway a lost answer may be retried once with the same token, if the retry
+                // can arrive inside it: one that reaches the server after the leeway revokes the grant.
+                if (!failed.Replayed && state.Intent is { } intent && context.Rules.ReuseLeeway > TimeSpan.Zero)
+                {
+                    return context.Rules.CanReplay(intent.StartedAt, context.Now)
+                        ? Keep(state, new Report(new FamilySignal.ReplayWithinLeeway()), new Resend())
+                        : OutcomeUnknown(state, $"{unknown.Why} A replay could no longer arrive inside the provider's reuse leeway.", context,
+                            FamilyStatusReason.ReplayOutsideLeeway);
+                }
                 return OutcomeUnknown(state, unknown.Why, context);
 
             default:
@@ -209,19 +218,20 @@ public static partial class TokenFamilyDecisions
     /// A refresh whose answer was lost may have rotated the token at the server; sending the old one again would
     /// look like theft and revoke the family. Stop, keep any still-valid access token, and fail this refresh.
     /// </summary>
-    private static FamilyDecision OutcomeUnknown(TokenFamilyState state, string why, FamilyContext context)
+    private static FamilyDecision OutcomeUnknown(TokenFamilyState state, string why, FamilyContext context,
+        FamilyStatusReason reason = FamilyStatusReason.RefreshOutcomeUnknown)
     {
         var stopped = state with
         {
             Status = FamilyStatus.ReauthorizationRequired,
-            StatusReason = FamilyStatusReason.RefreshOutcomeUnknown,
+            StatusReason = reason,
             LastRefreshOutcome = RefreshOutcome.OutcomeUnknown,
             Intent = null,
         };
         return new FamilyDecision(stopped,
         [
             new Report(new FamilySignal.OutcomeUnknown(why)),
-            new Report(new FamilySignal.ReauthorizationRequired(FamilyStatusReason.RefreshOutcomeUnknown)),
+            new Report(new FamilySignal.ReauthorizationRequired(reason)),
             new Persist(WriteMode.Fenced),
             new Fail(FamilyErrors.NotServable(stopped, context.Provider)),
         ]);

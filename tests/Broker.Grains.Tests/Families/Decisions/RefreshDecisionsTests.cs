@@ -95,7 +95,7 @@ public sealed class RefreshDecisionsTests
         var family = Expiring(new() { RefreshLease = TimeSpan.FromSeconds(30), ReuseLeeway = TimeSpan.FromSeconds(60) });
         var started = family.Clock.GetUtcNow();
         family.State = family.State with { Intent = new RefreshIntent(Guid.NewGuid(), 2, started) };
-        family.Clock.Advance(TimeSpan.FromSeconds(59));
+        family.Clock.Advance(TimeSpan.FromSeconds(49)); // the replay can still arrive inside the leeway: 49 s + 10 s < 60 s
 
         var decision = family.On(new FamilyEvent.RefreshTurn(family.State.Generation));
 
@@ -236,7 +236,7 @@ public sealed class RefreshDecisionsTests
     {
         var family = Expiring(new() { ReuseLeeway = TimeSpan.FromSeconds(30) });
         Claimed(family);
-        family.Clock.Advance(TimeSpan.FromSeconds(29));
+        family.Clock.Advance(TimeSpan.FromSeconds(19)); // the replay must still arrive inside the leeway: 19 s + 10 s < 30 s
         var lost = new TokenEndpointOutcome.OutcomeUnknown("timeout");
 
         var first = family.On(new FamilyEvent.RefreshFailed(lost, Replayed: false));
