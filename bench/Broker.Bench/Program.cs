@@ -9,6 +9,12 @@ if (args is ["serve-echo", "--port", var echoPort])
     await Broker.Bench.Echo.EchoServer.RunAsync(int.Parse(echoPort));
     return 0;
 }
+// The soak's authorization server in a process of its own (bench/Broker.Bench/Soak/AuthorizationServerHost.cs).
+if (args is ["serve-auth", var accessSeconds, var refreshSeconds, var leewaySeconds])
+{
+    static TimeSpan Seconds(string value) => TimeSpan.FromSeconds(double.Parse(value, System.Globalization.CultureInfo.InvariantCulture));
+    return await Broker.Bench.Soak.AuthorizationServerHost.RunAsync(Seconds(accessSeconds), Seconds(refreshSeconds), Seconds(leewaySeconds));
+}
 var defaults = new BenchOptions();
 var pinnedDefaults = new Broker.Bench.Pinned.PinnedOptions();
 var scenarios = new Option<string>("--scenarios") { Description = "comma-separated: cache, client, storm, cold, scale, events", DefaultValueFactory = _ => string.Join(',', defaults.Scenarios) };

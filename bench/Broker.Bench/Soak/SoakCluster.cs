@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using Broker.Testing.AuthorizationServer;
-using Broker.Testing.Faults;
 using Broker.Testing.Hosting;
 using Broker.Testing.Processes;
 
@@ -8,7 +7,7 @@ namespace Broker.Bench.Soak;
 
 /// <summary>
 /// PostgreSQL, Redis with its append-only file, the test authorization server behind a proxy (so it can be made
-/// unreachable without losing its grants), and three silo slots run as separate processes in cluster mode. A
+/// unreachable without losing its grants) in a process of its own (<see cref="AuthorizationServerProcess"/>), and three silo slots run as separate processes in cluster mode. A
 /// supervisor restarts a wanted silo whose process exited; a balancer sends calls only to silos whose last readiness
 /// probe passed, as a load balancer in front of the cluster would.
 /// </summary>
@@ -21,34 +20,31 @@ public sealed class SoakCluster : IAsyncDisposable
     private Task _watch = Task.CompletedTask;
     private int _next;
 
-    private SoakCluster(PostgresServer postgres, RedisServer redis, TestAuthorizationServer server, FaultInjectingProxy proxy,
+    private SoakCluster(PostgresServer postgres, RedisServer redis, AuthorizationServerProcess server,
         Dictionary<string, string?> settings, TextWriter progress)
     {
         Postgres = postgres;
         Redis = redis;
         Server = server;
-        Proxy = proxy;
         Settings = settings;
         _progress = progress;
     }
 
     public PostgresServer Postgres { get; }
     public RedisServer Redis { get; }
-    public TestAuthorizationServer Server { get; }
-
     /// <summary>
-    /// Every request of the silos to the authorization server passes here: metadata, token, revocation. Stopping it
-    /// is the server going down (connections refused) without losing the grants it issued.
+    /// The authorization server and the proxy every request of the silos passes (metadata, token, revocation), in their
+    /// own process: the load generator's starvation is not the provider's. Stopping the proxy is the server going down
+    /// (connections refused) without losing the grants it issued.
     /// </summary>
-    public FaultInjectingProxy Proxy { get; private set; }
+    public AuthorizationServerProcess Server { get; }
 
     /// <summary>The authorization server goes down (connections refused) for <paramref name="outage"/>, then comes back on the same port.</summary>
     public async Task StopAuthorizationServerAsync(TimeSpan outage)
     {
-        var port = Proxy.Address.Port;
-        await Proxy.DisposeAsync();
+        await Server.DownAsync();
         await Task.Delay(outage);
-        Proxy = await FaultInjectingProxy.StartAsync(Server.Issuer, port);
+        await Server.UpAsync();
     }
 
     /// <summary>Settings every silo starts with; key rotation changes them for the silos started after it.</summary>
@@ -63,23 +59,21 @@ public sealed class SoakCluster : IAsyncDisposable
     {
         var postgres = await PostgresServer.StartAsync(pinnedPort: null);
         var redis = await RedisServer.StartOwnAsync(appendOnly: true);
-        var server = await TestAuthorizationServer.StartAsync(new TestAuthorizationServerOptions
-        {
-            AccessTokenLifetime = options.AccessTokenLifetime,
-            RefreshTokenLifetime = options.Duration + TimeSpan.FromHours(1),
-            // Past the leeway (or at once without one) a reused refresh token revokes the whole grant.
-            RefreshTokenReuseLeeway = options.ReuseLeeway > TimeSpan.Zero ? options.ReuseLeeway : null,
-        });
-        var proxy = await FaultInjectingProxy.StartAsync(server.Issuer);
+        var server = await AuthorizationServerProcess.StartAsync(options);
+        progress.WriteLine($"soak: authorization server in process {server.ProcessId}, its proxy at {server.Proxy}");
         var database = await postgres.CreateDatabaseAsync();
         await Broker.Silo.Storage.SchemaMigrator.MigrateAsync(database);
         var clusterId = $"soak{Guid.NewGuid():N}";
         var settings = ProviderSettings.Merge(
-            ProviderSettings.For(Provider, server, metadataAddress: proxy.Endpoint(".well-known/openid-configuration").AbsoluteUri),
-            new()
+            new Dictionary<string, string?>
             {
-                [$"Broker:Providers:{Provider}:TokenEndpoint"] = proxy.Endpoint(TestAuthorizationServer.TokenPath).AbsoluteUri,
-                [$"Broker:Providers:{Provider}:RevocationEndpoint"] = proxy.Endpoint(TestAuthorizationServer.RevocationPath).AbsoluteUri,
+                [$"Broker:Providers:{Provider}:Issuer"] = server.Issuer.AbsoluteUri,
+                [$"Broker:Providers:{Provider}:ClientId"] = "broker",
+                [$"Broker:Providers:{Provider}:ClientSecret"] = "broker-test-secret",
+                [$"Broker:Providers:{Provider}:Scopes:0"] = "offline_access",
+                [$"Broker:Providers:{Provider}:MetadataAddress"] = server.Endpoint(".well-known/openid-configuration").AbsoluteUri,
+                [$"Broker:Providers:{Provider}:TokenEndpoint"] = server.Endpoint(TestAuthorizationServer.TokenPath).AbsoluteUri,
+                [$"Broker:Providers:{Provider}:RevocationEndpoint"] = server.Endpoint(TestAuthorizationServer.RevocationPath).AbsoluteUri,
                 [$"Broker:Providers:{Provider}:RefreshTokenReuseLeeway"] = options.ReuseLeeway.ToString(),
                 // One caller drives every family here, so it may use the client's whole token-request budget.
                 [$"Broker:Providers:{Provider}:CallerTokenRequestShare"] = "1",
@@ -92,7 +86,7 @@ public sealed class SoakCluster : IAsyncDisposable
                 ["Broker:Encryption:Keys:0:Id"] = "k1",
                 ["Broker:Encryption:Keys:0:Key"] = BrokerSiloSettings.NewEncryptionKey(),
             });
-        return new SoakCluster(postgres, redis, server, proxy, settings, progress);
+        return new SoakCluster(postgres, redis, server, settings, progress);
     }
 
     /// <summary>Starts the supervisor and balancer loop.</summary>
@@ -192,7 +186,7 @@ public sealed class SoakCluster : IAsyncDisposable
             }
         }
         Interlocked.Increment(ref slot.Starts);
-        await Server.AddRedirectUriAsync("broker", slot.Process.RedirectUri(Provider));
+        await Server.AddRedirectUriAsync(slot.Process.RedirectUri(Provider));
         slot.Routable = true;
     }
 
@@ -267,7 +261,6 @@ public sealed class SoakCluster : IAsyncDisposable
             if (slot.Process is { } process) await process.DisposeAsync();
         }
         _probe.Dispose();
-        await Proxy.DisposeAsync();
         await Server.DisposeAsync();
         await Redis.DisposeAsync();
         await Postgres.DisposeAsync();

@@ -16,7 +16,7 @@ public sealed class SoakRunner(SoakOptions options, TextWriter progress)
     {
         // Silo logs are kept for a diagnosis of whatever the run shows.
         Environment.SetEnvironmentVariable("BROKER_TEST_KEEP_SILO_LOGS", "1");
-        // The authorization server shares this process with the load: keep threads ready for it when the load bursts.
+        // Keep threads ready for the load's bursts (the authorization server has a process of its own).
         ThreadPool.GetMinThreads(out var workers, out var io);
         ThreadPool.SetMinThreads(Math.Max(workers, 64), Math.Max(io, 64));
         await using var cluster = await SoakCluster.StartAsync(options, progress);
@@ -47,7 +47,7 @@ public sealed class SoakRunner(SoakOptions options, TextWriter progress)
         progress.WriteLine($"soak: saturating rate {saturating:F0} calls/s (2 silos, {options.SaturationConcurrency} callers); offering {rate:F0} calls/s for {options.Duration}");
 
         var report = new SoakReport(options, saturating, rate);
-        var stats = cluster.Server.Stats;
+        var stats = await cluster.Server.StatsAsync();
         var start = DateTime.UtcNow;
         load.Swap();
         using var stopLoad = new CancellationTokenSource();
@@ -61,6 +61,7 @@ public sealed class SoakRunner(SoakOptions options, TextWriter progress)
             var due = start + options.Interval * row - DateTime.UtcNow;
             if (due > TimeSpan.Zero) await Task.Delay(due);
             var tally = load.Swap();
+            stats = await cluster.Server.StatsAsync();
             var now = (Refreshes: stats.RefreshTokenGrants, Requests: stats.TokenRequests, Reuses: stats.RefreshTokenReuses, Rejections: stats.RefreshTokenRejections);
             var memory = new List<SiloMemory>();
             foreach (var slot in cluster.Slots)
@@ -85,10 +86,11 @@ public sealed class SoakRunner(SoakOptions options, TextWriter progress)
 
         progress.WriteLine("soak: load stopped; checking every family ...");
         await CheckFamiliesAsync(cluster, report);
-        report.Server = stats.ToString();
-        report.MostPresentations = stats.MostPresentationsOfOneRefreshToken;
-        report.ServerErrors.AddRange(stats.Errors.GroupBy(e => $"{e.GrantType}: {e.Error}").Select(g => $"{g.Key} x{g.Count()}"));
-        report.AnalyzeRefreshes(stats.RefreshGrantsBySubject(), Enumerable.Range(0, options.Families).Select(SoakLoad.Subject), start, DateTime.UtcNow);
+        stats = await cluster.Server.StatsAsync();
+        report.Server = stats.Summary;
+        report.MostPresentations = stats.MostPresentations;
+        report.ServerErrors.AddRange(stats.Errors);
+        report.AnalyzeRefreshes(stats.RefreshGrantsBySubject, Enumerable.Range(0, options.Families).Select(SoakLoad.Subject), start, DateTime.UtcNow);
         foreach (var slot in cluster.Slots) report.Silos.Add($"{slot.Name}: started {slot.Starts} times, unplanned exits {slot.UnplannedExits}");
         return report;
     }
