@@ -98,6 +98,25 @@ public sealed class ProvidersOptionsValidatorTests
     }
 
     [Fact]
+    public void Request_timeout_and_unanswered_backoff_out_of_range_are_each_named()
+    {
+        var failures = string.Join("\n", Failures(new ProviderOptions
+        {
+            Issuer = "https://github.example/",
+            ClientId = "id",
+            ClientSecret = "s",
+            TokenRequestTimeout = TimeSpan.Zero,
+            UnansweredBackoff = TimeSpan.FromSeconds(10),
+            MaxUnansweredBackoff = TimeSpan.FromSeconds(5),
+        }));
+
+        Assert.Contains("Broker:Providers:github:TokenRequestTimeout must be above 0", failures);
+        Assert.Contains("Broker:Providers:github:MaxUnansweredBackoff must be at least UnansweredBackoff", failures);
+        Assert.Contains("Broker:Providers:github:UnansweredBackoff must be positive",
+            string.Join("\n", Failures(new ProviderOptions { Issuer = "https://github.example/", ClientId = "id", ClientSecret = "s", UnansweredBackoff = TimeSpan.Zero })));
+    }
+
+    [Fact]
     public void Bad_provider_name_is_named()
     {
         Assert.Contains(Failures(new ProviderOptions { Issuer = "https://a.example/", ClientId = "id", ClientSecret = "s" }, name: "Bad Name"),

@@ -41,4 +41,14 @@ public sealed class TokenEndpointOutcomeTests
         Assert.IsType<TokenEndpointOutcome.OutcomeUnknown>(TokenEndpointClient.Classify(new TaskCanceledException()));
         Assert.IsType<TokenEndpointOutcome.OutcomeUnknown>(TokenEndpointClient.Classify(new Polly.Timeout.TimeoutRejectedException()));
     }
+
+    [Fact]
+    public void A_timeout_or_a_connection_lost_after_sending_is_unanswered_but_an_answer_refused_unread_is_not()
+    {
+        // Unanswered holds back the client's new requests on every silo (UnansweredRequestBackoff): only for no answer at all.
+        Assert.True(Assert.IsType<TokenEndpointOutcome.OutcomeUnknown>(TokenEndpointClient.Classify(new Polly.Timeout.TimeoutRejectedException())).Unanswered);
+        Assert.True(Assert.IsType<TokenEndpointOutcome.OutcomeUnknown>(TokenEndpointClient.Classify(new HttpRequestException(HttpRequestError.ResponseEnded))).Unanswered);
+        Assert.False(Assert.IsType<TokenEndpointOutcome.OutcomeUnknown>(
+            TokenEndpointClient.Classify(new HttpRequestException(HttpRequestError.ConfigurationLimitExceeded))).Unanswered);
+    }
 }
