@@ -37,8 +37,9 @@ public sealed record SoakOptions
 
     /// <summary>Calls in flight beyond which the load generator sheds (and counts) calls instead of queueing them.</summary>
     /// <remarks>
-    /// Small on purpose: the test authorization server lives in this process, and thousands of queued calls starved it
-    /// so that token requests timed out (outcome unknown) because of the load generator, not the broker.
+    /// Small on purpose: when the test authorization server lived in this process, thousands of queued calls starved it
+    /// so that token requests timed out (outcome unknown) because of the load generator, not the broker. It has a process
+    /// of its own now (<see cref="AuthorizationServerProcess"/>); the cap still keeps the generator's own queue bounded.
     /// </remarks>
     public int MaxInFlight { get; init; } = 256;
 
