@@ -31,7 +31,7 @@ public enum FamilyStatusReason
     /// A refresh's answer was lost and a replay could no longer arrive inside the provider's reuse leeway (counting the
     /// token request timeout for its transit): not sent, since past the leeway the provider revokes the grant.
     /// </summary>
-    ReplayOutsideLeeway = 11,
+    ReplayOutsideLeeway = 12,
 }
 
 /// <summary>How the family's last refresh ended. Numbers as for <see cref="FamilyStatusReason"/>.</summary>
