@@ -27,6 +27,8 @@ public enum FamilyStatusReason
     RefusedWithoutError = 9,
     /// <summary>The authorization yielded no refresh token (no offline_access): the family lives as long as its access token.</summary>
     NoRefreshToken = 10,
+    /// <summary>The provider's DPoP mode is Required and a refresh answered a bearer token: refused, and given back.</summary>
+    DpopNotBound = 11,
 }
 
 /// <summary>How the family's last refresh ended. Numbers as for <see cref="FamilyStatusReason"/>.</summary>
@@ -60,6 +62,7 @@ public static class FamilyWireNames
         FamilyStatusReason.TokenReuseDetected => "token_reuse_detected",
         FamilyStatusReason.RefusedWithoutError => "refused_without_error",
         FamilyStatusReason.NoRefreshToken => "no_refresh_token",
+        FamilyStatusReason.DpopNotBound => "dpop_not_bound",
         _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, null),
     };
 
