@@ -36,11 +36,14 @@ public interface ITokenFamilyGrain : IGrainWithStringKey
     /// <summary>An operator's decision: stop serving the family until a new authorization.</summary>
     Task MarkReauthorizationRequired();
 
-    /// <summary>The RFC 7638 thumbprint of the family's DPoP key (RFC 9449), made on first use; the key itself never leaves the grain.</summary>
-    Task<string> DpopThumbprint();
+    /// <summary>
+    /// The RFC 7638 thumbprint of the family's DPoP key (RFC 9449), made on first use for <paramref name="algorithm"/>
+    /// (a family keeps its key for life: its tokens are bound to it); the key itself never leaves the grain.
+    /// </summary>
+    Task<string> DpopThumbprint(string algorithm);
 
     /// <summary>A DPoP proof for one of the family's own token requests (code redemption): no access token hash.</summary>
-    Task<string> ProveTokenRequest(string httpMethod, string url, string? nonce);
+    Task<string> ProveTokenRequest(string httpMethod, string url, string? nonce, string algorithm);
 
     /// <summary>
     /// A DPoP proof for a call to a resource server with the family's current access token (its hash as <c>ath</c>).

@@ -27,6 +27,8 @@ public enum FamilyStatusReason
     RefusedWithoutError = 9,
     /// <summary>The authorization yielded no refresh token (no offline_access): the family lives as long as its access token.</summary>
     NoRefreshToken = 10,
+    /// <summary>The provider's DPoP mode is Required and a refresh answered a bearer token: refused, and given back.</summary>
+    DpopNotBound = 11,
     /// <summary>
     /// A refresh's answer was lost and a replay could no longer arrive inside the provider's reuse leeway (counting the
     /// token request timeout for its transit): not sent, since past the leeway the provider revokes the grant.
@@ -65,6 +67,7 @@ public static class FamilyWireNames
         FamilyStatusReason.TokenReuseDetected => "token_reuse_detected",
         FamilyStatusReason.RefusedWithoutError => "refused_without_error",
         FamilyStatusReason.NoRefreshToken => "no_refresh_token",
+        FamilyStatusReason.DpopNotBound => "dpop_not_bound",
         FamilyStatusReason.ReplayOutsideLeeway => "replay_outside_leeway",
         _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, null),
     };

@@ -75,8 +75,8 @@ public sealed partial class PendingAuthorizationGrain(
         var lifetime = options.Value.PendingLifetime;
         await this.RegisterOrUpdateReminderAtLeast(ExpiryReminder, lifetime, lifetime, reminders.Value);
         // DPoP: the code is bound to the family's key (dpop_jkt); the key is made in, and stays in, the family.
-        var dpopThumbprint = DpopUse.Applies(provider, metadata)
-            ? await GrainFactory.GetGrain<ITokenFamilyGrain>(family.ToGrainKey()).DpopThumbprint()
+        var dpopThumbprint = DpopUse.Algorithm(provider, metadata) is { } algorithm
+            ? await GrainFactory.GetGrain<ITokenFamilyGrain>(family.ToGrainKey()).DpopThumbprint(algorithm)
             : null;
         return new AuthorizationStart(request.ToUrl(metadata, dpopThumbprint), state, expiresAt);
     }

@@ -62,7 +62,7 @@ public sealed partial class ClientTokenGrain(
         }
 
         var provider = providers.Get(_key.Provider);
-        var dpop = DpopUse.MayApply(provider) ? new LocalDpopProver(DpopKeyOf(stored.State), time) : null;
+        var dpop = DpopUse.MayApply(provider) ? new LocalDpopProver(algorithm => DpopKeyOf(stored.State, algorithm), time) : null;
         stored.State.Owner ??= CallerRequestContext.Current;
         var outcome = await upstream.ClientCredentialsAsync(provider, _key.Scopes, _key.Resource, this.GetPrimaryKeyString(), dpop);
         if (outcome is not TokenEndpointOutcome.Issued issued)
@@ -167,29 +167,24 @@ public sealed partial class ClientTokenGrain(
 
     private (ProtectedSecret Sealed, DpopKey Key)? _dpopKey;
 
-    /// <summary>This token's DPoP key: made (and sealed into the state, stored with the token) on first use.</summary>
-    private DpopKey DpopKeyOf(ClientTokenState state)
+    /// <summary>
+    /// This token's DPoP key: made for <paramref name="algorithm"/> (sealed into the state, stored with the token) on
+    /// first use, then kept, as a family keeps its own: the token held is bound to it.
+    /// </summary>
+    private DpopKey DpopKeyOf(ClientTokenState state, string? algorithm = null)
     {
         if (state.DpopKey is null)
         {
-            var made = DpopKey.Generate();
-            var pkcs8 = made.ExportPrivateKey();
-            state.DpopKey = protector.Protect(Convert.ToBase64String(pkcs8), KeyContext);
-            System.Security.Cryptography.CryptographicOperations.ZeroMemory(pkcs8);
+            var made = DpopKey.Generate(algorithm ?? DpopKey.DefaultAlgorithm);
+            state.DpopKey = protector.Protect(made.ExportSealable(), KeyContext);
+            _dpopKey?.Key.Dispose();
             _dpopKey = (state.DpopKey, made);
         }
         if (_dpopKey is { } held && ReferenceEquals(held.Sealed, state.DpopKey)) return held.Key;
-        var opened = Convert.FromBase64String(protector.Unprotect(state.DpopKey, KeyContext));
-        try
-        {
-            var key = DpopKey.Import(opened);
-            _dpopKey = (state.DpopKey, key);
-            return key;
-        }
-        finally
-        {
-            System.Security.Cryptography.CryptographicOperations.ZeroMemory(opened);
-        }
+        var key = DpopKey.ImportSealable(protector.Unprotect(state.DpopKey, KeyContext));
+        _dpopKey?.Key.Dispose();
+        _dpopKey = (state.DpopKey, key);
+        return key;
     }
 
     public Task<DpopProofResult> CreateProof(string httpMethod, string url, string? nonce)

@@ -61,18 +61,7 @@ public sealed class FamilySecrets(SecretProtector protector, TokenFingerprint fi
         access is { } a ? TryOpen(a, "access_token") : null);
 
     /// <summary>The family's DPoP key sealed under its own field, so it opens nowhere else.</summary>
-    public ProtectedSecret SealDpopKey(Broker.OAuth.Dpop.DpopKey key)
-    {
-        var pkcs8 = key.ExportPrivateKey();
-        try
-        {
-            return Seal(Convert.ToBase64String(pkcs8), "dpop_key");
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(pkcs8);
-        }
-    }
+    public ProtectedSecret SealDpopKey(Broker.OAuth.Dpop.DpopKey key) => Seal(key.ExportSealable(), "dpop_key");
 
     private (ProtectedSecret Sealed, Broker.OAuth.Dpop.DpopKey Key)? _dpopKey;
 
@@ -80,17 +69,9 @@ public sealed class FamilySecrets(SecretProtector protector, TokenFingerprint fi
     public Broker.OAuth.Dpop.DpopKey DpopKey(ProtectedSecret secret)
     {
         if (_dpopKey is { } held && ReferenceEquals(held.Sealed, secret)) return held.Key;
-        var pkcs8 = Convert.FromBase64String(Open(secret, "dpop_key"));
-        try
-        {
-            var key = Broker.OAuth.Dpop.DpopKey.Import(pkcs8);
-            _dpopKey = (secret, key);
-            return key;
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(pkcs8);
-        }
+        var key = Broker.OAuth.Dpop.DpopKey.ImportSealable(Open(secret, "dpop_key"));
+        _dpopKey = (secret, key);
+        return key;
     }
 
     public bool NeedsReencryption(TokenFamilyState state) =>

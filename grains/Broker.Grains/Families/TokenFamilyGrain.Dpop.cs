@@ -10,11 +10,11 @@ namespace Broker.Grains.Families;
 /// </summary>
 public sealed partial class TokenFamilyGrain
 {
-    public async Task<string> DpopThumbprint() => (await EnsureDpopKey()).Thumbprint;
+    public async Task<string> DpopThumbprint(string algorithm) => (await EnsureDpopKey(algorithm)).Thumbprint;
 
-    public async Task<string> ProveTokenRequest(string httpMethod, string url, string? nonce)
+    public async Task<string> ProveTokenRequest(string httpMethod, string url, string? nonce, string algorithm)
     {
-        var key = await EnsureDpopKey();
+        var key = await EnsureDpopKey(algorithm);
         return DpopProof.Create(key, httpMethod, ProofTarget(url), time.GetUtcNow(), nonce);
     }
 
@@ -37,12 +37,14 @@ public sealed partial class TokenFamilyGrain
     private IDpopProver? Prover(TokenFamilyState state) =>
         state.DpopKey is { } sealedKey ? new LocalDpopProver(_secrets.DpopKey(sealedKey), time) : null;
 
-    private async Task<DpopKey> EnsureDpopKey()
+    private async Task<DpopKey> EnsureDpopKey(string algorithm)
     {
         _store.ThrowIfRefused();
         if (State.DpopKey is null)
         {
-            using var made = DpopKey.Generate();
+            if (!DpopKey.IsSupported(algorithm))
+                throw new BrokerException(BrokerErrorReason.InvalidArgument, "the DPoP algorithm is not one the broker supports.");
+            using var made = DpopKey.Generate(algorithm);
             await Apply(() => new FamilyEvent.DpopKeyMade(_secrets.SealDpopKey(made), made.Thumbprint));
         }
         return _secrets.DpopKey(State.DpopKey!);

@@ -72,6 +72,9 @@ public sealed partial class UpstreamTokenRequests(
     /// <summary>What a caller is told when a token request ended without tokens (a refresh has its own rules in the family).</summary>
     public static BrokerException ErrorFor(TokenEndpointOutcome outcome, string request) => outcome switch
     {
+        TokenEndpointOutcome.Rejected { Error: DpopUse.NotBoundError } => new BrokerException(BrokerErrorReason.ProviderRejected,
+            $"the provider answered {request} with a bearer token though its DPoP mode is Required; the tokens were given back.")
+            { Detail = DpopUse.NotBoundError },
         TokenEndpointOutcome.Rejected rejected => new BrokerException(BrokerErrorReason.ProviderRejected,
             $"the provider rejected {request} with '{rejected.Error}'.") { Detail = rejected.Error },
         TokenEndpointOutcome.Refused refused => new BrokerException(BrokerErrorReason.ProviderRejected,

@@ -31,7 +31,7 @@ public static class DpopProof
         {
             header.WriteStartObject();
             header.WriteString("typ", TokenType);
-            header.WriteString("alg", DpopKey.Algorithm);
+            header.WriteString("alg", key.Algorithm);
             header.WritePropertyName("jwk");
             key.WritePublicJwk(header);
             header.WriteEndObject();

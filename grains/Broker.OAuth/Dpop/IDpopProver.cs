@@ -6,15 +6,21 @@ namespace Broker.OAuth.Dpop;
 /// </summary>
 public interface IDpopProver
 {
-    /// <summary>A proof for <paramref name="httpMethod"/> <paramref name="url"/>, with the server's nonce when it gave one.</summary>
-    Task<string> ProveAsync(string httpMethod, Uri url, string? nonce);
+    /// <summary>
+    /// A proof for <paramref name="httpMethod"/> <paramref name="url"/>, with the server's nonce when it gave one.
+    /// <paramref name="algorithm"/> is what a key made now would use (the provider's choice, <see cref="DpopUse.Algorithm"/>);
+    /// a key already held signs with its own, since tokens may be bound to it.
+    /// </summary>
+    Task<string> ProveAsync(string httpMethod, Uri url, string? nonce, string algorithm);
 }
 
-/// <summary>A prover over a key held in this process.</summary>
-public sealed class LocalDpopProver(DpopKey key, TimeProvider time) : IDpopProver
+/// <summary>A prover over a key held in this process, or made on first use by <c>keyFor(algorithm)</c>.</summary>
+public sealed class LocalDpopProver(Func<string, DpopKey> keyFor, TimeProvider time) : IDpopProver
 {
-    public Task<string> ProveAsync(string httpMethod, Uri url, string? nonce) =>
-        Task.FromResult(DpopProof.Create(key, httpMethod, url, time.GetUtcNow(), nonce));
+    public LocalDpopProver(DpopKey key, TimeProvider time) : this(_ => key, time)
+    {
+    }
 
-    public override string ToString() => key.ToString();
+    public Task<string> ProveAsync(string httpMethod, Uri url, string? nonce, string algorithm) =>
+        Task.FromResult(DpopProof.Create(keyFor(algorithm), httpMethod, url, time.GetUtcNow(), nonce));
 }

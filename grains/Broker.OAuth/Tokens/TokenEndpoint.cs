@@ -14,6 +14,7 @@ public sealed class TokenEndpoint(MetadataStore metadataStore, TokenEndpointClie
         WithMetadata(provider, metadata => client.RedeemCodeAsync(provider, metadata, code, codeVerifier, requested, cancellationToken,
             DpopUse.Applies(provider, metadata) ? dpop : null), cancellationToken);
 
+
     public Task<TokenEndpointOutcome> RefreshAsync(Provider provider, string refreshToken, ScopeSet held,
         CancellationToken cancellationToken = default, IDpopProver? dpop = null, bool bound = false) =>
         // A bound refresh token is useless without its key: it always goes with a proof, whatever the mode says now.
@@ -51,6 +52,21 @@ public sealed class TokenEndpoint(MetadataStore metadataStore, TokenEndpointClie
             // Without the endpoint's address nothing left the process: safe to try again.
             return new TokenEndpointOutcome.NotSent(ex.Message);
         }
-        return await send(metadata);
+        var outcome = await send(metadata);
+        return await RefuseBearerWhereRequired(provider, metadata, outcome, cancellationToken);
+    }
+
+    /// <summary>
+    /// Required means the broker holds no bearer token of this provider (RFC 9449 §5 leaves a bearer answer to the
+    /// client's policy): what was issued is given back, best effort, and the request counts as refused.
+    /// </summary>
+    private async Task<TokenEndpointOutcome> RefuseBearerWhereRequired(Provider provider, AuthorizationServerMetadata metadata,
+        TokenEndpointOutcome outcome, CancellationToken cancellationToken)
+    {
+        if (outcome is not TokenEndpointOutcome.Issued { Tokens: var tokens } || !DpopUse.IsRequired(provider) || DpopUse.IsBound(tokens.TokenType))
+            return outcome;
+        var (token, hint) = tokens.RefreshToken is { } refresh ? (refresh, "refresh_token") : (tokens.AccessToken, "access_token");
+        await client.RevokeAsync(provider, metadata, token, hint, cancellationToken);
+        return new TokenEndpointOutcome.Rejected(DpopUse.NotBoundError, 200);
     }
 }

@@ -24,7 +24,7 @@ public sealed class TokenEndpointClient(OAuthHttpClients http, TimeProvider time
 {
     public Task<TokenEndpointOutcome> RedeemCodeAsync(Provider provider, AuthorizationServerMetadata metadata,
         string code, string codeVerifier, ScopeSet requested, CancellationToken cancellationToken = default, IDpopProver? dpop = null) =>
-        SendAsync(provider, requested, dpop, () => http.ForSingleAttemptRequests(provider.Name),
+        SendAsync(provider, metadata, requested, dpop, () => http.ForSingleAttemptRequests(provider.Name),
             () => Authenticate(new AuthorizationCodeTokenRequest
             {
                 Address = metadata.TokenEndpointFor(MutualTls(provider)).AbsoluteUri,
@@ -37,7 +37,7 @@ public sealed class TokenEndpointClient(OAuthHttpClients http, TimeProvider time
     /// <summary>Sends the refresh token once. Never retried here: see <see cref="OAuthHttpClients"/>.</summary>
     public Task<TokenEndpointOutcome> RefreshAsync(Provider provider, AuthorizationServerMetadata metadata,
         string refreshToken, ScopeSet held, CancellationToken cancellationToken = default, IDpopProver? dpop = null) =>
-        SendAsync(provider, held, dpop, () => http.ForSingleAttemptRequests(provider.Name),
+        SendAsync(provider, metadata, held, dpop, () => http.ForSingleAttemptRequests(provider.Name),
             () => Authenticate(new RefreshTokenRequest
             {
                 Address = metadata.TokenEndpointFor(MutualTls(provider)).AbsoluteUri,
@@ -48,7 +48,7 @@ public sealed class TokenEndpointClient(OAuthHttpClients http, TimeProvider time
     public Task<TokenEndpointOutcome> ClientCredentialsAsync(Provider provider, AuthorizationServerMetadata metadata,
         ScopeSet scopes, string resource, CancellationToken cancellationToken = default, IDpopProver? dpop = null) =>
         // A resent request would carry the same proof, whose jti the server holds to one use: one attempt with DPoP.
-        SendAsync(provider, scopes, dpop, () => dpop is null ? ForRepeatableRequests(provider) : http.ForSingleAttemptRequests(provider.Name),
+        SendAsync(provider, metadata, scopes, dpop, () => dpop is null ? ForRepeatableRequests(provider) : http.ForSingleAttemptRequests(provider.Name),
             () =>
             {
                 var request = Authenticate(new ClientCredentialsTokenRequest
@@ -130,7 +130,7 @@ public sealed class TokenEndpointClient(OAuthHttpClients http, TimeProvider time
         ex is System.Security.Cryptography.CryptographicException or IOException or InvalidOperationException
             or ArgumentException or UnauthorizedAccessException;
 
-    private async Task<TokenEndpointOutcome> SendAsync<TRequest>(Provider provider, ScopeSet requested, IDpopProver? dpop,
+    private async Task<TokenEndpointOutcome> SendAsync<TRequest>(Provider provider, AuthorizationServerMetadata metadata, ScopeSet requested, IDpopProver? dpop,
         Func<HttpClient> client, Func<TRequest> prepare, Func<HttpClient, TRequest, Task<TokenResponse>> send)
         where TRequest : ProtocolRequest
     {
@@ -154,7 +154,8 @@ public sealed class TokenEndpointClient(OAuthHttpClients http, TimeProvider time
             {
                 try
                 {
-                    request.DPoPProofToken = await dpop.ProveAsync("POST", new Uri(request.Address!), nonces.For(provider.Name));
+                    request.DPoPProofToken = await dpop.ProveAsync("POST", new Uri(request.Address!), nonces.For(provider.Name),
+                        DpopUse.Algorithm(provider, metadata) ?? DpopKey.DefaultAlgorithm);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {

@@ -53,15 +53,64 @@ public sealed class DpopProofTests
         Assert.All(ids, id => Assert.True(id.Length >= 22));
     }
 
-    [Fact]
-    public void A_key_survives_export_and_import_with_its_thumbprint_and_never_prints_its_private_part()
+    [Theory]
+    [InlineData("ES256")]
+    [InlineData("ES384")]
+    [InlineData("ES512")]
+    [InlineData("PS256")]
+    [InlineData("RS256")]
+    public void A_key_survives_sealing_with_its_algorithm_and_thumbprint_and_never_prints_its_private_part(string algorithm)
     {
-        using var key = DpopKey.Generate();
-        var exported = key.ExportPrivateKey();
-        using var imported = DpopKey.Import(exported);
+        using var key = DpopKey.Generate(algorithm);
+        var sealable = key.ExportSealable();
+        using var imported = DpopKey.ImportSealable(sealable);
 
-        Assert.Equal(key.Thumbprint, imported.Thumbprint);
-        Assert.DoesNotContain(Convert.ToBase64String(exported), key.ToString(), StringComparison.Ordinal);
+        Assert.Equal((algorithm, key.Thumbprint), (imported.Algorithm, imported.Thumbprint));
+        Assert.DoesNotContain(sealable.Split(':')[^1], key.ToString(), StringComparison.Ordinal);
         Assert.Contains(key.Thumbprint, key.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_es256_key_sealed_before_other_algorithms_existed_still_opens()
+    {
+        using var original = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        using var imported = DpopKey.ImportSealable(Convert.ToBase64String(original.ExportPkcs8PrivateKey()));
+        Assert.Equal("ES256", imported.Algorithm);
+    }
+
+    [Fact]
+    public void A_sealed_key_whose_algorithm_does_not_fit_the_key_is_refused()
+    {
+        using var p256 = DpopKey.Generate("ES256");
+        Assert.ThrowsAny<CryptographicException>(() => DpopKey.ImportSealable("ES384:" + p256.ExportSealable()));
+        Assert.ThrowsAny<CryptographicException>(() => DpopKey.ImportSealable("HS256:" + p256.ExportSealable()));
+    }
+
+    [Theory]
+    [InlineData("ES384")]
+    [InlineData("ES512")]
+    [InlineData("PS256")]
+    [InlineData("RS256")]
+    public async Task Every_supported_algorithm_makes_proofs_that_verify_with_their_jwk_and_thumbprint(string algorithm)
+    {
+        using var key = DpopKey.Generate(algorithm);
+        var proof = DpopProof.Create(key, "POST", new Uri("https://as.example/token"), Now, accessToken: "token-1");
+
+        Assert.Equal(algorithm, new JsonWebToken(proof).Alg);
+        var header = Encoding.UTF8.GetString(Base64UrlEncoder.DecodeBytes(proof.Split('.')[0]));
+        var jwk = new JsonWebKey(System.Text.Json.JsonDocument.Parse(header).RootElement.GetProperty("jwk").GetRawText());
+        Assert.False(jwk.HasPrivateKey);
+        var result = await new JsonWebTokenHandler().ValidateTokenAsync(proof, new TokenValidationParameters
+        {
+            IssuerSigningKey = jwk,
+            ValidAlgorithms = [algorithm],
+            ValidateIssuer = false,
+            ValidateAudience = false,
+            ValidateLifetime = false,
+            RequireExpirationTime = false,
+            ValidTypes = ["dpop+jwt"],
+        });
+        Assert.True(result.IsValid, result.Exception?.Message);
+        Assert.Equal(key.Thumbprint, Base64UrlEncoder.Encode(jwk.ComputeJwkThumbprint()));
     }
 }

@@ -106,6 +106,30 @@ public sealed class DpopBrokerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task CreateProof_answers_over_json_transcoding_with_a_proof_for_the_held_token()
+    {
+        var token = await _silo.Client.GetClientTokenAsync(new GetClientTokenRequest { Provider = Provider, Scopes = { "api" } });
+        using var h2c = new HttpClient { DefaultRequestVersion = HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        h2c.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", TestCallers.AdminApiKey);
+        var route = $"http://127.0.0.1:{_silo.GrpcPort}/v1/providers/{Provider}:dpopProof";
+
+        using var answer = await h2c.PostAsync(route, Json(new { clientToken = new { scopes = new[] { "api" } }, httpMethod = "DELETE", url = "https://api.example/items/7?x=1" }));
+        using var refused = await h2c.PostAsync(route, Json(new { clientToken = new { scopes = new[] { "api" } }, httpMethod = "GET", url = "ftp://api.example/" }));
+
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        var body = JsonDocument.Parse(await answer.Content.ReadAsStringAsync()).RootElement;
+        var proof = body.GetProperty("proof").GetString()!;
+        Assert.Equal(await BoundKeyOf(token.AccessToken_), ThumbprintOf(proof));
+        Assert.Equal(Hash(token.AccessToken_), body.GetProperty("accessTokenHash").GetString());
+        var jwt = new JsonWebToken(proof);
+        Assert.Equal(("DELETE", "https://api.example/items/7"), (jwt.GetClaim("htm").Value, jwt.GetClaim("htu").Value));
+        Assert.True(body.TryGetProperty("expiresAt", out _));
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+    }
+
+    private static StringContent Json(object body) => new(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json");
+
+    [Fact]
     public async Task A_proof_for_a_token_that_is_not_bound_or_a_bad_url_is_refused_with_a_typed_error()
     {
         await GrpcAssert.FailsWith(StatusCode.FailedPrecondition, "INVALID_STATE", () => _silo.Client.CreateProofAsync(new CreateProofRequest

@@ -44,7 +44,10 @@ public sealed class DpopAuthorizationServer : IAsyncDisposable
     /// <param name="requireNonce">Every proof must carry a server nonce: a request without one is refused with use_dpop_nonce.</param>
     /// <param name="accessTokenLifetime">The lifetime of access tokens the server issues.</param>
     /// <param name="jwtClientKeys">The public JWKS (JSON) of the private_key_jwt client "broker-jwt", when one is wanted.</param>
-    public static async Task<DpopAuthorizationServer> StartAsync(bool requireNonce = true, TimeSpan? accessTokenLifetime = null, string? jwtClientKeys = null)
+    /// <param name="proofAlgorithms">The proof algorithms the server accepts and lists in its metadata (default ES256).</param>
+    /// <param name="dpop">False: the server has no DPoP at all (bearer tokens, nothing in its metadata).</param>
+    public static async Task<DpopAuthorizationServer> StartAsync(bool requireNonce = true, TimeSpan? accessTokenLifetime = null, string? jwtClientKeys = null,
+        IReadOnlyList<string>? proofAlgorithms = null, bool dpop = true)
     {
         if (!Directory.Exists(Path.Combine(Folder, "node_modules", "oidc-provider")))
             throw new InvalidOperationException($"oidc-provider is not installed: run `npm ci` in {Folder} (tests/run.sh does).");
@@ -63,6 +66,8 @@ public sealed class DpopAuthorizationServer : IAsyncDisposable
             info.Environment["DPOP_REQUIRE_NONCE"] = requireNonce ? "1" : "0";
             info.Environment["DPOP_ACCESS_TOKEN_TTL"] = ((int)(accessTokenLifetime ?? TimeSpan.FromMinutes(5)).TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
             if (jwtClientKeys is not null) info.Environment["DPOP_CLIENT_JWKS"] = jwtClientKeys;
+            if (proofAlgorithms is not null) info.Environment["DPOP_ALGS"] = string.Join(',', proofAlgorithms);
+            info.Environment["DPOP_ENABLED"] = dpop ? "1" : "0";
 
             var process = Process.Start(info) ?? throw new InvalidOperationException("node could not be started.");
             var output = new StringBuilder();
@@ -107,7 +112,9 @@ public sealed class DpopAuthorizationServer : IAsyncDisposable
             root.GetProperty("useDpopNonce").GetInt32(),
             root.GetProperty("errors").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt32()),
             root.GetProperty("issuedByGrant").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt32()),
-            [.. root.GetProperty("jtis").EnumerateArray().Select(j => j.GetString()!)]);
+            [.. root.GetProperty("jtis").EnumerateArray().Select(j => j.GetString()!)],
+            [.. root.GetProperty("proofAlgs").EnumerateArray().Select(j => j.GetString()!)],
+            root.GetProperty("revoked").GetInt32());
     }
 
     /// <summary>RFC 7662 introspection as the "broker" client: the token's active flag, and its cnf.jkt when DPoP-bound.</summary>
@@ -156,9 +163,9 @@ public sealed class DpopAuthorizationServer : IAsyncDisposable
     }
 }
 
-/// <summary>The DPoP server's token-endpoint counters.</summary>
+/// <summary>The DPoP server's token-endpoint counters, each token request's proof (jti and alg), and revocations answered 200.</summary>
 public sealed record DpopServerStats(int TokenRequests, int Issued, int UseDpopNonce, IReadOnlyDictionary<string, int> Errors,
-    IReadOnlyDictionary<string, int> IssuedByGrant, IReadOnlyList<string> ProofIds)
+    IReadOnlyDictionary<string, int> IssuedByGrant, IReadOnlyList<string> ProofIds, IReadOnlyList<string> ProofAlgorithms, int Revoked)
 {
     /// <summary>Tokens issued for one grant type (authorization_code, refresh_token, client_credentials).</summary>
     public int IssuedFor(string grantType) => IssuedByGrant.GetValueOrDefault(grantType);

@@ -5,6 +5,8 @@
 //   DPOP_REQUIRE_NONCE      "1": every proof must carry a server nonce (use_dpop_nonce first)
 //   DPOP_ACCESS_TOKEN_TTL   access token lifetime in seconds (default 300)
 //   DPOP_CLIENT_JWKS        a JWKS (JSON) of a second client, "broker-jwt", that authenticates with private_key_jwt
+//   DPOP_ALGS               the proof algorithms it accepts and lists, comma-separated (default ES256)
+//   DPOP_ENABLED            "0": no DPoP at all (bearer tokens, nothing in the metadata), as a server without RFC 9449
 // Prints "issuer <url>" on stdout once it listens.
 import * as crypto from 'node:crypto';
 import * as http from 'node:http';
@@ -15,13 +17,15 @@ if (!port) throw new Error('DPOP_PORT is required');
 const issuer = `http://127.0.0.1:${port}`;
 const requireNonce = process.env.DPOP_REQUIRE_NONCE === '1';
 const accessTokenTtl = Number(process.env.DPOP_ACCESS_TOKEN_TTL || 300);
+const dpopAlgs = (process.env.DPOP_ALGS || 'ES256').split(',');
+const dpopEnabled = process.env.DPOP_ENABLED !== '0';
 
 const common = {
   // Native: loopback redirect URIs match on any port (RFC 8252 §7.3), so the broker's ephemeral port is accepted.
   application_type: 'native',
   grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
   response_types: ['code'],
-  redirect_uris: ['http://127.0.0.1/oauth2/callback/dpop'],
+  redirect_uris: ['dpop', 'plain', 'strict'].map((name) => `http://127.0.0.1/oauth2/callback/${name}`),
   scope: 'openid offline_access api api.read',
 };
 const clients = [{ ...common, client_id: 'broker', client_secret: 'broker-test-secret' }];
@@ -36,7 +40,7 @@ if (process.env.DPOP_CLIENT_JWKS) {
 }
 
 // What the token endpoint answered, for tests that count requests.
-const stats = { tokenRequests: 0, issued: 0, useDpopNonce: 0, errors: {}, issuedByGrant: {}, jtis: [] };
+const stats = { tokenRequests: 0, issued: 0, useDpopNonce: 0, errors: {}, issuedByGrant: {}, jtis: [], proofAlgs: [], revoked: 0 };
 
 const provider = new Provider(issuer, {
   clients,
@@ -49,7 +53,7 @@ const provider = new Provider(issuer, {
     introspection: { enabled: true },
     revocation: { enabled: true },
     dPoP: {
-      enabled: true,
+      enabled: dpopEnabled,
       nonceSecret: crypto.randomBytes(32),
       requireNonce: () => requireNonce,
     },
@@ -71,8 +75,8 @@ const provider = new Provider(issuer, {
     IdToken: 3600,
   },
   interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
-  // ES256 is what the broker's keys use; a proof in any other algorithm is refused.
-  enabledJWA: { dPoPSigningAlgValues: ['ES256'] },
+  // A proof in an algorithm not listed here is refused.
+  enabledJWA: { dPoPSigningAlgValues: dpopAlgs },
 });
 
 provider.on('server_error', (_ctx, err) => console.error('server_error', err));
@@ -82,12 +86,15 @@ provider.use(async (ctx, next) => {
   const isToken = ctx.path === '/token' && ctx.method === 'POST';
   const proof = isToken ? ctx.get('DPoP') : '';
   await next();
+  if (ctx.path === '/token/revocation' && ctx.method === 'POST' && ctx.status === 200) stats.revoked += 1;
   if (!isToken) return;
   stats.tokenRequests += 1;
   if (proof) {
     try {
+      const header = JSON.parse(Buffer.from(proof.split('.')[0], 'base64url').toString('utf8'));
       const payload = JSON.parse(Buffer.from(proof.split('.')[1], 'base64url').toString('utf8'));
       stats.jtis.push(payload.jti);
+      stats.proofAlgs.push(header.alg);
     } catch { /* an unreadable proof is the server's to refuse */ }
   }
   if (ctx.status === 200) {

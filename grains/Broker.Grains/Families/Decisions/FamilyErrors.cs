@@ -31,6 +31,9 @@ public static class FamilyErrors
             { Detail = FamilyWireNames.Of(FamilyStatusReason.StateUnreadable) },
         (FamilyStatus.ReauthorizationRequired, FamilyStatusReason.MarkedByOperator) => new BrokerException(BrokerErrorReason.ReauthorizationRequired,
             "an operator marked this family for reauthorization: begin a new authorization.") { Detail = FamilyWireNames.Of(FamilyStatusReason.MarkedByOperator) },
+        (FamilyStatus.ReauthorizationRequired, FamilyStatusReason.DpopNotBound) => new BrokerException(BrokerErrorReason.ReauthorizationRequired,
+            $"provider '{provider}' answered a refresh with a bearer token though its DPoP mode is Required; the tokens were given back: " +
+            "begin a new authorization once the provider binds tokens (or change the mode).") { Detail = FamilyWireNames.Of(FamilyStatusReason.DpopNotBound) },
         (FamilyStatus.ReauthorizationRequired, var reason) => new BrokerException(BrokerErrorReason.ReauthorizationRequired,
             "the provider no longer accepts this family's refresh token: begin a new authorization.") { Detail = FamilyWireNames.Of(reason) },
         _ => new BrokerException(BrokerErrorReason.ReauthorizationRequired,

@@ -2,6 +2,7 @@ using Broker.Abstractions;
 using Broker.Abstractions.Tokens;
 using Broker.Grains.Storage;
 using Broker.Grains.Upstream;
+using Broker.OAuth.Dpop;
 using Broker.OAuth.Tokens;
 using static Broker.Grains.Families.FamilyEffect;
 
@@ -148,6 +149,10 @@ public static partial class TokenFamilyDecisions
         {
             case TokenEndpointOutcome.Rejected { Error: "invalid_grant" }:
                 return GrantRefused(state, RejectionReason(state, failed.Replayed, context), RefreshOutcome.InvalidGrant, 0, context);
+
+            case TokenEndpointOutcome.Rejected { Error: DpopUse.NotBoundError }:
+                // Tokens were issued (the old refresh token is spent), but as bearer tokens, which Required refuses.
+                return GrantRefused(state, FamilyStatusReason.DpopNotBound, RefreshOutcome.Rejected, 0, context, theft: false);
 
             case TokenEndpointOutcome.Refused { HttpStatus: 401 }:
                 // RFC 6749 §5.2: 401 is the client's authentication failing, not the grant: fix the client, keep the family.

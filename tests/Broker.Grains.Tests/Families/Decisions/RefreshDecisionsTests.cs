@@ -282,6 +282,22 @@ public sealed class RefreshDecisionsTests
     }
 
     [Fact]
+    public void A_bearer_answer_where_DPoP_is_required_stops_the_family_without_calling_it_theft()
+    {
+        var family = Expiring();
+        Claimed(family);
+
+        var decision = family.On(new FamilyEvent.RefreshFailed(new TokenEndpointOutcome.Rejected(Broker.OAuth.Dpop.DpopUse.NotBoundError, 200), Replayed: false));
+
+        // The old refresh token was spent by that answer: keeping the family active would send it again (reuse).
+        Assert.Equal((FamilyStatus.ReauthorizationRequired, FamilyStatusReason.DpopNotBound), (decision.State.Status, decision.State.StatusReason));
+        Assert.Null(decision.State.Intent);
+        Assert.DoesNotContain(decision.Effects, e => e is Report { Signal: FamilySignal.PossibleTheft });
+        var error = Single<Fail>(decision).Error;
+        Assert.Equal((BrokerErrorReason.ReauthorizationRequired, "dpop_not_bound"), (error.Reason, error.Detail));
+    }
+
+    [Fact]
     public void A_bare_refusal_after_a_replay_is_not_called_theft()
     {
         var family = Expiring();
