@@ -44,6 +44,7 @@ public sealed partial class TokenFamilyGrain(
     private FamilySecrets _secrets = null!;
     private FamilyTelemetry _telemetry = null!;
     private Task? _refreshInFlight;
+    private ServedTokenLeases _leases = null!;
 
     private TokenFamilyState State => _store.State;
 
@@ -59,6 +60,7 @@ public sealed partial class TokenFamilyGrain(
             this, time, new DurableWriteRetry(family.PersistRetryDelay, family.PersistAttemptsPerCall), metrics, logger, $"family {_logId}");
         _secrets = new FamilySecrets(protector, fingerprints, this.GetPrimaryKeyString());
         _telemetry = new FamilyTelemetry(metrics, logger, _key.Provider.Value, _logId);
+        _leases = new ServedTokenLeases(time, family.ServedTokenLease);
         if (_store.Refusal is { } refused && FamilySecrets.IsTampering(refused))
         {
             try
@@ -95,7 +97,7 @@ public sealed partial class TokenFamilyGrain(
         try
         {
             // The next activation (on any silo) must not change what is served while a silo may still serve this one's answer.
-            await LeasesEnded(cancellationToken);
+            await _leases.Ended(cancellationToken);
         }
         catch (OperationCanceledException)
         {
@@ -162,7 +164,7 @@ public sealed partial class TokenFamilyGrain(
     private AccessTokenResult Hand(TokenSource source, bool leased = false)
     {
         var state = State;
-        var lease = leased && !_store.HasPendingWrite ? Lease() : TimeSpan.Zero;
+        var lease = leased && !_store.HasPendingWrite ? _leases.Give() : TimeSpan.Zero;
         var token = new AccessTokenResult(_secrets.AccessToken(state.AccessToken!), state.TokenType, state.AccessTokenExpiresAt, state.Scopes, source)
         {
             IssuedAt = state.AccessTokenIssuedAt,

@@ -39,7 +39,8 @@ public sealed class TokenFamilyOptions
     public int PersistAttemptsPerCall { get; set; } = 5;
 
     /// <summary>
-    /// How long a silo may serve a family's access token from its own cache without asking the family (zero: never).
+    /// How long a silo may serve a family's (or a client token's) access token from its own cache without asking its
+    /// grain (zero: never).
     /// Every change to what a family serves (revocation, rotation, import, new authorization, mark) waits out the
     /// leases it gave, so this is also the most such a change waits.
     /// </summary>

@@ -18,7 +18,7 @@ namespace Broker.Silo.Api;
 /// </summary>
 [BindServiceMethod(typeof(TypedRequestBinding), nameof(TypedRequestBinding.BindService))]
 public sealed partial class TokenBrokerService(IGrainFactory grains, GrainReferences references, ProviderRegistry providers, AuthorizationState states,
-    TimeProvider time, Events.EventWatch events, ProofRateLimiter proofLimiter, ServedTokenCache<FamilyKey> servedTokens,
+    TimeProvider time, Events.EventWatch events, ProofRateLimiter proofLimiter, ServedTokenCache<FamilyKey> servedTokens, ServedTokenCache<ClientTokenKey> servedClientTokens,
     Broker.Grains.Telemetry.BrokerMetrics metrics) : TokenBroker.TokenBrokerBase
 {
     public static readonly TimeSpan DefaultMinTimeToLive = TimeSpan.FromSeconds(300);
@@ -104,8 +104,17 @@ public sealed partial class TokenBrokerService(IGrainFactory grains, GrainRefere
         call.DemandResource(request.Resource);
         var key = new ClientTokenKey(provider.Name, provider.ClientId, scopes, request.Resource);
         var minTimeToLive = MinTimeToLive(request.MinTtlSeconds);
-        var grain = references.ClientToken(key);
-        var token = await ClusterRetry.RunAsync(() => grain.GetAccessToken(minTimeToLive), context.CancellationToken);
+        if (servedClientTokens.TryGet(key, minTimeToLive, out var token))
+        {
+            metrics.TokenServed(request.Provider, "lease");
+        }
+        else
+        {
+            var grain = references.ClientToken(key);
+            var started = servedClientTokens.Start();
+            token = await ClusterRetry.RunAsync(() => grain.LeaseAccessToken(minTimeToLive), context.CancellationToken);
+            servedClientTokens.Put(key, token, started);
+        }
         // What the server granted, not what was asked, is what the caller would hold: refused (and audited) when wider.
         call.DemandHeldScopes(token.Scopes);
         return ToMessage(token);

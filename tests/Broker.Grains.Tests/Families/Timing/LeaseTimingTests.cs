@@ -1,3 +1,5 @@
+using Broker.Abstractions.Grains;
+using Broker.Abstractions.Identity;
 using Broker.Grains.Tests.Hosting;
 
 namespace Broker.Grains.Tests.Families.Timing;
@@ -55,5 +57,26 @@ public sealed class LeaseTimingTests(FakeClockCluster cluster) : IClassFixture<F
 
         Assert.Equal(TimeSpan.Zero, plain.Lease);
         await family.Revoke().WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task A_client_token_acquired_anew_is_handed_out_once_the_leases_on_the_one_it_replaces_have_ended()
+    {
+        var key = new ClientTokenKey(ProviderName.Parse("test"), "broker", ScopeSet.Parse(["lease"]), "");
+        var grain = cluster.Grains.GetGrain<IClientTokenGrain>(key.ToGrainKey());
+        var issued = await grain.GetAccessToken(CallerBuffer);
+        cluster.Clock.Advance((issued.ExpiresAt - cluster.Clock.GetUtcNow()) * 0.6); // past half its lifetime
+        var old = await grain.LeaseAccessToken(CallerBuffer);
+        Assert.Equal((issued.AccessToken, TimeSpan.FromMilliseconds(200)), (old.AccessToken, old.Lease));
+
+        // A caller that needs more time than the held token has left makes the grain acquire a new one.
+        var replaced = grain.LeaseAccessToken(old.ExpiresAt - cluster.Clock.GetUtcNow() + TimeSpan.FromSeconds(1));
+        await Task.Delay(Moment);
+        Assert.False(replaced.IsCompleted, "the new client token was handed out while a lease on the old one was running");
+        cluster.Clock.Advance(TimeSpan.FromMilliseconds(200));
+
+        var fresh = await replaced.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.NotEqual(old.AccessToken, fresh.AccessToken);
+        Assert.Equal(TimeSpan.FromMilliseconds(200), fresh.Lease);
     }
 }
