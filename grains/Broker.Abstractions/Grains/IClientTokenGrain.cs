@@ -10,6 +10,12 @@ public interface IClientTokenGrain : IGrainWithStringKey
 {
     Task<AccessTokenResult> GetAccessToken(TimeSpan minTimeToLive);
 
+    /// <summary>
+    /// As <see cref="GetAccessToken"/>, with a lease (<see cref="AccessTokenResult.Lease"/>) during which the calling silo
+    /// may hand out the same token from its own copy; a newly acquired token is handed out once every lease has ended.
+    /// </summary>
+    Task<AccessTokenResult> LeaseAccessToken(TimeSpan minTimeToLive);
+
     /// <summary>Re-seals the cached token under the primary key (key rotation); an unreadable one is dropped.</summary>
     Task<ReencryptionOutcome> Reencrypt();
 

@@ -12,6 +12,13 @@ public interface ITokenFamilyGrain : IGrainWithStringKey
     Task<AccessTokenResult> GetAccessToken(TimeSpan minTimeToLive, bool forceRefresh);
 
     /// <summary>
+    /// As <see cref="GetAccessToken"/> without forcing, and with a lease (<see cref="AccessTokenResult.Lease"/>): for
+    /// that long, counted from before the call was sent, the calling silo may hand out the same token from its own
+    /// cache. A revocation, rotation, import, new authorization or mark completes only once every lease has ended.
+    /// </summary>
+    Task<AccessTokenResult> LeaseAccessToken(TimeSpan minTimeToLive);
+
+    /// <summary>
     /// Replaces the family's tokens with those of a completed authorization, and revokes the replaced grant upstream.
     /// An authorization by another upstream account than the one held fails with
     /// <see cref="BrokerErrorReason.AccountMismatch"/> (and its grant is revoked) unless <paramref name="replaceAccount"/>.

@@ -19,6 +19,15 @@ public sealed record AccessTokenResult(
     [property: Id(3)] ScopeSet Scopes,
     [property: Id(4)] TokenSource Source)
 {
+    /// <summary>When the token was issued: with <see cref="ExpiresAt"/>, what a cache needs to apply the family's freshness rule.</summary>
+    [Id(5)] public DateTimeOffset IssuedAt { get; init; }
+
+    /// <summary>
+    /// How long the silo that asked may hand out this same token from its own cache (zero: not at all). The family
+    /// waits until every lease it gave has ended before any change to what it serves completes.
+    /// </summary>
+    [Id(6)] public TimeSpan Lease { get; init; }
+
     // Keep tokens out of anything that prints records.
     public override string ToString() => $"AccessTokenResult {{ TokenType = {TokenType}, ExpiresAt = {ExpiresAt:O}, Scopes = {Scopes}, Source = {Source} }}";
 }

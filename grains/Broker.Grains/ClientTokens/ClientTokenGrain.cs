@@ -28,14 +28,17 @@ public sealed partial class ClientTokenGrain(
     TimeProvider time,
     BrokerMetrics metrics,
     FamilyEvents events,
+    Microsoft.Extensions.Options.IOptions<TokenFamilyOptions> serving,
     ILogger<ClientTokenGrain> logger) : Grain, IClientTokenGrain
 {
     private ClientTokenKey _key = null!;
+    private ServedTokenLeases _leases = null!;
     private (long Generation, string Token)? _plain;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _key = ClientTokenKey.FromGrainKey(this.GetPrimaryKeyString());
+        _leases = new ServedTokenLeases(time, serving.Value.ServedTokenLease);
         if (ledger.TakeRefusal(this.GetGrainId()) is not null)
         {
             // A client token is a cache: a row that fails authentication is dropped, never served (the next write replaces it).
@@ -53,12 +56,16 @@ public sealed partial class ClientTokenGrain(
         return Task.CompletedTask;
     }
 
-    public async Task<AccessTokenResult> GetAccessToken(TimeSpan minTimeToLive)
+    public Task<AccessTokenResult> GetAccessToken(TimeSpan minTimeToLive) => Answer(minTimeToLive, leased: false);
+
+    public Task<AccessTokenResult> LeaseAccessToken(TimeSpan minTimeToLive) => Answer(minTimeToLive, leased: true);
+
+    private async Task<AccessTokenResult> Answer(TimeSpan minTimeToLive, bool leased)
     {
         if (TryServe(minTimeToLive, TokenSource.Cache) is { } cached)
         {
             metrics.TokenServed(_key.Provider.Value, "cache");
-            return cached;
+            return leased ? cached with { Lease = _leases.Give() } : cached;
         }
 
         var provider = providers.Get(_key.Provider);
@@ -96,8 +103,11 @@ public sealed partial class ClientTokenGrain(
             LogNotStored(logger, _key.Provider.Value, ex.GetType().Name);
         }
         if (recovered is not null) await EmitAsync(recovered);
+        // Silos may still hold the token this one replaces: it is handed out once their leases have ended.
+        await _leases.Ended();
         metrics.TokenServed(_key.Provider.Value, "client_credentials");
-        return TryServe(TimeSpan.Zero, TokenSource.ClientCredentials)!;
+        var fresh = TryServe(TimeSpan.Zero, TokenSource.ClientCredentials)!;
+        return leased ? fresh with { Lease = _leases.Give() } : fresh;
     }
 
     private static string? RefusalOf(TokenEndpointOutcome outcome) => outcome switch
@@ -211,7 +221,7 @@ public sealed partial class ClientTokenGrain(
             plain = (state.Generation, protector.Unprotect(state.AccessToken, Context));
             _plain = plain;
         }
-        return new AccessTokenResult(plain.Token, state.TokenType, state.ExpiresAt, state.Scopes, source);
+        return new AccessTokenResult(plain.Token, state.TokenType, state.ExpiresAt, state.Scopes, source) { IssuedAt = state.IssuedAt };
     }
 
     [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "Client token at {Provider} could not be stored ({Error}); serving it from memory.")]

@@ -32,6 +32,7 @@ public sealed partial class TokenFamilyGrain
                     await _store.WriteAsync(decision.State, persist.Mode, onStored => TokenFamilyDecisions.Decide(onStored, e, Context()).State);
                     // A new grant replaces what a refused row held (a key this silo lacked, a row of an earlier version).
                     if (e is FamilyEvent.Authorized or FamilyEvent.Imported) _store.Accept();
+                    if (ServedTokenChanged(before, State)) await _leases.Ended();
                     break;
                 case FamilyEffect.RevokeUpstream revoke:
                     await RevokeUpstreamAsync(revoke.Grant switch

@@ -44,6 +44,7 @@ public sealed partial class TokenFamilyGrain(
     private FamilySecrets _secrets = null!;
     private FamilyTelemetry _telemetry = null!;
     private Task? _refreshInFlight;
+    private ServedTokenLeases _leases = null!;
 
     private TokenFamilyState State => _store.State;
 
@@ -59,6 +60,7 @@ public sealed partial class TokenFamilyGrain(
             this, time, new DurableWriteRetry(family.PersistRetryDelay, family.PersistAttemptsPerCall), metrics, logger, $"family {_logId}");
         _secrets = new FamilySecrets(protector, fingerprints, this.GetPrimaryKeyString());
         _telemetry = new FamilyTelemetry(metrics, logger, _key.Provider.Value, _logId);
+        _leases = new ServedTokenLeases(time, family.ServedTokenLease);
         if (_store.Refusal is { } refused && FamilySecrets.IsTampering(refused))
         {
             try
@@ -92,18 +94,31 @@ public sealed partial class TokenFamilyGrain(
         {
             // The refresh failed; what it decided is already stored.
         }
+        try
+        {
+            // The next activation (on any silo) must not change what is served while a silo may still serve this one's answer.
+            await _leases.Ended(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // Out of time: a lease is at most ServedTokenLease (seconds at most), far below failure detection.
+        }
         finally
         {
             _secrets?.Dispose();
         }
     }
 
-    public async Task<AccessTokenResult> GetAccessToken(TimeSpan minTimeToLive, bool forceRefresh)
+    public Task<AccessTokenResult> GetAccessToken(TimeSpan minTimeToLive, bool forceRefresh) => Answer(minTimeToLive, forceRefresh, leased: false);
+
+    public Task<AccessTokenResult> LeaseAccessToken(TimeSpan minTimeToLive) => Answer(minTimeToLive, forceRefresh: false, leased: true);
+
+    private async Task<AccessTokenResult> Answer(TimeSpan minTimeToLive, bool forceRefresh, bool leased)
     {
         try
         {
             _store.ThrowIfRefused();
-            return await Serve(minTimeToLive, forceRefresh);
+            return await Serve(minTimeToLive, forceRefresh, leased);
         }
         catch (Abstractions.BrokerException ex) when (FamilySecrets.IsTampering(ex))
         {
@@ -112,40 +127,49 @@ public sealed partial class TokenFamilyGrain(
         }
     }
 
-    private async Task<AccessTokenResult> Serve(TimeSpan minTimeToLive, bool forceRefresh)
+    private async Task<AccessTokenResult> Serve(TimeSpan minTimeToLive, bool forceRefresh, bool leased)
     {
         if (_store.HasPendingWrite)
         {
             // Rotated tokens wait to be stored: store them, never refresh again meanwhile.
             await JoinOrStart(FlushPendingWrite);
-            return Settle(State.Generation);
+            return Settle(State.Generation, leased);
         }
 
         var decision = Decide(new FamilyEvent.Asked(minTimeToLive, forceRefresh));
         if (decision.Find<Serve>() is { } serve)
         {
             if (decision.Find<RefreshInBackground>() is { } ahead) StartInBackground(ahead.Cause);
-            return Hand(serve.Source);
+            return Hand(serve.Source, leased && decision.Find<RefreshInBackground>() is null);
         }
         if (decision.Find<Fail>() is { } refused) throw refused.Error;
         providers.Get(_key.Provider); // an unknown provider is the caller's answer, before any wait
         var generationBefore = State.Generation;
         var cause = decision.Find<Refresh>()!.Cause;
         await JoinOrStart(() => RunRefresh(cause));
-        return Settle(generationBefore);
+        return Settle(generationBefore, leased);
     }
 
-    private AccessTokenResult Settle(long generationBefore)
+    private AccessTokenResult Settle(long generationBefore, bool leased)
     {
         var decision = Decide(new FamilyEvent.RefreshSettled(generationBefore));
         if (decision.Find<Fail>() is { } fail) throw fail.Error;
-        return Hand(decision.Find<Serve>()!.Source);
+        return Hand(decision.Find<Serve>()!.Source, leased);
     }
 
-    private AccessTokenResult Hand(TokenSource source)
+    /// <summary>
+    /// The token as it is now. A lease is recorded here, in the same synchronous step that reads the state: a change
+    /// that interleaves after this point (the grain is reentrant) sees the lease and waits it out.
+    /// </summary>
+    private AccessTokenResult Hand(TokenSource source, bool leased = false)
     {
         var state = State;
-        var token = new AccessTokenResult(_secrets.AccessToken(state.AccessToken!), state.TokenType, state.AccessTokenExpiresAt, state.Scopes, source);
+        var lease = leased && !_store.HasPendingWrite ? _leases.Give() : TimeSpan.Zero;
+        var token = new AccessTokenResult(_secrets.AccessToken(state.AccessToken!), state.TokenType, state.AccessTokenExpiresAt, state.Scopes, source)
+        {
+            IssuedAt = state.AccessTokenIssuedAt,
+            Lease = lease,
+        };
         _telemetry.Served(source);
         return token;
     }

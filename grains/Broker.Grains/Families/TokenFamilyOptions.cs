@@ -37,4 +37,12 @@ public sealed class TokenFamilyOptions
 
     /// <summary>How many times a caller waits on a failing write before it is answered UNAVAILABLE (the grain keeps trying).</summary>
     public int PersistAttemptsPerCall { get; set; } = 5;
+
+    /// <summary>
+    /// How long a silo may serve a family's (or a client token's) access token from its own cache without asking its
+    /// grain (zero: never).
+    /// Every change to what a family serves (revocation, rotation, import, new authorization, mark) waits out the
+    /// leases it gave, so this is also the most such a change waits.
+    /// </summary>
+    public TimeSpan ServedTokenLease { get; set; } = TimeSpan.FromMilliseconds(200);
 }

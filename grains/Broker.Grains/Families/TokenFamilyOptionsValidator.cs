@@ -25,6 +25,10 @@ public sealed class TokenFamilyOptionsValidator : IValidateOptions<TokenFamilyOp
         // Zero would retry a failing store in a tight loop.
         failures.Positive(nameof(options.PersistRetryDelay), options.PersistRetryDelay);
         failures.AtLeast(nameof(options.PersistAttemptsPerCall), options.PersistAttemptsPerCall, 1);
+        // Every revocation waits out the leases: a long one would hold revocations (and the grain) back.
+        failures.NotNegative(nameof(options.ServedTokenLease), options.ServedTokenLease);
+        if (options.ServedTokenLease > TimeSpan.FromSeconds(5))
+            failures.Add(nameof(options.ServedTokenLease), $"must be at most 5 seconds (was {options.ServedTokenLease}).");
         return failures.Result;
     }
 }

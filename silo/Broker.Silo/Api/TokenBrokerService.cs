@@ -18,7 +18,8 @@ namespace Broker.Silo.Api;
 /// </summary>
 [BindServiceMethod(typeof(TypedRequestBinding), nameof(TypedRequestBinding.BindService))]
 public sealed partial class TokenBrokerService(IGrainFactory grains, GrainReferences references, ProviderRegistry providers, AuthorizationState states,
-    TimeProvider time, Events.EventWatch events, ProofRateLimiter proofLimiter) : TokenBroker.TokenBrokerBase
+    TimeProvider time, Events.EventWatch events, ProofRateLimiter proofLimiter, ServedTokenCache<FamilyKey> servedTokens, ServedTokenCache<ClientTokenKey> servedClientTokens,
+    Broker.Grains.Telemetry.BrokerMetrics metrics) : TokenBroker.TokenBrokerBase
 {
     public static readonly TimeSpan DefaultMinTimeToLive = TimeSpan.FromSeconds(300);
     private const int MaxResourceLength = 2048;
@@ -59,14 +60,28 @@ public sealed partial class TokenBrokerService(IGrainFactory grains, GrainRefere
         var minTimeToLive = MinTimeToLive(request.MinTtlSeconds);
         var call = CallerContext.Of(context);
         call.Demand(family.Provider, family.Subject);
+        AccessTokenResult token;
+        if (!request.ForceRefresh && servedTokens.TryGet(family, minTimeToLive, out token))
+        {
+            // A copy the family leased to this silo: its scopes are checked against the caller as on the grain path.
+            call.DemandHeldScopes(token.Scopes);
+            metrics.TokenServed(request.Provider, "lease");
+            return ToMessage(token);
+        }
         var grain = references.Family(family);
         if (request.ForceRefresh)
         {
             // A forced refresh spends a refresh and the client's budget: check the family's scopes before, not after.
             var held = await ClusterRetry.RunAsync(grain.Describe, context.CancellationToken);
             call.DemandHeldScopes(held.Scopes);
+            token = await ClusterRetry.RunAsync(() => grain.GetAccessToken(minTimeToLive, forceRefresh: true), context.CancellationToken);
         }
-        var token = await ClusterRetry.RunAsync(() => grain.GetAccessToken(minTimeToLive, request.ForceRefresh), context.CancellationToken);
+        else
+        {
+            var started = servedTokens.Start();
+            token = await ClusterRetry.RunAsync(() => grain.LeaseAccessToken(minTimeToLive), context.CancellationToken);
+            servedTokens.Put(family, token, started);
+        }
         // The family's scopes are known only now; a token wider than the caller's grant (or of unknown scopes) is not handed out.
         call.DemandHeldScopes(token.Scopes);
         return ToMessage(token);
@@ -89,8 +104,17 @@ public sealed partial class TokenBrokerService(IGrainFactory grains, GrainRefere
         call.DemandResource(request.Resource);
         var key = new ClientTokenKey(provider.Name, provider.ClientId, scopes, request.Resource);
         var minTimeToLive = MinTimeToLive(request.MinTtlSeconds);
-        var grain = references.ClientToken(key);
-        var token = await ClusterRetry.RunAsync(() => grain.GetAccessToken(minTimeToLive), context.CancellationToken);
+        if (servedClientTokens.TryGet(key, minTimeToLive, out var token))
+        {
+            metrics.TokenServed(request.Provider, "lease");
+        }
+        else
+        {
+            var grain = references.ClientToken(key);
+            var started = servedClientTokens.Start();
+            token = await ClusterRetry.RunAsync(() => grain.LeaseAccessToken(minTimeToLive), context.CancellationToken);
+            servedClientTokens.Put(key, token, started);
+        }
         // What the server granted, not what was asked, is what the caller would hold: refused (and audited) when wider.
         call.DemandHeldScopes(token.Scopes);
         return ToMessage(token);
@@ -172,7 +196,9 @@ public sealed partial class TokenBrokerService(IGrainFactory grains, GrainRefere
     {
         var family = FamilyOf(request.Provider, request.Subject);
         CallerContext.Of(context).Demand(family.Provider, family.Subject);
+        servedTokens.Remove(family);
         await references.Family(family).Revoke();
+        servedTokens.Remove(family);
         return new RevokeFamilyResponse();
     }
 

@@ -91,6 +91,8 @@ public static class BrokerHost
         builder.Services.AddBrokerOptions<MembershipWatchOptions, MembershipWatchOptionsValidator>(configuration, MembershipWatchOptions.Section);
         builder.Services.AddSingleton<ClusterMembership>();
         builder.Services.AddSingleton<GrainReferences>();
+        builder.Services.AddSingleton(sp => new ServedTokenCache<Broker.Abstractions.Identity.FamilyKey>(sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton(sp => new ServedTokenCache<Broker.Abstractions.Identity.ClientTokenKey>(sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddBrokerOptions<Api.DpopProofOptions, Api.DpopProofOptionsValidator>(configuration, Api.DpopProofOptions.Section);
         builder.Services.AddSingleton<Api.ProofRateLimiter>();
         if (mode == BrokerMode.Cluster) builder.Services.AddHostedService<MembershipWatch>();
