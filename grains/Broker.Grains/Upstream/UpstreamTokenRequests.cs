@@ -33,7 +33,7 @@ public sealed partial class UpstreamTokenRequests(
         throw hold switch
         {
             { Unanswered: true } => new BrokerException(BrokerErrorReason.ProviderUnavailable,
-                $"provider '{provider.Name}' left a token request unanswered (timed out); every silo holds back new token requests for a while.",
+                $"provider '{provider.Name}' left a token request unanswered (timed out) or took no connection; every silo holds back new token requests for a while.",
                 hold.Wait) { Detail = "unanswered" },
             { ProviderUnavailable: true } => new BrokerException(BrokerErrorReason.ProviderUnavailable,
                 $"provider '{provider.Name}' answered 503 and asks every silo to wait.", hold.Wait),
@@ -112,6 +112,9 @@ public sealed partial class UpstreamTokenRequests(
                 await Throttle(provider).Backoff(throttled.RetryAfter, throttled.HttpStatus == 503);
                 break;
             case TokenEndpointOutcome.OutcomeUnknown { Unanswered: true }:
+            // A provider that takes no connection at all is down: every silo's attempts would fail the same way, each
+            // spending the budget its return will need (the soak's 60 s outage drained it; docs/reliability.md).
+            case TokenEndpointOutcome.NotSent { Unreachable: true }:
                 await Throttle(provider).Unanswered();
                 break;
             case TokenEndpointOutcome.NotSent:

@@ -254,7 +254,7 @@ public sealed class TokenEndpointClient(OAuthHttpClients http, TimeProvider time
         BrokenCircuitException => new TokenEndpointOutcome.NotSent("the circuit breaker for this provider is open."),
         Polly.RateLimiting.RateLimiterRejectedException => new TokenEndpointOutcome.NotSent("the request was rate limited locally."),
         HttpRequestException { HttpRequestError: HttpRequestError.NameResolutionError or HttpRequestError.ConnectionError or HttpRequestError.SecureConnectionError }
-            => new TokenEndpointOutcome.NotSent("no connection to the token endpoint could be made."),
+            => new TokenEndpointOutcome.NotSent("no connection to the token endpoint could be made.", Unreachable: true),
         // The server answered (and may have processed a refresh), but with more than MaxResponseBytes: refused unread.
         HttpRequestException { HttpRequestError: HttpRequestError.ConfigurationLimitExceeded }
             => new TokenEndpointOutcome.OutcomeUnknown("the answer is larger than the provider's MaxResponseBytes and was refused unread."),

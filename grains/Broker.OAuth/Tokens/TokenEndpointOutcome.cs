@@ -27,7 +27,12 @@ public abstract record TokenEndpointOutcome
     public sealed record Throttled(TimeSpan RetryAfter, int HttpStatus) : TokenEndpointOutcome;
 
     /// <summary>The request certainly never reached the server (no connection, circuit open).</summary>
-    public sealed record NotSent(string Why) : TokenEndpointOutcome;
+    /// <remarks>
+    /// <paramref name="Unreachable"/> when no connection could be made at all (refused, unresolvable, TLS failed): the
+    /// provider is down or cut off, which holds back the client's new requests as an unanswered one does, so that
+    /// attempts that cannot reach it do not spend the token budget the provider's return will need.
+    /// </remarks>
+    public sealed record NotSent(string Why, bool Unreachable = false) : TokenEndpointOutcome;
 
     /// <summary>
     /// The request may have reached the server, but no usable answer came back (timeout, reset, 5xx).

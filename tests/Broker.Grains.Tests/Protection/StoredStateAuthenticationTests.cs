@@ -29,7 +29,12 @@ public sealed class StoredStateAuthenticationTests(Infrastructure infrastructure
     {
         _server = await TestAuthorizationServer.StartAsync(new TestAuthorizationServerOptions { AccessTokenLifetime = TimeSpan.FromMinutes(10) });
         _spec = ClusterSpec.New(await infrastructure.NewDatabaseAsync(), infrastructure.Redis.Configuration, ProviderSettings.Merge(
-            ProviderSettings.For("test", _server), new() { ["Broker:Families:MinForcedRefreshInterval"] = "00:00:00" }));
+            ProviderSettings.For("test", _server), new()
+            {
+                ["Broker:Families:MinForcedRefreshInterval"] = "00:00:00",
+                // What is under test is the grain reading an edited row, not the silo's leased copy of the token before it.
+                ["Broker:Families:ServedTokenLease"] = "00:00:00",
+            }));
         _silo = await _spec.StartSiloAsync();
         await _server.AddRedirectUriAsync("broker", _silo.RedirectUri("test"));
     }

@@ -11,13 +11,14 @@ public sealed class TokenEndpointOutcomeTests
     public void Connection_that_was_never_made_is_not_sent()
     {
         var outcome = TokenEndpointClient.Classify(new HttpRequestException(HttpRequestError.ConnectionError, "refused", new SocketException()));
-        Assert.IsType<TokenEndpointOutcome.NotSent>(outcome);
+        Assert.True(Assert.IsType<TokenEndpointOutcome.NotSent>(outcome).Unreachable, "a refused connection is the provider unreachable");
     }
 
     [Fact]
-    public void Open_circuit_is_not_sent()
+    public void Open_circuit_is_not_sent_and_says_nothing_of_the_provider()
     {
-        Assert.IsType<TokenEndpointOutcome.NotSent>(TokenEndpointClient.Classify(new BrokenCircuitException()));
+        Assert.False(Assert.IsType<TokenEndpointOutcome.NotSent>(TokenEndpointClient.Classify(new BrokenCircuitException())).Unreachable);
+        Assert.False(Assert.IsType<TokenEndpointOutcome.NotSent>(TokenEndpointClient.Classify(new Polly.RateLimiting.RateLimiterRejectedException())).Unreachable);
     }
 
     [Fact]
