@@ -18,18 +18,22 @@ public sealed class GrainReferences(IGrainFactory grains)
 
     private sealed class Kind<T>(IGrainFactory grains) where T : IGrainWithStringKey
     {
-        private (GrainType Type, GrainInterfaceType Interface)? _resolved;
+        // A reference, so that it is published whole: a nullable struct here was written field by field, and a request
+        // racing the first one on a new silo could read it half-written (ScalingTests: INTERNAL on a first call).
+        private Resolved? _resolved;
 
         public T Get(string key)
         {
-            var (type, @interface) = _resolved ??= Resolve();
-            return (T)grains.GetGrain(GrainId.Create(type, key), @interface);
+            var resolved = _resolved ??= Resolve();
+            return (T)grains.GetGrain(GrainId.Create(resolved.Type, key), resolved.Interface);
         }
 
-        private (GrainType, GrainInterfaceType) Resolve()
+        private Resolved Resolve()
         {
             var sample = (GrainReference)(object)grains.GetGrain<T>("-");
-            return (sample.GrainId.Type, sample.InterfaceType);
+            return new Resolved(sample.GrainId.Type, sample.InterfaceType);
         }
     }
+
+    private sealed record Resolved(GrainType Type, GrainInterfaceType Interface);
 }
