@@ -42,5 +42,8 @@ public sealed record TokenSet(
     [property: Id(4)] string? IdToken,
     [property: Id(5)] ScopeSet Scopes)
 {
+    /// <summary>When the token endpoint answered: the moment <see cref="ExpiresAt"/> was counted from (null for imports).</summary>
+    [Id(6)] public DateTimeOffset? IssuedAt { get; init; }
+
     public override string ToString() => $"TokenSet {{ TokenType = {TokenType}, ExpiresAt = {ExpiresAt:O}, HasRefreshToken = {RefreshToken is not null}, Scopes = {Scopes} }}";
 }

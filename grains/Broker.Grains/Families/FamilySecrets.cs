@@ -21,7 +21,8 @@ public sealed class FamilySecrets(SecretProtector protector, TokenFingerprint fi
         tokens.ExpiresAt,
         tokens.RefreshToken is null ? null : Seal(tokens.RefreshToken, "refresh_token"),
         tokens.IdToken is null ? null : Seal(tokens.IdToken, "id_token"),
-        tokens.Scopes);
+        tokens.Scopes,
+        tokens.IssuedAt);
 
     public string AccessToken(ProtectedSecret secret)
     {

@@ -91,7 +91,12 @@ public sealed partial class TokenFamilyGrain
         var decision = Decide(due);
         if (decision.Find<RefreshInBackground>() is { } refresh)
         {
-            if (_refreshInFlight is { IsCompleted: false }) return;
+            // A refresh already running keeps the family alive: the tick ends with it (its failure is its caller's).
+            if (_refreshInFlight is { IsCompleted: false } running)
+            {
+                await running.ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext | ConfigureAwaitOptions.SuppressThrowing);
+                return;
+            }
             await (_refreshInFlight = RunInBackground(refresh.Cause));
             return;
         }

@@ -229,13 +229,14 @@ public sealed class TokenEndpointClient(OAuthHttpClients http, TimeProvider time
         var lifetime = response.ExpiresIn > 0
             ? TimeSpan.FromSeconds(response.ExpiresIn)
             : provider.Options.DefaultAccessTokenLifetime;
+        var answered = time.GetUtcNow();
         return new TokenSet(
             response.AccessToken!,
             string.IsNullOrEmpty(response.TokenType) ? "Bearer" : response.TokenType,
-            time.GetUtcNow() + lifetime,
+            answered + lifetime,
             string.IsNullOrEmpty(response.RefreshToken) ? null : response.RefreshToken,
             string.IsNullOrEmpty(response.IdentityToken) ? null : response.IdentityToken,
-            scopes);
+            scopes) { IssuedAt = answered };
     }
 
     private static string? NonceOf(TokenResponse response) =>

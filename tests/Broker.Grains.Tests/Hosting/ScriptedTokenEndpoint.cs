@@ -31,7 +31,10 @@ public sealed class ScriptedTokenEndpoint(TimeProvider clock) : ITokenEndpoint
     public TokenSet Issue(string prefix = "t")
     {
         var n = Interlocked.Increment(ref _issued);
-        return new TokenSet($"{prefix}-access-{n}", "Bearer", clock.GetUtcNow() + Lifetime, $"{prefix}-refresh-{n}", null, ScopeSet.Parse(["api.read"]));
+        return new TokenSet($"{prefix}-access-{n}", "Bearer", clock.GetUtcNow() + Lifetime, $"{prefix}-refresh-{n}", null, ScopeSet.Parse(["api.read"]))
+        {
+            IssuedAt = clock.GetUtcNow(),
+        };
     }
 
     public async Task<TokenEndpointOutcome> RefreshAsync(Provider provider, string refreshToken, ScopeSet held, CancellationToken cancellationToken = default,

@@ -67,7 +67,7 @@ public static partial class TokenFamilyDecisions
             StatusReason = FamilyStatusReason.None,
             Intent = null,
             RefreshToken = tokens.RefreshToken,
-            RefreshTokenReceivedAt = tokens.RefreshToken is not null ? context.Now : null,
+            RefreshTokenReceivedAt = tokens.RefreshToken is not null ? tokens.IssuedAtOr(context.Now) : null,
             IdToken = tokens.IdToken,
             Owner = keepsOwner ? state.Owner : owner,
         };

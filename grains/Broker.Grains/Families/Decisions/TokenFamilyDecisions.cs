@@ -256,12 +256,12 @@ public static partial class TokenFamilyDecisions
         Generation = state.Generation + 1,
         AccessToken = tokens.AccessToken,
         TokenType = tokens.TokenType,
-        AccessTokenIssuedAt = now,
+        AccessTokenIssuedAt = tokens.IssuedAtOr(now),
         AccessTokenExpiresAt = tokens.ExpiresAt,
         Scopes = tokens.Scopes,
         // RFC 6749 §6: a refresh response without a refresh token leaves the old one in force (a new grant does not: Adopt).
         RefreshToken = tokens.RefreshToken ?? state.RefreshToken,
-        RefreshTokenReceivedAt = tokens.RefreshToken is not null ? now : state.RefreshTokenReceivedAt,
+        RefreshTokenReceivedAt = tokens.RefreshToken is not null ? tokens.IssuedAtOr(now) : state.RefreshTokenReceivedAt,
         IdToken = tokens.IdToken ?? state.IdToken,
     };
 

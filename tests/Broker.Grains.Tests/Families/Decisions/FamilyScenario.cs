@@ -50,7 +50,7 @@ public sealed class FamilyScenario
 
     public SealedTokens Tokens(TimeSpan lifetime, string name = "next", bool withRefreshToken = true) => new(
         Secret($"{name}-access"), "Bearer", Clock.GetUtcNow() + lifetime,
-        withRefreshToken ? Secret($"{name}-refresh") : null, null, ScopeSet.Parse(["api.read"]));
+        withRefreshToken ? Secret($"{name}-refresh") : null, null, ScopeSet.Parse(["api.read"]), Clock.GetUtcNow());
 
     public static T Single<T>(FamilyDecision decision) where T : FamilyEffect => Assert.Single(decision.Effects.OfType<T>());
 

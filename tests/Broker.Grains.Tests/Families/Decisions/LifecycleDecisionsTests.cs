@@ -32,6 +32,25 @@ public sealed class LifecycleDecisionsTests
     }
 
     [Fact]
+    public void An_authorization_claimed_late_counts_its_token_lifetime_from_the_answer_not_the_claim()
+    {
+        // The tokens waited 2 s for the user's claim (AuthorizationCompletionGrain) after the token endpoint answered.
+        var family = new FamilyScenario();
+        var answered = family.Clock.GetUtcNow();
+        var tokens = family.Tokens(TimeSpan.FromSeconds(8));
+        family.Clock.Advance(TimeSpan.FromSeconds(2));
+
+        family.On(Authorized(tokens));
+        // 3.5 s left: short of the caller's 4 s buffer, which half the real 8 s lifetime does not cap.
+        family.Clock.Advance(TimeSpan.FromSeconds(2.5));
+        var decision = family.On(new FamilyEvent.Asked(TimeSpan.FromSeconds(4), false));
+
+        Assert.Equal(answered, family.State.AccessTokenIssuedAt);
+        Assert.Equal(answered, family.State.RefreshTokenReceivedAt);
+        Single<Refresh>(decision);
+    }
+
+    [Fact]
     public void A_revoked_family_becomes_active_again_with_a_new_authorization()
     {
         var family = new FamilyScenario();

@@ -37,7 +37,23 @@ public sealed class LeewayTimingTests(LeewayCluster cluster) : IClassFixture<Lee
     }
 
     [Fact]
-    public async Task The_keep_alive_refreshes_a_family_left_idle_for_its_interval_and_not_before()
+    public async Task The_keep_alive_reminder_runs_on_the_silo_clock_and_keeps_an_idle_family_alive()
+    {
+        var family = await cluster.ImportedFamily("idle-reminded");
+
+        // Orleans' reminder service ticks on the silo's TimeProvider: half-interval ticks, the second one due.
+        cluster.Clock.Advance(TimeSpan.FromHours(12));
+        await Task.Delay(200);
+        Assert.Equal(0, (await family.Describe()).RefreshCount);
+        cluster.Clock.Advance(TimeSpan.FromHours(12));
+        for (var i = 0; i < 500 && (await family.Describe()).RefreshCount == 0; i++) await Task.Delay(10);
+
+        var described = await family.Describe();
+        Assert.Equal((1L, FamilyStatus.Active, RefreshOutcome.Issued), (described.RefreshCount, described.Status, described.LastRefreshOutcome));
+    }
+
+    [Fact]
+    public async Task The_keep_alive_refreshes_at_its_interval_not_before_and_a_tick_that_finds_the_refresh_running_ends_with_it()
     {
         var family = await cluster.ImportedFamily("idle");
         var reminder = family.AsReference<IRemindable>();
@@ -47,9 +63,19 @@ public sealed class LeewayTimingTests(LeewayCluster cluster) : IClassFixture<Lee
         await reminder.ReceiveReminder("keep-alive", tick);
         Assert.Equal(0, (await family.Describe()).RefreshCount);
 
+        // The reminder service's own tick at the interval starts the refresh; the provider holds it.
+        var sent = cluster.Endpoint.RefreshesSent.Count;
+        cluster.Endpoint.Hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         cluster.Clock.Advance(TimeSpan.FromMilliseconds(1));
-        await reminder.ReceiveReminder("keep-alive", tick);
+        await FakeClockCluster.Eventually(() => cluster.Endpoint.RefreshesSent.Count > sent, "the reminder's own tick to send the refresh");
+        var second = reminder.ReceiveReminder("keep-alive", tick);
+        await Task.Delay(50);
+        cluster.Endpoint.Hold.SetResult();
+        await second;
+
         var described = await family.Describe();
         Assert.Equal((1L, FamilyStatus.Active, RefreshOutcome.Issued), (described.RefreshCount, described.Status, described.LastRefreshOutcome));
+        Assert.Equal(sent + 1, cluster.Endpoint.RefreshesSent.Count);
+        cluster.Endpoint.Hold = null;
     }
 }
