@@ -32,6 +32,7 @@ var pinned = new Option<bool>("--pinned") { Description = "cache hits of a Broke
 var serverCores = new Option<string>("--server-cores") { DefaultValueFactory = _ => pinnedDefaults.ServerCores };
 var loadCores = new Option<string>("--load-cores") { DefaultValueFactory = _ => pinnedDefaults.LoadCores };
 var silo = new Option<string?>("--silo") { Description = "the Broker.Silo.dll to measure (pinned; default: this repository's Release build); an older build's gives a before/after in one run" };
+var pinnedScenarios = new Option<string>("--pinned-scenarios") { Description = "comma-separated (pinned): cache, client, proof, storm", DefaultValueFactory = _ => string.Join(',', pinnedDefaults.Scenarios) };
 var pairs = new Option<int>("--pairs") { Description = "alternated echo/broker pairs per concurrency (pinned)", DefaultValueFactory = _ => pinnedDefaults.Pairs };
 var soakDefaults = new Broker.Bench.Soak.SoakOptions();
 var soak = new Option<bool>("--soak") { Description = "three silo processes on PostgreSQL and Redis through churn and outages (see docs/reliability.md); --families defaults to 300 here" };
@@ -42,7 +43,7 @@ var tokenLifetime = new Option<double>("--token-lifetime") { Description = "soak
 var root = new RootCommand("Broker benchmarks: throughput and latency against a bare gRPC echo, refresh storms, cold starts, state size.")
 {
     scenarios, seconds, concurrency, families, stormFamilies, stormCallers, coldFamilies, scaleFamilies, eventFamilies, json, smoke,
-    pinned, serverCores, loadCores, pairs, silo, soak, minutes, tokenLifetime, reuseLeeway,
+    pinned, serverCores, loadCores, pinnedScenarios, pairs, silo, soak, minutes, tokenLifetime, reuseLeeway,
 };
 root.SetAction(async (ParseResult parsed, CancellationToken cancellationToken) =>
 {
@@ -76,6 +77,9 @@ root.SetAction(async (ParseResult parsed, CancellationToken cancellationToken) =
             StepDuration = TimeSpan.FromSeconds(parsed.GetValue(seconds)),
             Concurrency = Ints(parsed.GetValue(concurrency)!),
             SiloDll = parsed.GetValue(silo),
+            Scenarios = parsed.GetValue(pinnedScenarios)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            StormFamilies = parsed.GetValue(stormFamilies),
+            StormCallers = parsed.GetValue(stormCallers),
         };
         var pinnedReport = await new Broker.Bench.Pinned.PinnedRunner(pinnedOptions, Console.Error).RunAsync();
         Console.WriteLine(pinnedReport.ToTable());

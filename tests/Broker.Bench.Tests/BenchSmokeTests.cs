@@ -44,9 +44,12 @@ public sealed class BenchSmokeTests
     {
         var report = await new Broker.Bench.Pinned.PinnedRunner(Broker.Bench.Pinned.PinnedOptions.Smoke, TextWriter.Null).RunAsync();
 
-        Assert.Equal(3, report.Sections.Count);
+        Assert.Equal(4, report.Sections.Count);
         Assert.Contains(report.Sections, s => s.Title.StartsWith("pinned: CreateProof proofs", StringComparison.Ordinal));
-        foreach (var section in report.Sections)
+        var storm = report.Sections.Single(s => s.Title.StartsWith("pinned: refresh storm", StringComparison.Ordinal));
+        Assert.Equal(1.0, (double)storm.Figures["refreshesPerFamily"]); // one refresh per family per round, whatever the callers
+        Assert.All(storm.Rows, row => Assert.Equal("0", row[^1]));
+        foreach (var section in report.Sections.Where(s => s != storm))
         {
             var row = Assert.Single(section.Rows);
             Assert.Equal("0", row[^1]); // no failed call on either server

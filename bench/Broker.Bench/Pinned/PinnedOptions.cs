@@ -22,10 +22,18 @@ public sealed record PinnedOptions
     public int[] Concurrency { get; init; } = [1, 8, 32, 128];
     public int Families { get; init; } = 16;
 
+    /// <summary>What to measure: cache (GetAccessToken), client (GetClientToken), proof (CreateProof), storm.</summary>
+    public string[] Scenarios { get; init; } = ["cache", "client", "proof", "storm"];
+
+    /// <summary>The storm: families whose tokens expired, and callers released at once on them (the 50 and 2,000).</summary>
+    public int StormFamilies { get; init; } = 50;
+    public int StormCallers { get; init; } = 2000;
+
     /// <summary>The silo build to measure; null: this repository's Release build.</summary>
     public string? SiloDll { get; init; }
 
-    public static PinnedOptions Smoke => new() { Pairs = 1, WarmUp = TimeSpan.Zero, StepDuration = TimeSpan.FromMilliseconds(300), Concurrency = [2], Families = 2 };
+    public static PinnedOptions Smoke => new() { Pairs = 1, WarmUp = TimeSpan.Zero, StepDuration = TimeSpan.FromMilliseconds(300), Concurrency = [2], Families = 2,
+        StormFamilies = 2, StormCallers = 10 };
 
     /// <summary>The processor count the servers are told, the same for both: the number of server cores.</summary>
     public int ServerProcessorCount => CoreList(ServerCores).Count;

@@ -1,0 +1,111 @@
+using System.Diagnostics;
+using Broker.Bench.Load;
+using Broker.Testing;
+using Broker.Testing.AuthorizationServer;
+using Broker.V1;
+using Google.Protobuf.WellKnownTypes;
+
+namespace Broker.Bench.Pinned;
+
+/// <summary>
+/// The refresh storm against the pinned silo: families whose access tokens have expired, and callers released at once
+/// on them, next to the same number of refreshes sent straight to the authorization server at once (the baseline),
+/// alternated in rounds. Every round uses new grants, so no refresh token is ever sent twice.
+/// </summary>
+public sealed class PinnedStorm(PinnedOptions options, TestAuthorizationServer server, TokenBroker.TokenBrokerClient broker, ServerProcess silo)
+{
+    private readonly DirectClient _direct = new(server);
+    private int _round;
+
+    public async Task RunAsync(Report report)
+    {
+        await _direct.RegisterAsync();
+        var section = report.Add(
+            $"pinned: refresh storm, {options.StormCallers} callers on {options.StormFamilies} families whose tokens expired, released at once, " +
+            $"vs {options.StormFamilies} refreshes sent straight to the server at once; {options.Pairs} alternated rounds, median [min-max]",
+            "round", "upstream refreshes", "per family", "caller p50 ms", "caller p99 ms", "direct refresh p50 ms", "p99 ms", "caller p50 / direct p50",
+            "silo CPU ms", "failures");
+        // One unmeasured round of each: the first refreshes through a new client and silo pay for JIT and connections.
+        await DirectRoundAsync();
+        await StormRoundAsync();
+        var ratios = new List<double>();
+        var perFamily = new List<double>();
+        for (var round = 1; round <= options.Pairs; round++)
+        {
+            var direct = await DirectRoundAsync();
+            var storm = await StormRoundAsync();
+            var ratio = storm.P50 / direct.P50;
+            ratios.Add(ratio);
+            perFamily.Add((double)storm.Refreshes / options.StormFamilies);
+            section.Rows.Add([round.ToString(), storm.Refreshes.ToString(), Report.F(perFamily[^1]), Report.F(storm.P50), Report.F(storm.P99),
+                Report.F(direct.P50), Report.F(direct.P99), Report.F(ratio), Report.F(storm.SiloCpu.TotalMilliseconds, 1), storm.Failures.ToString()]);
+        }
+        var sorted = ratios.Order().ToArray();
+        section.Figures["callerP50OverDirectP50"] = sorted[sorted.Length / 2];
+        section.Figures["refreshesPerFamily"] = perFamily.Average();
+        section.Notes.Add($"caller p50 / direct p50, median of the rounds: {Report.F(sorted[sorted.Length / 2])} [{Report.F(sorted[0])}-{Report.F(sorted[^1])}]");
+        section.Notes.Add("the authorization server runs in the load generator's process (load cores): the direct refreshes and the storm's callers share those cores with it alike");
+    }
+
+    /// <summary>Grants for this round: new users, each authorized once at the server.</summary>
+    private async Task<DirectClient.Tokens[]> GrantsAsync(string prefix)
+    {
+        var round = Interlocked.Increment(ref _round);
+        var grants = new DirectClient.Tokens[options.StormFamilies];
+        for (var i = 0; i < grants.Length; i++) grants[i] = await _direct.AuthorizeAsync($"{prefix}-{round}-{i}", "api.read");
+        return grants;
+    }
+
+    private async Task<(double P50, double P99)> DirectRoundAsync()
+    {
+        var grants = await GrantsAsync("direct");
+        var latencies = new TimeSpan[grants.Length];
+        await Concurrently.RunAsync(grants.Length, async i =>
+        {
+            var started = Stopwatch.GetTimestamp();
+            _ = await _direct.RefreshAsync(grants[i].RefreshToken!) ?? throw new InvalidOperationException("a direct refresh was refused.");
+            latencies[i] = Stopwatch.GetElapsedTime(started);
+            return 0;
+        });
+        return LoadGenerator.Percentiles(latencies);
+    }
+
+    private sealed record StormRound(double P50, double P99, int Refreshes, TimeSpan SiloCpu, int Failures);
+
+    private async Task<StormRound> StormRoundAsync()
+    {
+        var grants = await GrantsAsync("storm");
+        var round = _round;
+        var expired = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddSeconds(-1));
+        for (var i = 0; i < grants.Length; i++)
+        {
+            await broker.ImportTokensAsync(new ImportTokensRequest
+            {
+                Provider = "bench", Subject = $"storm-{round}-{i}", AccessToken = grants[i].AccessToken, RefreshToken = grants[i].RefreshToken,
+                AccessTokenExpiresAt = expired, Scopes = { grants[i].Scope.Split(' ', StringSplitOptions.RemoveEmptyEntries) },
+            });
+        }
+
+        var before = server.Stats.RefreshTokenGrants;
+        var cpuBefore = silo.CpuTime;
+        var latencies = new TimeSpan[options.StormCallers];
+        var failures = 0;
+        await Concurrently.RunAsync(options.StormCallers, async i =>
+        {
+            var started = Stopwatch.GetTimestamp();
+            try
+            {
+                await broker.GetAccessTokenAsync(new GetAccessTokenRequest { Provider = "bench", Subject = $"storm-{round}-{i % grants.Length}" });
+            }
+            catch (Grpc.Core.RpcException)
+            {
+                Interlocked.Increment(ref failures);
+            }
+            latencies[i] = Stopwatch.GetElapsedTime(started);
+            return 0;
+        });
+        var cpu = silo.CpuTime - cpuBefore;
+        var (p50, p99) = LoadGenerator.Percentiles(latencies);
+        return new StormRound(p50, p99, server.Stats.RefreshTokenGrants - before, cpu, failures);
+    }
+}
