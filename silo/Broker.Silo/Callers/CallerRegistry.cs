@@ -14,6 +14,7 @@ public sealed class CallerRegistry
     private readonly (byte[] Hash, string Caller)[] _apiKeys;
     private readonly Dictionary<string, string> _workloads;
     private readonly Dictionary<string, string> _certificates;
+    private readonly VerifiedApiKeys _verified = new();
 
     public CallerRegistry(IReadOnlyDictionary<string, CallerOptions> callers, bool openForDevelopment)
     {
@@ -47,12 +48,14 @@ public sealed class CallerRegistry
     /// <summary>The caller owning this key. Every stored hash is compared, in constant time, whatever matches.</summary>
     public string? FindByApiKey(string apiKey)
     {
+        if (_verified.Find(apiKey) is { } known) return known;
         var presented = ApiKeyHash.Of(apiKey);
         string? found = null;
         foreach (var (hash, caller) in _apiKeys)
         {
             if (CryptographicOperations.FixedTimeEquals(hash, presented)) found = caller;
         }
+        if (found is not null) _verified.Remember(apiKey, found);
         return found;
     }
 
