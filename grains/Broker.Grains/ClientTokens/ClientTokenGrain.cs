@@ -89,7 +89,7 @@ public sealed partial class ClientTokenGrain(
         state.Generation++;
         state.AccessToken = protector.Protect(issued.Tokens.AccessToken, Context);
         state.TokenType = issued.Tokens.TokenType;
-        state.IssuedAt = issued.Tokens.IssuedAt is { } answered && answered <= time.GetUtcNow() ? answered : time.GetUtcNow();
+        state.IssuedAt = TokenLifetime.StartOf(issued.Tokens.IssuedAt, issued.Tokens.ExpiresAt, time.GetUtcNow());
         state.ExpiresAt = issued.Tokens.ExpiresAt;
         state.Scopes = issued.Tokens.Scopes;
         _plain = (state.Generation, issued.Tokens.AccessToken);

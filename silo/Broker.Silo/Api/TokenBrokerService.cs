@@ -66,7 +66,7 @@ public sealed partial class TokenBrokerService(IGrainFactory grains, GrainRefere
             // A copy the family leased to this silo: its scopes are checked against the caller as on the grain path.
             call.DemandHeldScopes(token.Scopes);
             metrics.TokenServed(request.Provider, "lease");
-            return LeasedReply(token);
+            return ToMessage(token);
         }
         var grain = references.Family(family);
         if (request.ForceRefresh)
@@ -104,8 +104,7 @@ public sealed partial class TokenBrokerService(IGrainFactory grains, GrainRefere
         call.DemandResource(request.Resource);
         var key = new ClientTokenKey(provider.Name, provider.ClientId, scopes, request.Resource);
         var minTimeToLive = MinTimeToLive(request.MinTtlSeconds);
-        var leased = servedClientTokens.TryGet(key, minTimeToLive, out var token);
-        if (leased)
+        if (servedClientTokens.TryGet(key, minTimeToLive, out var token))
         {
             metrics.TokenServed(request.Provider, "lease");
         }
@@ -118,7 +117,7 @@ public sealed partial class TokenBrokerService(IGrainFactory grains, GrainRefere
         }
         // What the server granted, not what was asked, is what the caller would hold: refused (and audited) when wider.
         call.DemandHeldScopes(token.Scopes);
-        return leased ? LeasedReply(token) : ToMessage(token);
+        return ToMessage(token);
     }
 
     public override async Task<CreateProofResponse> CreateProof(CreateProofRequest request, ServerCallContext context)
@@ -254,13 +253,6 @@ public sealed partial class TokenBrokerService(IGrainFactory grains, GrainRefere
         > 86_400 => throw new BrokerException(BrokerErrorReason.InvalidArgument, "min_ttl_seconds must be at most 86400."),
         _ => TimeSpan.FromSeconds(seconds),
     };
-
-    // A leased copy is one object for every hit of its lease, so its reply is built once and shared: replies are
-    // only read after this (serialized, audited), never changed.
-    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<AccessTokenResult, AccessToken> LeasedReplies = new();
-    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<AccessTokenResult, AccessToken>.CreateValueCallback BuildReply = ToMessage;
-
-    private static AccessToken LeasedReply(AccessTokenResult token) => LeasedReplies.GetValue(token, BuildReply);
 
     private static AccessToken ToMessage(AccessTokenResult token)
     {

@@ -111,6 +111,8 @@ public sealed class CallerPolicyTests
         }, openForDevelopment: true);
 
         Assert.Equal("svc", registry.FindByApiKey(key));
+        Assert.Equal("svc", registry.FindByApiKey(key)); // again, now from the keys it verified (VerifiedApiKeys)
+        Assert.Null(registry.FindByApiKey(key[..^1]));
         Assert.Null(registry.FindByApiKey(key + "x"));
         Assert.Null(registry.FindByApiKey(ApiKeyHash.Format(key))); // the stored hash is not a key
         Assert.False(registry.IsOpenForDevelopment); // a configured caller closes the development door

@@ -15,11 +15,8 @@ public sealed record SealedTokens(
     ScopeSet Scopes,
     DateTimeOffset? IssuedAt = null)
 {
-    /// <summary>
-    /// When the token's lifetime started: the token endpoint's answer (its expires_in counts from there), not when the
-    /// family took the tokens, which for an authorization can be well after (they wait for the user's claim).
-    /// </summary>
-    public DateTimeOffset IssuedAtOr(DateTimeOffset now) => IssuedAt is { } at && at <= now && at <= ExpiresAt ? at : now;
+    /// <summary>When the token's lifetime started (<see cref="TokenLifetime.StartOf"/>).</summary>
+    public DateTimeOffset IssuedAtOr(DateTimeOffset now) => TokenLifetime.StartOf(IssuedAt, ExpiresAt, now);
 }
 
 /// <summary>What can happen to a family. <see cref="TokenFamilyDecisions.Decide"/> answers each with a new state and effects.</summary>
