@@ -57,4 +57,17 @@ public sealed class BenchSmokeTests
             Assert.True(double.Parse(row[3], System.Globalization.CultureInfo.InvariantCulture) > 0, "the echo's CPU time was read");
         }
     }
+
+    [Fact]
+    public async Task Another_silo_build_is_measured_in_the_same_pairs()
+    {
+        var options = Broker.Bench.Pinned.PinnedOptions.Smoke with { Scenarios = ["cache"], AgainstSiloDll = Broker.Bench.Pinned.PinnedSilo.SiloDll() };
+        var report = await new Broker.Bench.Pinned.PinnedRunner(options, TextWriter.Null).RunAsync();
+
+        var versus = report.Sections.Single(s => s.Title.Contains("this silo against", StringComparison.Ordinal));
+        var row = Assert.Single(versus.Rows);
+        Assert.True(double.Parse(row[1], System.Globalization.CultureInfo.InvariantCulture) > 0, "the silo's CPU time was read");
+        Assert.True(double.Parse(row[2], System.Globalization.CultureInfo.InvariantCulture) > 0, "the other silo's CPU time was read");
+        Assert.Equal("0", row[^1]); // no failed call on the other silo
+    }
 }

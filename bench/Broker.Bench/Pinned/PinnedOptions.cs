@@ -32,6 +32,9 @@ public sealed record PinnedOptions
     /// <summary>The silo build to measure; null: this repository's Release build.</summary>
     public string? SiloDll { get; init; }
 
+    /// <summary>Another silo build measured in the same pairs as <see cref="SiloDll"/>: a before/after that the machine's drift between runs cannot blur.</summary>
+    public string? AgainstSiloDll { get; init; }
+
     public static PinnedOptions Smoke => new() { Pairs = 1, WarmUp = TimeSpan.Zero, StepDuration = TimeSpan.FromMilliseconds(300), Concurrency = [2], Families = 2,
         StormFamilies = 2, StormCallers = 10 };
 

@@ -2,10 +2,7 @@ using System.Diagnostics;
 using Broker.Bench.Load;
 using Broker.Testing.AuthorizationServer;
 using Broker.Testing.DpopServer;
-using Broker.Testing.Hosting;
 using Broker.Testing.Processes;
-using Broker.V1;
-using Google.Protobuf.WellKnownTypes;
 using Grpc.Net.Client;
 
 namespace Broker.Bench.Pinned;
@@ -17,9 +14,6 @@ namespace Broker.Bench.Pinned;
 /// </summary>
 public sealed class PinnedRunner(PinnedOptions options, TextWriter progress)
 {
-    private const string DpopProvider = "dpop";
-    private static readonly string ApiKey = Broker.Silo.Callers.ApiKeyHash.NewKey();
-
     public async Task<Report> RunAsync()
     {
         // taskset pins the servers and /proc gives their CPU time: Linux only.
@@ -31,67 +25,48 @@ public sealed class PinnedRunner(PinnedOptions options, TextWriter progress)
         // The DPoP-capable server issues the bound client tokens CreateProof signs for; an hour, so none expires mid-run.
         await using var dpopServer = await DpopAuthorizationServer.StartAsync(requireNonce: false, accessTokenLifetime: TimeSpan.FromHours(1));
         var echoPort = FreePort.Next();
-        var grpcPort = FreePort.Next();
         await using var echo = await ServerProcess.StartAsync("echo", options.ServerCores, typeof(PinnedRunner).Assembly.Location,
             $"serve-echo --port {echoPort}", ServerEnvironment(), echoPort);
-        await using var silo = await ServerProcess.StartAsync("silo", options.ServerCores, options.SiloDll ?? SiloDll(), "",
-            SiloSettings(authorizationServer, dpopServer, grpcPort).ToDictionary(s => s.Key.Replace(":", "__", StringComparison.Ordinal), s => s.Value!)
-                .Concat(ServerEnvironment()).ToDictionary(), grpcPort);
+        await using var silo = await PinnedSilo.StartAsync("silo", options.SiloDll, options.ServerCores, ServerEnvironment(),
+            authorizationServer, dpopServer, options.Families);
+        // Another build measured in the same pairs (--against): its figures against this silo's, at the same moments.
+        await using var against = options.AgainstSiloDll is { } againstDll
+            ? await PinnedSilo.StartAsync("silo-against", againstDll, options.ServerCores, ServerEnvironment(), authorizationServer, dpopServer, options.Families)
+            : null;
 
         using var echoChannel = GrpcChannel.ForAddress($"http://127.0.0.1:{echoPort}", new GrpcChannelOptions());
-        using var brokerChannel = GrpcChannel.ForAddress($"http://127.0.0.1:{grpcPort}", new GrpcChannelOptions());
         var echoClient = new Echo.Echo.EchoClient(echoChannel);
-        var broker = new TokenBroker.TokenBrokerClient(brokerChannel.WithBearer(ApiKey));
-        for (var i = 0; i < options.Families; i++)
-        {
-            await broker.ImportTokensAsync(new ImportTokensRequest
-            {
-                Provider = "bench", Subject = $"user-{i}", AccessToken = $"bench-access-token-{i}", RefreshToken = $"bench-refresh-token-{i}",
-                AccessTokenExpiresAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddHours(2)),
-            });
-        }
         Func<int, Task> echoCall = _ => echoClient.SayAsync(new Echo.EchoMessage { Text = "bench" }).ResponseAsync;
-        Func<int, Task> accessCall = i => broker.GetAccessTokenAsync(new GetAccessTokenRequest { Provider = "bench", Subject = $"user-{i % options.Families}" }).ResponseAsync;
-        string[][] scopeSets = [["api"], ["api.read"]];
-        Func<int, Task> clientCall = i => broker.GetClientTokenAsync(new GetClientTokenRequest { Provider = "bench", Scopes = { scopeSets[i % scopeSets.Length] } }).ResponseAsync;
-        foreach (var scopes in scopeSets)
-        {
-            var bound = await broker.GetClientTokenAsync(new GetClientTokenRequest { Provider = DpopProvider, Scopes = { scopes } });
-            if (!string.Equals(bound.TokenType, "DPoP", StringComparison.OrdinalIgnoreCase))
-                throw new InvalidOperationException($"the DPoP server issued a {bound.TokenType} token, not a DPoP-bound one.");
-        }
-        Func<int, Task> proofCall = i => broker.CreateProofAsync(new CreateProofRequest
-        {
-            Provider = DpopProvider, ClientToken = new ClientTokenSelector { Scopes = { scopeSets[i % scopeSets.Length] } },
-            HttpMethod = "GET", Url = "https://api.example/items",
-        }).ResponseAsync;
 
         var report = new Report();
         report.Machine["serverCores"] = options.ServerCores;
         report.Machine["loadCores"] = options.LoadCores;
         report.Machine["serverProcessorCount"] = options.ServerProcessorCount;
         if (options.Scenarios.Contains("cache"))
-            await CompareAsync(report, "GetAccessToken", $"{options.Families} imported families", accessCall, echo, silo, echoCall);
+            await CompareAsync(report, "GetAccessToken", $"{options.Families} imported families", s => s.AccessCall, echo, silo, against, echoCall);
         if (options.Scenarios.Contains("client"))
-            await CompareAsync(report, "GetClientToken", "2 scope sets", clientCall, echo, silo, echoCall);
+            await CompareAsync(report, "GetClientToken", "2 scope sets", s => s.ClientCall, echo, silo, against, echoCall);
         if (options.Scenarios.Contains("proof"))
-            await CompareAsync(report, "CreateProof", "2 DPoP-bound client tokens, ES256", proofCall, echo, silo, echoCall, "proofs");
+            await CompareAsync(report, "CreateProof", "2 DPoP-bound client tokens, ES256", s => s.ProofCall, echo, silo, against, echoCall, "proofs");
         if (options.Scenarios.Contains("storm"))
         {
             progress.WriteLine("pinned: refresh storm ...");
-            await new PinnedStorm(options, authorizationServer, broker, silo).RunAsync(report);
+            await new PinnedStorm(options, authorizationServer, silo.Broker, silo.Process).RunAsync(report);
         }
         return report;
     }
 
-    private async Task CompareAsync(Report report, string name, string what, Func<int, Task> brokerCall, ServerProcess echo, ServerProcess silo,
-        Func<int, Task> echoCall, string served = "cache hits")
+    private async Task CompareAsync(Report report, string name, string what, Func<PinnedSilo, Func<int, Task>> callOf, ServerProcess echo,
+        PinnedSilo silo, PinnedSilo? against, Func<int, Task> echoCall, string served = "cache hits")
     {
         progress.WriteLine($"pinned: {name} ...");
+        var brokerCall = callOf(silo);
+        var againstCall = against is null ? null : callOf(against);
         var warm = TimeSpan.FromTicks(Math.Max(options.StepDuration.Ticks, options.WarmUp.Ticks / options.Concurrency.Length));
         foreach (var concurrency in options.Concurrency)
         {
             await LoadGenerator.ClosedLoopAsync("warm", concurrency, warm, brokerCall);
+            if (againstCall is not null) await LoadGenerator.ClosedLoopAsync("warm", concurrency, warm, againstCall);
             await LoadGenerator.ClosedLoopAsync("warm", concurrency, warm, echoCall);
         }
 
@@ -99,14 +74,18 @@ public sealed class PinnedRunner(PinnedOptions options, TextWriter progress)
             $"pinned: {name} {served} ({what}) vs bare gRPC echo, servers on cores {options.ServerCores}, load on {options.LoadCores}, " +
             $"{options.Pairs} alternated pairs of {options.StepDuration.TotalSeconds:F1} s; median [min-max]",
             "concurrency", "throughput broker/echo", "server CPU us/call broker", "echo", "CPU ratio", "p99 ms broker", "echo", "p99 ratio", "failures");
+        var versus = against is null ? null : report.Add(
+            $"pinned: {name} {served}, this silo against {against.Dll}, measured in the same pairs; median [min-max]",
+            "concurrency", "server CPU us/call this silo", "against", "CPU this / against", "CPU ratio to echo, this", "against", "failures");
         foreach (var concurrency in options.Concurrency)
         {
-            var pairs = new List<(Measured Echo, Measured Broker)>();
+            var pairs = new List<(Measured Echo, Measured Broker, Measured? Against)>();
             for (var pair = 0; pair < options.Pairs; pair++)
             {
                 var e = await MeasureAsync(echo, "echo", concurrency, echoCall);
-                var b = await MeasureAsync(silo, name, concurrency, brokerCall);
-                pairs.Add((e, b));
+                var b = await MeasureAsync(silo.Process, name, concurrency, brokerCall);
+                var o = against is null ? null : await MeasureAsync(against.Process, name, concurrency, againstCall!);
+                pairs.Add((e, b, o));
             }
             section.Rows.Add([
                 concurrency.ToString(),
@@ -120,6 +99,17 @@ public sealed class PinnedRunner(PinnedOptions options, TextWriter progress)
                 pairs.Sum(p => p.Broker.Load.Failures + p.Echo.Load.Failures).ToString(),
             ]);
             section.Figures[$"c{concurrency}"] = pairs.Select(p => new { echo = p.Echo, broker = p.Broker }).ToList();
+            if (versus is null) continue;
+            versus.Rows.Add([
+                concurrency.ToString(),
+                Spread(pairs.Select(p => p.Broker.CpuPerCallUs), 1),
+                Spread(pairs.Select(p => p.Against!.CpuPerCallUs), 1),
+                Spread(pairs.Select(p => p.Broker.CpuPerCallUs / p.Against!.CpuPerCallUs)),
+                Spread(pairs.Select(p => p.Broker.CpuPerCallUs / p.Echo.CpuPerCallUs)),
+                Spread(pairs.Select(p => p.Against!.CpuPerCallUs / p.Echo.CpuPerCallUs)),
+                pairs.Sum(p => p.Against!.Load.Failures).ToString(),
+            ]);
+            versus.Figures[$"c{concurrency}"] = pairs.Select(p => new { broker = p.Broker, against = p.Against }).ToList();
         }
     }
 
@@ -141,52 +131,15 @@ public sealed class PinnedRunner(PinnedOptions options, TextWriter progress)
         return sorted.Length == 1 ? Report.F(median, digits) : $"{Report.F(median, digits)} [{Report.F(sorted[0], digits)}-{Report.F(sorted[^1], digits)}]";
     }
 
-    /// <summary>What both servers get alike: the same processor count and GC mode.</summary>
+    /// <summary>
+    /// What both servers get alike: the same processor count, GC mode and thread-pool spinning. The silo ships with no
+    /// spinning (Broker.Silo.csproj); the echo gets the same, so the ratio compares the work done per call, not runtime
+    /// settings (with spinning, the echo alone took twice the CPU per call at concurrency 8).
+    /// </summary>
     private Dictionary<string, string> ServerEnvironment() => new()
     {
         ["DOTNET_PROCESSOR_COUNT"] = options.ServerProcessorCount.ToString(),
         ["DOTNET_gcServer"] = "1",
+        ["DOTNET_ThreadPool_UnfairSemaphoreSpinLimit"] = "0",
     };
-
-    /// <summary>
-    /// An embedded silo as the README starts it, with one caller (API key, policy, audit), the test server as provider
-    /// and the DPoP server as a second one with DPoP required. The proof rate limit is lifted: it would measure the limiter's refusals.
-    /// </summary>
-    private static Dictionary<string, string?> SiloSettings(TestAuthorizationServer server, DpopAuthorizationServer dpopServer, int grpcPort) => ProviderSettings.Merge(
-        ProviderSettings.For("bench", server),
-        new()
-        {
-            [$"Broker:Providers:{DpopProvider}:Issuer"] = dpopServer.IssuerString,
-            [$"Broker:Providers:{DpopProvider}:ClientId"] = DpopAuthorizationServer.ClientId,
-            [$"Broker:Providers:{DpopProvider}:ClientSecret"] = DpopAuthorizationServer.ClientSecret,
-            [$"Broker:Providers:{DpopProvider}:Dpop"] = "Required",
-            ["Broker:Dpop:ProofsPerSecondPerCaller"] = "1000000",
-            ["Broker:Dpop:ProofBurstPerCaller"] = "1000000",
-            // The storm refreshes every family at once, from one caller: the budget must not be what it measures.
-            ["Broker:Providers:bench:TokenRequestsPerMinute"] = "60000",
-            ["Broker:Providers:bench:TokenRequestBurst"] = "10000",
-            ["Broker:Providers:bench:CallerTokenRequestShare"] = "1",
-        },
-        TestCallers.WithApiKey("bench", ApiKey, new Dictionary<string, string>
-        {
-            ["Providers:0"] = "*", ["Subjects:0"] = "*", ["Scopes:0"] = "*", ["MayGetClientTokens"] = "true", ["MayImport"] = "true",
-        }),
-        new()
-        {
-            ["Broker:Mode"] = "Embedded",
-            ["Broker:Http:GrpcPort"] = grpcPort.ToString(),
-            ["Broker:Http:HttpPort"] = FreePort.Next().ToString(),
-            ["Broker:Cluster:SiloPort"] = FreePort.Next().ToString(),
-            ["Broker:Cluster:GatewayPort"] = FreePort.Next().ToString(),
-        });
-
-    /// <summary>The silo's own Release build, run from its output folder so it reads its appsettings.json as deployed.</summary>
-    private static string SiloDll()
-    {
-        var folder = new DirectoryInfo(AppContext.BaseDirectory);
-        while (folder is not null && !File.Exists(Path.Combine(folder.FullName, "Broker.sln"))) folder = folder.Parent;
-        var dll = folder is null ? null : Path.Combine(folder.FullName, "silo", "Broker.Silo", "bin", "Release", "net10.0", "Broker.Silo.dll");
-        return dll is not null && File.Exists(dll) ? dll
-            : throw new InvalidOperationException("silo/Broker.Silo/bin/Release/net10.0/Broker.Silo.dll not found: build the solution in Release first.");
-    }
 }
