@@ -12,45 +12,51 @@ namespace Broker.Silo.Api;
 /// </summary>
 public sealed partial class BrokerExceptionInterceptor(ILogger<BrokerExceptionInterceptor> logger) : Interceptor
 {
+    // One async frame per call, no closure: this wraps every call, cache hits included.
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
     {
-        TResponse response = default!;
-        await Map(context, async () => response = await continuation(request, context));
-        return response;
-    }
-
-    public override Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request, IServerStreamWriter<TResponse> responseStream,
-        ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation) =>
-        Map(context, () => continuation(request, responseStream, context));
-
-    private async Task Map(ServerCallContext context, Func<Task> run)
-    {
         try
         {
-            await run();
-        }
-        catch (BrokerException ex)
-        {
-            LogRejected(logger, context.Method, BrokerErrors.ReasonOf(ex.Reason));
-            throw BrokerErrors.ToRpcException(ex);
-        }
-        catch (Broker.Grains.Storage.StorageUnreachableException ex)
-        {
-            LogClusterFailure(logger, context.Method, ex.GetType().Name);
-            throw BrokerErrors.ToRpcException(new BrokerException(BrokerErrorReason.ProviderUnavailable,
-                "the broker's state store cannot be reached right now; retry.", TimeSpan.FromSeconds(1)) { Detail = "storage" });
-        }
-        catch (Exception ex) when (ex is OrleansException or TimeoutException or SiloUnavailableException)
-        {
-            LogClusterFailure(logger, context.Method, ex.GetType().Name);
-            throw BrokerErrors.ToRpcException(new BrokerException(BrokerErrorReason.ProviderUnavailable,
-                "the broker cluster could not complete the call; retry.", TimeSpan.FromSeconds(1)) { Detail = "cluster" });
+            return await continuation(request, context);
         }
         catch (Exception ex) when (ex is not RpcException)
         {
-            LogUnexpected(logger, context.Method, ex.GetType().FullName ?? "?");
-            throw new RpcException(new Grpc.Core.Status(StatusCode.Internal, "internal error"));
+            throw Mapped(context, ex);
+        }
+    }
+
+    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request, IServerStreamWriter<TResponse> responseStream,
+        ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            await continuation(request, responseStream, context);
+        }
+        catch (Exception ex) when (ex is not RpcException)
+        {
+            throw Mapped(context, ex);
+        }
+    }
+
+    private RpcException Mapped(ServerCallContext context, Exception exception)
+    {
+        switch (exception)
+        {
+            case BrokerException ex:
+                LogRejected(logger, context.Method, BrokerErrors.ReasonOf(ex.Reason));
+                return BrokerErrors.ToRpcException(ex);
+            case Broker.Grains.Storage.StorageUnreachableException ex:
+                LogClusterFailure(logger, context.Method, ex.GetType().Name);
+                return BrokerErrors.ToRpcException(new BrokerException(BrokerErrorReason.ProviderUnavailable,
+                    "the broker's state store cannot be reached right now; retry.", TimeSpan.FromSeconds(1)) { Detail = "storage" });
+            case OrleansException or TimeoutException or SiloUnavailableException:
+                LogClusterFailure(logger, context.Method, exception.GetType().Name);
+                return BrokerErrors.ToRpcException(new BrokerException(BrokerErrorReason.ProviderUnavailable,
+                    "the broker cluster could not complete the call; retry.", TimeSpan.FromSeconds(1)) { Detail = "cluster" });
+            default:
+                LogUnexpected(logger, context.Method, exception.GetType().FullName ?? "?");
+                return new RpcException(new Grpc.Core.Status(StatusCode.Internal, "internal error"));
         }
     }
 

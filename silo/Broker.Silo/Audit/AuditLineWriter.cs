@@ -15,9 +15,14 @@ namespace Broker.Silo.Audit;
 /// </summary>
 public sealed class AuditLineWriter : IDisposable
 {
-    // Pipes write at most PIPE_BUF (4096) bytes atomically: a batch never splits a line that another writer of the
-    // same standard output (the console logger) could land in the middle of.
-    private const int BatchBytes = 4096;
+    /// <summary>
+    /// Pipes write at most PIPE_BUF (4096) bytes atomically: a batch no larger never has a line of another writer of the
+    /// same standard output (the console logger) land in its middle.
+    /// </summary>
+    public const int PipeBatchBytes = 4096;
+
+    /// <summary>A file takes each write whole: one write per 64 KiB, not per 4 KiB (the writes were 3 % of a busy silo's CPU).</summary>
+    public const int FileBatchBytes = 64 * 1024;
     private static readonly TimeSpan BatchInterval = TimeSpan.FromMilliseconds(20);
 
     private readonly ConcurrentQueue<AuditRecord> _queue = new();
@@ -26,6 +31,7 @@ public sealed class AuditLineWriter : IDisposable
     private readonly int _capacity;
     private readonly Action<long>? _onDropped;
     private readonly TimeProvider _time;
+    private readonly int _batchBytes;
     private readonly Thread _thread;
     private readonly CancellationTokenSource _stopping = new();
     private int _queued;
@@ -33,9 +39,10 @@ public sealed class AuditLineWriter : IDisposable
     private long _dropped;
     private long _droppedReported;
 
-    public AuditLineWriter(Stream output, int capacity, TimeProvider time, Action<long>? onDropped = null)
+    public AuditLineWriter(Stream output, int capacity, TimeProvider time, Action<long>? onDropped = null, int batchBytes = PipeBatchBytes)
     {
         _output = output;
+        _batchBytes = batchBytes;
         _capacity = capacity;
         _time = time;
         _onDropped = onDropped;
@@ -64,7 +71,7 @@ public sealed class AuditLineWriter : IDisposable
     private void Run()
     {
         var line = new ArrayBufferWriter<byte>(512);
-        var batch = new ArrayBufferWriter<byte>(BatchBytes * 2);
+        var batch = new ArrayBufferWriter<byte>(_batchBytes * 2);
         using var json = new Utf8JsonWriter(line);
         while (true)
         {
@@ -112,7 +119,7 @@ public sealed class AuditLineWriter : IDisposable
         {
             return; // a malformed event is not worth the trail: the rest still gets written
         }
-        if (batch.WrittenCount + line.WrittenCount + 1 > BatchBytes) Flush(batch);
+        if (batch.WrittenCount + line.WrittenCount + 1 > _batchBytes) Flush(batch);
         batch.Write(line.WrittenSpan);
         batch.Write("\n"u8);
     }

@@ -14,11 +14,33 @@ public static class AuditServiceCollectionExtensions
             Open(options),
             options.Capacity,
             services.GetService<TimeProvider>() ?? TimeProvider.System,
-            dropped => services.GetRequiredService<BrokerMetrics>().AuditDropped(dropped)));
+            dropped => services.GetRequiredService<BrokerMetrics>().AuditDropped(dropped),
+            options.Sink == AuditSink.File || StandardOutputIsAFile() ? AuditLineWriter.FileBatchBytes : AuditLineWriter.PipeBatchBytes));
         builder.Services.AddSingleton<ILoggerProvider, AuditLoggerProvider>();
         // The writer writes the category now; the console logger would write every event a second time.
         builder.Logging.AddFilter<ConsoleLoggerProvider>(AuditLog.Category, LogLevel.None);
         return builder;
+    }
+
+    /// <summary>
+    /// Standard output redirected to a regular file (a service manager's log file, the benchmark's) takes large writes
+    /// whole; a pipe, a socket or a terminal, or anything this cannot tell (not Linux), gets writes of PIPE_BUF at most.
+    /// </summary>
+    public static bool StandardOutputIsAFile()
+    {
+        try
+        {
+            return OperatingSystem.IsLinux() && new FileInfo("/proc/self/fd/1").LinkTarget is { } target
+                && target.StartsWith('/') && !target.StartsWith("/dev/", StringComparison.Ordinal) && File.Exists(target);
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
+        }
     }
 
     private static Stream Open(AuditOptions options) => options.Sink == AuditSink.File

@@ -11,7 +11,14 @@ public static class ApiKeyHash
 {
     private const string Prefix = "sha256:";
 
-    public static byte[] Of(string apiKey) => SHA256.HashData(Encoding.UTF8.GetBytes(apiKey));
+    public static byte[] Of(string apiKey) => Of(apiKey.AsSpan());
+
+    public static byte[] Of(ReadOnlySpan<char> apiKey)
+    {
+        var bytes = new byte[Encoding.UTF8.GetByteCount(apiKey)];
+        Encoding.UTF8.GetBytes(apiKey, bytes);
+        return SHA256.HashData(bytes);
+    }
 
     public static string Format(string apiKey) => Prefix + Convert.ToHexStringLower(Of(apiKey));
 

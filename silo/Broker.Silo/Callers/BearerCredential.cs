@@ -3,15 +3,12 @@ namespace Broker.Silo.Callers;
 /// <summary>The bearer credential of a request, and what kind it is.</summary>
 public static class BearerCredential
 {
-    public static string? From(HttpRequest request)
-    {
-        var header = request.Headers.Authorization.ToString();
-        const string prefix = "Bearer ";
-        return header.StartsWith(prefix, StringComparison.OrdinalIgnoreCase) && header.Length > prefix.Length
-            ? header[prefix.Length..].Trim()
-            : null;
-    }
+    private const string Prefix = "Bearer ";
+
+    /// <summary>The credential in an Authorization header's value, without a copy (every call presents one); empty when none.</summary>
+    public static ReadOnlySpan<char> Of(string header) =>
+        header.StartsWith(Prefix, StringComparison.OrdinalIgnoreCase) ? header.AsSpan(Prefix.Length).Trim() : default;
 
     /// <summary>A JWS in compact form has three dot-separated parts; API keys have no dot.</summary>
-    public static bool IsJwt(string credential) => credential.AsSpan().Count('.') == 2;
+    public static bool IsJwt(ReadOnlySpan<char> credential) => credential.Count('.') == 2;
 }

@@ -13,11 +13,18 @@ public sealed record CallerAction(string Name, CallerPermission Permission, Audi
     private static readonly Dictionary<string, CallerAction> ByName = TokenBroker.Descriptor.Methods
         .Select(Of).OfType<CallerAction>().ToDictionary(a => a.Name, StringComparer.Ordinal);
 
+    // By the call's full path too (/broker.v1.TokenBroker/GetAccessToken), as gRPC names it: no substring per call.
+    private static readonly Dictionary<string, CallerAction> ByPath = ByName.Values
+        .ToDictionary(a => $"/{TokenBroker.Descriptor.FullName}/{a.Name}", StringComparer.Ordinal);
+
     /// <summary>Every method of the contract that declares what it needs.</summary>
     public static IReadOnlyCollection<CallerAction> All => ByName.Values;
 
     /// <summary>The action of a method by name, or null when its option is missing or incomplete (then no caller may call it).</summary>
     public static CallerAction? Find(string method) => ByName.GetValueOrDefault(method);
+
+    /// <summary>As <see cref="Find"/>, by the call's full gRPC path.</summary>
+    public static CallerAction? FindByPath(string path) => ByPath.GetValueOrDefault(path);
 
     /// <summary>Like <see cref="Find"/>, for a method that must have one.</summary>
     public static CallerAction Named(string method) =>

@@ -16,20 +16,21 @@ public sealed class CallerAuthenticator(CallerRegistry callers, bool acceptsJwt,
     private static readonly ClaimsPrincipal Nobody = new(new ClaimsIdentity());
 
     /// <summary>The caller, or null when the call presents no credential the broker accepts.</summary>
-    public async ValueTask<Caller?> AuthenticateAsync(HttpContext http)
+    public ValueTask<Caller?> AuthenticateAsync(HttpContext http)
     {
-        if (BearerCredential.From(http.Request) is { } credential)
+        var credential = BearerCredential.Of(http.Request.Headers.Authorization.ToString());
+        if (!credential.IsEmpty)
         {
             if (acceptsJwt && BearerCredential.IsJwt(credential))
-                return await ByHandlerAsync(http, JwtBearerDefaults.AuthenticationScheme);
-            return callers.FindByApiKey(credential) is { } name ? callers.Named(name) : callers.Resolve(Nobody);
+                return ByHandlerAsync(http, JwtBearerDefaults.AuthenticationScheme);
+            return new(callers.FindByApiKey(credential) is { } name ? callers.Named(name) : callers.Resolve(Nobody));
         }
         if (acceptsCertificates && http.Connection.ClientCertificate is not null)
-            return await ByHandlerAsync(http, CertificateAuthenticationDefaults.AuthenticationScheme);
-        return callers.Resolve(Nobody);
+            return ByHandlerAsync(http, CertificateAuthenticationDefaults.AuthenticationScheme);
+        return new(callers.Resolve(Nobody));
     }
 
-    private async Task<Caller?> ByHandlerAsync(HttpContext http, string scheme)
+    private async ValueTask<Caller?> ByHandlerAsync(HttpContext http, string scheme)
     {
         var result = await http.AuthenticateAsync(scheme);
         return callers.Resolve(result.Succeeded ? result.Principal : Nobody);

@@ -9,8 +9,6 @@ namespace Broker.Silo.Callers;
 /// </summary>
 public sealed class CallerContext(Caller caller, CallerAction action, FamilyLogId logIds)
 {
-    private static readonly object Key = new();
-
     public Caller Caller { get; } = caller;
     public CallerAction Action { get; } = action;
     public string Provider { get; private set; } = "-";
@@ -18,10 +16,12 @@ public sealed class CallerContext(Caller caller, CallerAction action, FamilyLogI
     private string? _subject;
 
     public static CallerContext Of(ServerCallContext context) =>
-        context.GetHttpContext().Items[Key] as CallerContext
+        context.GetHttpContext().Features.Get<CallerContext>()
         ?? throw new InvalidOperationException("the caller interceptor did not run for this call.");
 
-    internal void AttachTo(HttpContext http) => http.Items[Key] = this;
+    // A request feature, not an Items entry: Kestrel keeps a stream's feature slots from request to request, while
+    // Items is a dictionary made anew for every request that touches it.
+    internal void AttachTo(HttpContext http) => http.Features.Set(this);
 
     /// <summary>Checks the policy for a family (or a client token when <paramref name="subject"/> is null); throws PERMISSION_DENIED.</summary>
     public void Demand(ProviderName provider, Subject? subject, ScopeSet? scopes = null)

@@ -64,18 +64,18 @@ public sealed class CallerInterceptor(CallerAuthenticator authenticator, AuditLo
     /// <summary>Who calls, and may they call this method at all: the caller's context, or a typed refusal (audited).</summary>
     private async ValueTask<CallerContext> BeginAsync(ServerCallContext context)
     {
-        var method = context.Method[ServicePrefix.Length..];
         var http = context.GetHttpContext();
         if (await authenticator.AuthenticateAsync(http) is not { } caller)
         {
             var presented = http.Request.Headers.Authorization.Count > 0 || http.Connection.ClientCertificate is not null;
-            audit.Unauthenticated(method, context.Peer, presented ? "credential rejected" : "no credential");
+            audit.Unauthenticated(context.Method[ServicePrefix.Length..], context.Peer, presented ? "credential rejected" : "no credential");
             throw new BrokerException(BrokerErrorReason.Unauthenticated,
                 "the call carries no credential the broker accepts: send 'authorization: Bearer <API key or workload JWT>' or a client certificate.");
         }
         // A method no policy can name (one added to the contract without a complete (broker.v1.rpc) option) is refused, never open.
-        if (CallerAction.Find(method) is not { } action)
+        if (CallerAction.FindByPath(context.Method) is not { } action)
         {
+            var method = context.Method[ServicePrefix.Length..];
             audit.Denied(caller.Name, method, "-", "-", "call a method without a policy");
             throw new BrokerException(BrokerErrorReason.PermissionDenied, $"no caller may call '{method}' yet.") { Detail = "unknown_method" };
         }

@@ -46,7 +46,9 @@ public sealed class CallerRegistry
     }
 
     /// <summary>The caller owning this key. Every stored hash is compared, in constant time, whatever matches.</summary>
-    public string? FindByApiKey(string apiKey)
+    public string? FindByApiKey(string apiKey) => FindByApiKey(apiKey.AsSpan());
+
+    public string? FindByApiKey(ReadOnlySpan<char> apiKey)
     {
         if (_verified.Find(apiKey) is { } known) return known;
         var presented = ApiKeyHash.Of(apiKey);
@@ -55,7 +57,7 @@ public sealed class CallerRegistry
         {
             if (CryptographicOperations.FixedTimeEquals(hash, presented)) found = caller;
         }
-        if (found is not null) _verified.Remember(apiKey, found);
+        if (found is not null) _verified.Remember(apiKey.ToString(), found);
         return found;
     }
 

@@ -24,10 +24,13 @@ public sealed class VerifiedApiKeys(int capacity = VerifiedApiKeys.DefaultCapaci
     private sealed record Entry(string Key, string Caller);
 
     /// <summary>The caller whose verified key this is, or null (not verified yet, or not a key at all).</summary>
-    public string? Find(string apiKey)
+    public string? Find(string apiKey) => Find(apiKey.AsSpan());
+
+    /// <summary>As <see cref="Find(string)"/>; a span hashes as the string with its characters does.</summary>
+    public string? Find(ReadOnlySpan<char> apiKey)
     {
-        if (apiKey.Length > MaxKeyLength || !_entries.TryGetValue(apiKey.GetHashCode(), out var entry)) return null;
-        return CryptographicOperations.FixedTimeEquals(MemoryMarshal.AsBytes(apiKey.AsSpan()), MemoryMarshal.AsBytes(entry.Key.AsSpan()))
+        if (apiKey.Length > MaxKeyLength || !_entries.TryGetValue(string.GetHashCode(apiKey), out var entry)) return null;
+        return CryptographicOperations.FixedTimeEquals(MemoryMarshal.AsBytes(apiKey), MemoryMarshal.AsBytes(entry.Key.AsSpan()))
             ? entry.Caller
             : null;
     }

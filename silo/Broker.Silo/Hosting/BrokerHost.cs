@@ -104,6 +104,8 @@ public static class BrokerHost
         builder.Services.AddSingleton<ClusterMembershipInterceptor>();
         builder.Services.AddSingleton<BrokerExceptionInterceptor>();
         builder.Services.AddSingleton<CallerInterceptor>();
+        // The service too: unregistered, gRPC builds it for every call, resolving its ten dependencies (all singletons).
+        builder.Services.AddSingleton<TokenBrokerService>();
         builder.Services.AddGrpc(o =>
             {
                 o.Interceptors.Add<ClusterMembershipInterceptor>();

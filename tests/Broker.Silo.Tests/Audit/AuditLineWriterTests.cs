@@ -108,6 +108,25 @@ public sealed class AuditLineWriterTests
         });
     }
 
+    [Fact]
+    public void A_file_gets_large_batches_that_still_end_on_a_line()
+    {
+        var output = new RecordingStream();
+        using (var writer = new AuditLineWriter(output, capacity: 10_000, Time, batchBytes: AuditLineWriter.FileBatchBytes))
+        {
+            var audit = AuditLoggerOver(writer);
+            for (var i = 0; i < 2_000; i++) audit.LogInformation(new EventId(6000), "Audit: {Caller} {Padding}.", "ops", new string('x', i % 300));
+        }
+
+        Assert.Contains(output.Writes, write => write.Length > AuditLineWriter.PipeBatchBytes);
+        Assert.All(output.Writes, write =>
+        {
+            Assert.True(write.Length <= AuditLineWriter.FileBatchBytes, $"a write of {write.Length} bytes is over the batch");
+            Assert.Equal((byte)'\n', write[^1]);
+        });
+        Assert.Equal(2_000, Encoding.UTF8.GetString([.. output.Writes.SelectMany(w => w)]).Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+    }
+
     private static ILogger AuditLoggerOver(AuditLineWriter writer) =>
         new AuditLoggerProvider(writer, Time).CreateLogger(AuditLog.Category);
 
