@@ -33,6 +33,7 @@ var serverCores = new Option<string>("--server-cores") { DefaultValueFactory = _
 var loadCores = new Option<string>("--load-cores") { DefaultValueFactory = _ => pinnedDefaults.LoadCores };
 var silo = new Option<string?>("--silo") { Description = "the Broker.Silo.dll to measure (pinned; default: this repository's Release build); an older build's gives a before/after in one run" };
 var against = new Option<string?>("--against") { Description = "another Broker.Silo.dll measured in the same pairs as the silo (pinned): a before/after in one run, each pair's ratio" };
+var spinLimit = new Option<int>("--spin-limit") { Description = "the thread pool's spin limit of both servers (pinned): 0 as the silo ships, 70 the runtime's default", DefaultValueFactory = _ => pinnedDefaults.SpinLimit };
 var pinnedScenarios = new Option<string>("--pinned-scenarios") { Description = "comma-separated (pinned): cache, client, proof, storm", DefaultValueFactory = _ => string.Join(',', pinnedDefaults.Scenarios) };
 var pairs = new Option<int>("--pairs") { Description = "alternated echo/broker pairs per concurrency (pinned)", DefaultValueFactory = _ => pinnedDefaults.Pairs };
 var soakDefaults = new Broker.Bench.Soak.SoakOptions();
@@ -44,7 +45,7 @@ var tokenLifetime = new Option<double>("--token-lifetime") { Description = "soak
 var root = new RootCommand("Broker benchmarks: throughput and latency against a bare gRPC echo, refresh storms, cold starts, state size.")
 {
     scenarios, seconds, concurrency, families, stormFamilies, stormCallers, coldFamilies, scaleFamilies, eventFamilies, json, smoke,
-    pinned, serverCores, loadCores, pinnedScenarios, pairs, silo, against, soak, minutes, tokenLifetime, reuseLeeway,
+    pinned, serverCores, loadCores, pinnedScenarios, pairs, silo, against, spinLimit, soak, minutes, tokenLifetime, reuseLeeway,
 };
 root.SetAction(async (ParseResult parsed, CancellationToken cancellationToken) =>
 {
@@ -79,6 +80,7 @@ root.SetAction(async (ParseResult parsed, CancellationToken cancellationToken) =
             Concurrency = Ints(parsed.GetValue(concurrency)!),
             SiloDll = parsed.GetValue(silo),
             AgainstSiloDll = parsed.GetValue(against),
+            SpinLimit = parsed.GetValue(spinLimit),
             Scenarios = parsed.GetValue(pinnedScenarios)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             StormFamilies = parsed.GetValue(stormFamilies),
             StormCallers = parsed.GetValue(stormCallers),

@@ -32,6 +32,12 @@ public sealed record PinnedOptions
     /// <summary>The silo build to measure; null: this repository's Release build.</summary>
     public string? SiloDll { get; init; }
 
+    /// <summary>
+    /// The thread pool's spin limit both servers run with: 0 (no spinning) as the silo ships; 70 is the runtime's default,
+    /// for the comparison with spinning.
+    /// </summary>
+    public int SpinLimit { get; init; }
+
     /// <summary>Another silo build measured in the same pairs as <see cref="SiloDll"/>: a before/after that the machine's drift between runs cannot blur.</summary>
     public string? AgainstSiloDll { get; init; }
 

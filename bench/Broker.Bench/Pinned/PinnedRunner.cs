@@ -133,13 +133,13 @@ public sealed class PinnedRunner(PinnedOptions options, TextWriter progress)
 
     /// <summary>
     /// What both servers get alike: the same processor count, GC mode and thread-pool spinning. The silo ships with no
-    /// spinning (Broker.Silo.csproj); the echo gets the same, so the ratio compares the work done per call, not runtime
-    /// settings (with spinning, the echo alone took twice the CPU per call at concurrency 8).
+    /// spinning (Broker.Silo.csproj); the echo gets the same (or both the --spin-limit asked for), so the ratio compares
+    /// the work done per call, not runtime settings (with spinning, the echo alone took twice the CPU per call at c8).
     /// </summary>
     private Dictionary<string, string> ServerEnvironment() => new()
     {
         ["DOTNET_PROCESSOR_COUNT"] = options.ServerProcessorCount.ToString(),
         ["DOTNET_gcServer"] = "1",
-        ["DOTNET_ThreadPool_UnfairSemaphoreSpinLimit"] = "0",
+        ["DOTNET_ThreadPool_UnfairSemaphoreSpinLimit"] = options.SpinLimit.ToString(System.Globalization.CultureInfo.InvariantCulture),
     };
 }
