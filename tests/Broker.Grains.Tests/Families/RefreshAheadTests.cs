@@ -39,7 +39,11 @@ public sealed class RefreshAheadTests(RefreshAheadBroker broker) : IClassFixture
         }
 
         TokenAssert.Different(first.AccessToken_, seen[^1].AccessToken_);
-        Assert.All(seen.Select(token => token.Source), source => Assert.Equal("cache", source)); // no caller waited on the server
+        // No caller waited on the server: while the refresh-ahead awaited it, every caller got the token in hand. The one
+        // that first gets the new token may have joined its storing (the rotated refresh token is stored before anyone
+        // gets the new access token), which under load takes long enough to land a call in (a suite run, 6 December).
+        Assert.All(seen.SkipLast(1).Select(token => token.Source), source => Assert.Equal("cache", source));
+        Assert.Contains(seen[^1].Source, new[] { "cache", "refresh" });
         Assert.Equal(refreshes + 1, broker.Server.Stats.RefreshTokenGrants);
     }
 }
