@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 
 namespace Broker.Silo.Audit;
@@ -63,45 +64,36 @@ public sealed class AuditRecord
 
     // The writer's thread renders every event's message: into one buffer it keeps, not a new builder and string per
     // event (those were most of what a busy silo allocated per cache hit after the response itself).
-    [ThreadStatic] private static char[]? _messageBuffer;
+    [ThreadStatic] private static ArrayBufferWriter<char>? _messageBuffer;
 
     /// <summary>The message template with each <c>{Name}</c> replaced by its value (<c>{{</c> and <c>}}</c> are braces).</summary>
     private ReadOnlySpan<char> Render(string template)
     {
-        var message = _messageBuffer ??= new char[512];
-        var length = 0;
-        for (var i = 0; i < template.Length; i++)
+        var message = _messageBuffer ??= new ArrayBufferWriter<char>(512);
+        message.ResetWrittenCount();
+        var rest = template.AsSpan();
+        while (rest.IndexOfAny('{', '}') is var at and >= 0)
         {
-            var c = template[i];
-            if ((c == '{' || c == '}') && i + 1 < template.Length && template[i + 1] == c)
+            message.Write(rest[..at]);
+            if (at + 1 < rest.Length && rest[at + 1] == rest[at])
             {
-                Append(ref message, ref length, [c]);
-                i++;
+                message.Write(rest.Slice(at, 1));
+                rest = rest[(at + 2)..];
             }
-            else if (c == '{' && template.IndexOf('}', i) is var end and > 0)
+            else if (rest[at] == '{' && rest[at..].IndexOf('}') is var end and > 0)
             {
-                var hole = template.AsSpan(i + 1, end - i - 1);
-                var name = hole[..(hole.IndexOfAny(',', ':') is var cut and >= 0 ? cut : hole.Length)];
-                Append(ref message, ref length, Text(ValueOf(name)));
-                i = end;
+                var hole = rest.Slice(at + 1, end - 1);
+                message.Write(Text(ValueOf(hole[..(hole.IndexOfAny(',', ':') is var cut and >= 0 ? cut : hole.Length)])));
+                rest = rest[(at + end + 1)..];
             }
             else
             {
-                Append(ref message, ref length, [c]);
+                message.Write(rest.Slice(at, 1));
+                rest = rest[(at + 1)..];
             }
         }
-        return message.AsSpan(0, length);
-    }
-
-    private static void Append(ref char[] buffer, ref int length, ReadOnlySpan<char> text)
-    {
-        if (length + text.Length > buffer.Length)
-        {
-            Array.Resize(ref buffer, Math.Max(buffer.Length * 2, length + text.Length));
-            _messageBuffer = buffer;
-        }
-        text.CopyTo(buffer.AsSpan(length));
-        length += text.Length;
+        message.Write(rest);
+        return message.WrittenSpan;
     }
 
     private object? ValueOf(ReadOnlySpan<char> name)

@@ -50,6 +50,20 @@ public sealed class AuditLineWriterTests
     }
 
     [Fact]
+    public void A_message_keeps_escaped_braces_and_drops_alignment_and_format_from_its_holes()
+    {
+        var output = new MemoryStream();
+        using (var writer = new AuditLineWriter(output, capacity: 1_000, Time))
+        {
+            var state = new ReusedState { ["Caller"] = "ops", ["{OriginalFormat}"] = "Audit: {{kept}} {Caller} {Caller,8} {Caller:F1}." };
+            AuditLoggerOver(writer).Log(LogLevel.Information, new EventId(6000), state, null, (s, _) => s.ToString()!);
+        }
+
+        using var json = JsonDocument.Parse(Assert.Single(Lines(output)));
+        Assert.Equal("Audit: {kept} ops ops ops.", json.RootElement.GetProperty("Message").GetString());
+    }
+
+    [Fact]
     public void Stopping_writes_every_event_still_waiting()
     {
         var output = new MemoryStream();
