@@ -28,6 +28,12 @@ public sealed class ScopeSet : IEquatable<ScopeSet>
         set = Empty;
         error = null;
         if (scopes is null) return true;
+        if (scopes is IReadOnlyList<string> list && IsCanonical(list))
+        {
+            // Already sorted, distinct and valid (what our clients send, and every cache hit's request): no sorted set.
+            set = list.Count == 0 ? Empty : new ScopeSet(CopyOf(list));
+            return true;
+        }
         var distinct = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var scope in scopes)
         {
@@ -45,6 +51,23 @@ public sealed class ScopeSet : IEquatable<ScopeSet>
         }
         set = distinct.Count == 0 ? Empty : new ScopeSet([.. distinct]);
         return true;
+    }
+
+    private static bool IsCanonical(IReadOnlyList<string> scopes)
+    {
+        if (scopes.Count > MaxScopes) return false;
+        for (var i = 0; i < scopes.Count; i++)
+        {
+            if (!IsScopeToken(scopes[i]) || (i > 0 && string.CompareOrdinal(scopes[i - 1], scopes[i]) >= 0)) return false;
+        }
+        return true;
+    }
+
+    private static ImmutableArray<string> CopyOf(IReadOnlyList<string> scopes)
+    {
+        var values = new string[scopes.Count];
+        for (var i = 0; i < values.Length; i++) values[i] = scopes[i];
+        return System.Runtime.InteropServices.ImmutableCollectionsMarshal.AsImmutableArray(values);
     }
 
     public static ScopeSet Parse(IEnumerable<string>? scopes) => TryParse(scopes, out var set, out var error)
@@ -71,5 +94,12 @@ public sealed class ScopeSet : IEquatable<ScopeSet>
 
     public bool Equals(ScopeSet? other) => other is not null && Values.SequenceEqual(other.Values);
     public override bool Equals(object? obj) => Equals(obj as ScopeSet);
-    public override int GetHashCode() => ToString().GetHashCode(StringComparison.Ordinal);
+    // Hashed value by value, not through ToString: a client token's cache key is hashed on every call.
+    public override int GetHashCode()
+    {
+        if (IsEmpty) return 0;
+        var hash = new HashCode();
+        foreach (var value in Values) hash.Add(value, StringComparer.Ordinal);
+        return hash.ToHashCode();
+    }
 }

@@ -17,7 +17,7 @@ namespace Broker.Silo.Api;
 /// <see cref="BrokerException"/>s, which <see cref="BrokerExceptionInterceptor"/> turns into statuses.
 /// </summary>
 [BindServiceMethod(typeof(TypedRequestBinding), nameof(TypedRequestBinding.BindService))]
-public sealed partial class TokenBrokerService(IGrainFactory grains, GrainReferences references, ProviderRegistry providers, AuthorizationState states,
+public sealed partial class TokenBrokerService(GrainReferences references, ProviderRegistry providers, AuthorizationState states,
     TimeProvider time, Events.EventWatch events, ProofRateLimiter proofLimiter, ServedTokenCache<FamilyKey> servedTokens, ServedTokenCache<ClientTokenKey> servedClientTokens,
     Broker.Grains.Telemetry.BrokerMetrics metrics) : TokenBroker.TokenBrokerBase
 {
@@ -32,7 +32,7 @@ public sealed partial class TokenBrokerService(IGrainFactory grains, GrainRefere
         call.Demand(family.Provider, family.Subject, scopes);
         var binding = new AuthorizationBinding(call.Caller.Name, call.Caller.ReturnUrlFor(request.ReturnUrl), request.ReplaceAccount);
         var state = states.Create();
-        var start = await grains.GetGrain<IPendingAuthorizationGrain>(OneTimeValue.KeyOf(state)).Begin(family, scopes, state, binding);
+        var start = await references.Other<IPendingAuthorizationGrain>(OneTimeValue.KeyOf(state), call).Begin(family, scopes, state, binding);
         return new BeginAuthorizationResponse
         {
             AuthorizationUrl = start.AuthorizationUrl.AbsoluteUri,
@@ -48,46 +48,54 @@ public sealed partial class TokenBrokerService(IGrainFactory grains, GrainRefere
             throw new BrokerException(BrokerErrorReason.InvalidArgument, "completion must be the value the broker added to the return URL.") { Detail = "completion" };
         var call = CallerContext.Of(context);
         call.Demand(family.Provider, family.Subject);
-        var completed = await grains.GetGrain<IAuthorizationCompletionGrain>(OneTimeValue.KeyOf(request.Completion)).Claim(family, call.Caller.Name);
+        var completed = await references.Other<IAuthorizationCompletionGrain>(OneTimeValue.KeyOf(request.Completion), call).Claim(family, call.Caller.Name);
         var response = new CompleteAuthorizationResponse { HasRefreshToken = completed.HasRefreshToken };
         response.Scopes.AddRange(completed.Scopes.Values);
         return response;
     }
 
-    public override async Task<AccessToken> GetAccessToken(GetAccessTokenRequest request, ServerCallContext context)
+    // The cache hit answers without an async frame or a closure; the grain paths are their own methods.
+    public override Task<AccessToken> GetAccessToken(GetAccessTokenRequest request, ServerCallContext context)
     {
         var family = FamilyOf(request.Provider, request.Subject);
         var minTimeToLive = MinTimeToLive(request.MinTtlSeconds);
         var call = CallerContext.Of(context);
         call.Demand(family.Provider, family.Subject);
-        AccessTokenResult token;
-        if (!request.ForceRefresh && servedTokens.TryGet(family, minTimeToLive, out token))
+        if (!request.ForceRefresh && servedTokens.TryGet(family, minTimeToLive, out var token))
         {
             // A copy the family leased to this silo: its scopes are checked against the caller as on the grain path.
             call.DemandHeldScopes(token.Scopes);
             metrics.TokenServed(request.Provider, "lease");
-            return ToMessage(token);
+            return Task.FromResult(ToMessage(token));
         }
-        var grain = references.Family(family);
-        if (request.ForceRefresh)
-        {
-            // A forced refresh spends a refresh and the client's budget: check the family's scopes before, not after.
-            var held = await ClusterRetry.RunAsync(grain.Describe, context.CancellationToken);
-            call.DemandHeldScopes(held.Scopes);
-            token = await ClusterRetry.RunAsync(() => grain.GetAccessToken(minTimeToLive, forceRefresh: true), context.CancellationToken);
-        }
-        else
-        {
-            var started = servedTokens.Start();
-            token = await ClusterRetry.RunAsync(() => grain.LeaseAccessToken(minTimeToLive), context.CancellationToken);
-            servedTokens.Put(family, token, started);
-        }
+        return request.ForceRefresh
+            ? RefreshFamilyAsync(call, family, minTimeToLive, context.CancellationToken)
+            : LeaseFromFamilyAsync(call, family, minTimeToLive, context.CancellationToken);
+    }
+
+    private async Task<AccessToken> LeaseFromFamilyAsync(CallerContext call, FamilyKey family, TimeSpan minTimeToLive, CancellationToken cancellation)
+    {
+        var grain = references.Family(family, call);
+        var started = servedTokens.Start();
+        var token = await ClusterRetry.RunAsync(() => grain.LeaseAccessToken(minTimeToLive), cancellation);
+        servedTokens.Put(family, token, started);
         // The family's scopes are known only now; a token wider than the caller's grant (or of unknown scopes) is not handed out.
         call.DemandHeldScopes(token.Scopes);
         return ToMessage(token);
     }
 
-    public override async Task<AccessToken> GetClientToken(GetClientTokenRequest request, ServerCallContext context)
+    private async Task<AccessToken> RefreshFamilyAsync(CallerContext call, FamilyKey family, TimeSpan minTimeToLive, CancellationToken cancellation)
+    {
+        var grain = references.Family(family, call);
+        // A forced refresh spends a refresh and the client's budget: check the family's scopes before, not after.
+        var held = await ClusterRetry.RunAsync(grain.Describe, cancellation);
+        call.DemandHeldScopes(held.Scopes);
+        var token = await ClusterRetry.RunAsync(() => grain.GetAccessToken(minTimeToLive, forceRefresh: true), cancellation);
+        call.DemandHeldScopes(token.Scopes);
+        return ToMessage(token);
+    }
+
+    public override Task<AccessToken> GetClientToken(GetClientTokenRequest request, ServerCallContext context)
     {
         var provider = providers.Get(ProviderName.Parse(request.Provider));
         var requested = ScopeSet.Parse(request.Scopes);
@@ -104,18 +112,19 @@ public sealed partial class TokenBrokerService(IGrainFactory grains, GrainRefere
         call.DemandResource(request.Resource);
         var key = new ClientTokenKey(provider.Name, provider.ClientId, scopes, request.Resource);
         var minTimeToLive = MinTimeToLive(request.MinTtlSeconds);
-        if (servedClientTokens.TryGet(key, minTimeToLive, out var token))
-        {
-            metrics.TokenServed(request.Provider, "lease");
-        }
-        else
-        {
-            var grain = references.ClientToken(key);
-            var started = servedClientTokens.Start();
-            token = await ClusterRetry.RunAsync(() => grain.LeaseAccessToken(minTimeToLive), context.CancellationToken);
-            servedClientTokens.Put(key, token, started);
-        }
+        if (!servedClientTokens.TryGet(key, minTimeToLive, out var token)) return LeaseClientTokenAsync(call, key, minTimeToLive, context.CancellationToken);
+        metrics.TokenServed(request.Provider, "lease");
         // What the server granted, not what was asked, is what the caller would hold: refused (and audited) when wider.
+        call.DemandHeldScopes(token.Scopes);
+        return Task.FromResult(ToMessage(token));
+    }
+
+    private async Task<AccessToken> LeaseClientTokenAsync(CallerContext call, ClientTokenKey key, TimeSpan minTimeToLive, CancellationToken cancellation)
+    {
+        var grain = references.ClientToken(key, call);
+        var started = servedClientTokens.Start();
+        var token = await ClusterRetry.RunAsync(() => grain.LeaseAccessToken(minTimeToLive), cancellation);
+        servedClientTokens.Put(key, token, started);
         call.DemandHeldScopes(token.Scopes);
         return ToMessage(token);
     }
@@ -143,7 +152,7 @@ public sealed partial class TokenBrokerService(IGrainFactory grains, GrainRefere
                 var family = new FamilyKey(name, Subject.Parse(request.Subject));
                 call.Demand(family.Provider, family.Subject);
                 proofLimiter.Take(call.Caller.Name);
-                var grain = grains.GetGrain<ITokenFamilyGrain>(family.ToGrainKey());
+                var grain = references.Family(family, call);
                 proof = await ClusterRetry.RunAsync(() => grain.CreateProof(request.HttpMethod, url.AbsoluteUri, nonce), context.CancellationToken);
                 break;
             case CreateProofRequest.TokenOneofCase.ClientToken:
@@ -153,7 +162,7 @@ public sealed partial class TokenBrokerService(IGrainFactory grains, GrainRefere
                 call.DemandResource(request.ClientToken.Resource);
                 proofLimiter.Take(call.Caller.Name);
                 var key = new ClientTokenKey(name, provider.ClientId, scopes, request.ClientToken.Resource);
-                var client = grains.GetGrain<IClientTokenGrain>(key.ToGrainKey());
+                var client = references.ClientToken(key, call);
                 proof = await ClusterRetry.RunAsync(() => client.CreateProof(request.HttpMethod, url.AbsoluteUri, nonce), context.CancellationToken);
                 break;
             default:
@@ -181,8 +190,9 @@ public sealed partial class TokenBrokerService(IGrainFactory grains, GrainRefere
             request.RefreshToken.Length == 0 ? null : request.RefreshToken,
             IdToken: null,
             ScopeSet.Parse(request.Scopes));
-        CallerContext.Of(context).Demand(family.Provider, family.Subject, tokens.Scopes);
-        await references.Family(family).ImportTokens(tokens);
+        var call = CallerContext.Of(context);
+        call.Demand(family.Provider, family.Subject, tokens.Scopes);
+        await references.Family(family, call).ImportTokens(tokens);
         return new ImportTokensResponse();
     }
 
@@ -195,9 +205,10 @@ public sealed partial class TokenBrokerService(IGrainFactory grains, GrainRefere
     public override async Task<RevokeFamilyResponse> RevokeFamily(RevokeFamilyRequest request, ServerCallContext context)
     {
         var family = FamilyOf(request.Provider, request.Subject);
-        CallerContext.Of(context).Demand(family.Provider, family.Subject);
+        var call = CallerContext.Of(context);
+        call.Demand(family.Provider, family.Subject);
         servedTokens.Remove(family);
-        await references.Family(family).Revoke();
+        await references.Family(family, call).Revoke();
         servedTokens.Remove(family);
         return new RevokeFamilyResponse();
     }
@@ -205,8 +216,9 @@ public sealed partial class TokenBrokerService(IGrainFactory grains, GrainRefere
     public override async Task<V1.FamilyDescription> DescribeFamily(DescribeFamilyRequest request, ServerCallContext context)
     {
         var family = FamilyOf(request.Provider, request.Subject);
-        CallerContext.Of(context).Demand(family.Provider, family.Subject);
-        var grain = references.Family(family);
+        var call = CallerContext.Of(context);
+        call.Demand(family.Provider, family.Subject);
+        var grain = references.Family(family, call);
         var d = await ClusterRetry.RunAsync(grain.Describe, context.CancellationToken);
         var message = new V1.FamilyDescription
         {
@@ -268,7 +280,8 @@ public sealed partial class TokenBrokerService(IGrainFactory grains, GrainRefere
                 _ => "client_credentials",
             },
         };
-        message.Scopes.AddRange(token.Scopes.Values);
+        // One by one: AddRange takes an IEnumerable, and an ImmutableArray passed as one is boxed.
+        foreach (var scope in token.Scopes.Values) message.Scopes.Add(scope);
         return message;
     }
 }

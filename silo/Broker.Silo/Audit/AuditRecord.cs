@@ -50,7 +50,7 @@ public sealed class AuditRecord
         json.WriteStartObject();
         json.WriteString("Timestamp", Timestamp);
         json.WriteNumber("EventId", EventId);
-        json.WriteString("LogLevel", Level.ToString());
+        json.WriteString("LogLevel", NameOf(Level));
         json.WriteString("Category", AuditLog.Category);
         json.WriteString("Message", _message is null ? Render(_template!) : _message);
         json.WriteStartObject("State");
@@ -104,6 +104,18 @@ public sealed class AuditRecord
         }
         return null;
     }
+
+    // Enum.ToString boxes the value: an allocation per event.
+    private static string NameOf(LogLevel level) => level switch
+    {
+        LogLevel.Trace => nameof(LogLevel.Trace),
+        LogLevel.Debug => nameof(LogLevel.Debug),
+        LogLevel.Information => nameof(LogLevel.Information),
+        LogLevel.Warning => nameof(LogLevel.Warning),
+        LogLevel.Error => nameof(LogLevel.Error),
+        LogLevel.Critical => nameof(LogLevel.Critical),
+        _ => level.ToString(),
+    };
 
     private static string Text(object? value) => Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) ?? "(null)";
 }

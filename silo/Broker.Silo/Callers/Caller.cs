@@ -74,16 +74,37 @@ public sealed class Caller
         ProviderName.TryParse(e.Provider, out var provider) && AllowsProvider(provider)
         && (e.Subject is null || (Subject.TryParse(e.Subject, out var subject) && AllowsSubject(subject)));
 
-    public bool AllowsProvider(ProviderName provider) =>
-        _policy.Providers.Any(p => p == All || string.Equals(p, provider.Value, StringComparison.Ordinal));
+    // Loops, not LINQ: these run on every call, and a lambda capturing the provider or subject is an allocation each.
+    public bool AllowsProvider(ProviderName provider)
+    {
+        foreach (var p in _policy.Providers)
+        {
+            if (p == All || string.Equals(p, provider.Value, StringComparison.Ordinal)) return true;
+        }
+        return false;
+    }
 
-    public bool AllowsSubject(Subject subject) => _policy.Subjects.Any(rule =>
-        rule == All
-        || (rule.EndsWith('*') && subject.Value.StartsWith(rule[..^1], StringComparison.Ordinal))
-        || string.Equals(rule, subject.Value, StringComparison.Ordinal));
+    public bool AllowsSubject(Subject subject)
+    {
+        foreach (var rule in _policy.Subjects)
+        {
+            if (rule == All
+                || (rule.EndsWith('*') && subject.Value.AsSpan().StartsWith(rule.AsSpan(0, rule.Length - 1), StringComparison.Ordinal))
+                || string.Equals(rule, subject.Value, StringComparison.Ordinal))
+                return true;
+        }
+        return false;
+    }
 
-    public bool AllowsScopes(ScopeSet scopes) =>
-        _policy.Scopes.Contains(All) || scopes.Values.All(s => _policy.Scopes.Contains(s, StringComparer.Ordinal));
+    public bool AllowsScopes(ScopeSet scopes)
+    {
+        if (scopes.IsEmpty || _policy.Scopes.Contains(All)) return true;
+        foreach (var scope in scopes.Values)
+        {
+            if (!_policy.Scopes.Contains(scope)) return false; // List<string>.Contains compares ordinally
+        }
+        return true;
+    }
 
     /// <summary>
     /// Whether a token carrying <paramref name="held"/> may be handed to this caller. Empty means unknown (the server's
@@ -92,8 +113,15 @@ public sealed class Caller
     public bool AllowsHeldScopes(ScopeSet held) => held.IsEmpty ? _policy.Scopes.Contains(All) : AllowsScopes(held);
 
     /// <summary>RFC 8707 resources: exactly as listed, or all with <c>*</c>; none unless listed. No resource is always allowed.</summary>
-    public bool AllowsResource(string resource) =>
-        resource.Length == 0 || _policy.Resources.Any(r => r == All || string.Equals(r, resource, StringComparison.Ordinal));
+    public bool AllowsResource(string resource)
+    {
+        if (resource.Length == 0) return true;
+        foreach (var r in _policy.Resources)
+        {
+            if (r == All || string.Equals(r, resource, StringComparison.Ordinal)) return true;
+        }
+        return false;
+    }
 
     /// <summary>Throws PERMISSION_DENIED unless a token carrying <paramref name="held"/> may be handed out (<see cref="AllowsHeldScopes"/>).</summary>
     public void DemandHeld(CallerAction action, ProviderName provider, Subject? subject, ScopeSet held)

@@ -23,9 +23,6 @@ public sealed class CallerInterceptor(CallerAuthenticator authenticator, AuditLo
             return await continuation(request, context); // health and reflection: open
 
         var call = await BeginAsync(context);
-        // Grain calls of this request carry the caller (the token budget gives each caller its own share). Set here,
-        // not in BeginAsync: a request context set inside an awaited method is gone once it returns.
-        Broker.Abstractions.Grains.CallerRequestContext.Set(call.Caller.Name);
         try
         {
             var response = await continuation(request, context);
@@ -49,7 +46,6 @@ public sealed class CallerInterceptor(CallerAuthenticator authenticator, AuditLo
         }
 
         var call = await BeginAsync(context);
-        Broker.Abstractions.Grains.CallerRequestContext.Set(call.Caller.Name);
         try
         {
             await continuation(request, responseStream, context);

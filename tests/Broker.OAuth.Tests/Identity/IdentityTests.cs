@@ -46,6 +46,28 @@ public sealed class IdentityTests
         Assert.Equal("a b", ScopeSet.Parse(["b", "a"]).ToString());
     }
 
+    [Fact]
+    public void Sorted_scopes_make_the_same_set_and_hash_as_unsorted_ones()
+    {
+        // A list already sorted and distinct takes the short way; it must land where the sorting way does.
+        var sorted = ScopeSet.Parse(new List<string> { "a", "b", "c" });
+        var unsorted = ScopeSet.Parse(new List<string> { "c", "a", "b", "a" });
+        Assert.Equal(unsorted, sorted);
+        Assert.Equal(unsorted.GetHashCode(), sorted.GetHashCode());
+        Assert.Equal("a b c", sorted.ToString());
+        Assert.Same(ScopeSet.Empty, ScopeSet.Parse(new List<string>()));
+        Assert.NotEqual(ScopeSet.Parse(["a", "b"]).GetHashCode(), ScopeSet.Parse(["ab"]).GetHashCode());
+    }
+
+    [Fact]
+    public void Sorted_scopes_are_still_checked_for_form_and_count()
+    {
+        Assert.Equal(BrokerErrorReason.InvalidArgument, Assert.Throws<BrokerException>(() => ScopeSet.Parse(new List<string> { "a", "b c" })).Reason);
+        var tooMany = Enumerable.Range(0, ScopeSet.MaxScopes + 1).Select(i => $"s{i:D3}").ToList();
+        Assert.Equal(BrokerErrorReason.InvalidArgument, Assert.Throws<BrokerException>(() => ScopeSet.Parse(tooMany)).Reason);
+        Assert.Equal(ScopeSet.MaxScopes, ScopeSet.Parse(tooMany.Take(ScopeSet.MaxScopes).ToList()).Values.Length);
+    }
+
     [Theory]
     [InlineData("with space")]
     [InlineData("quote\"")]
