@@ -14,7 +14,7 @@ namespace Broker.Silo.Api;
 
 /// <summary>
 /// The gRPC face of the broker: validates every field, checks the caller's policy, then calls one grain. Failures are
-/// <see cref="BrokerException"/>s, which <see cref="BrokerExceptionInterceptor"/> turns into statuses.
+/// <see cref="BrokerException"/>s, which <see cref="FailureStatuses"/> turns into statuses.
 /// </summary>
 [BindServiceMethod(typeof(TypedRequestBinding), nameof(TypedRequestBinding.BindService))]
 public sealed partial class TokenBrokerService(GrainReferences references, ProviderRegistry providers, AuthorizationState states,

@@ -12,7 +12,7 @@ public static class CallerAuthenticationExtensions
     /// <summary>
     /// Caller authentication: API keys looked up by <see cref="CallerAuthenticator"/>, the framework's handlers for
     /// JWT bearer (Microsoft.IdentityModel) workload identities and certificates (mutual TLS). They only name the
-    /// caller; <see cref="CallerInterceptor"/> enforces.
+    /// caller; <see cref="CallerGate"/> enforces.
     /// </summary>
     public static WebApplicationBuilder AddBrokerCallers(this WebApplicationBuilder builder, BrokerMode mode, HttpEndpointOptions http)
     {

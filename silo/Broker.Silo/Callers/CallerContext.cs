@@ -5,7 +5,7 @@ namespace Broker.Silo.Callers;
 
 /// <summary>
 /// One authenticated call: who makes it, what it asks, and what it touched (for the audit event).
-/// <see cref="CallerInterceptor"/> creates it before the service runs; the service demands its permissions.
+/// <see cref="CallerGate"/> creates it before the service runs; the service demands its permissions.
 /// </summary>
 public sealed class CallerContext(Caller caller, CallerAction action, FamilyLogId logIds)
 {

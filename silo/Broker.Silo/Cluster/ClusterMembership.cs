@@ -21,6 +21,19 @@ public sealed class ClusterMembership(TimeProvider time, IOptions<MembershipWatc
 
     public bool IsLost => _lostBecause is not null;
 
+    /// <summary>
+    /// A silo that left its cluster answers nothing but UNAVAILABLE (safe to retry elsewhere) while it stops: what it
+    /// holds in memory may have been revoked or rotated by the cluster it no longer sees.
+    /// </summary>
+    public void ThrowIfLost()
+    {
+        if (_lostBecause is not null)
+        {
+            throw new Broker.Abstractions.BrokerException(Broker.Abstractions.BrokerErrorReason.ProviderUnavailable,
+                "this silo left its cluster and is restarting; retry on another silo.", TimeSpan.FromSeconds(1)) { Detail = "silo_leaving" };
+        }
+    }
+
     /// <summary>A read of the table while this silo believes itself active.</summary>
     public void Observe(MembershipTableData table, SiloAddress self)
     {

@@ -98,19 +98,15 @@ public static class BrokerHost
         builder.Services.AddBrokerOptions<Api.DpopProofOptions, Api.DpopProofOptionsValidator>(configuration, Api.DpopProofOptions.Section);
         builder.Services.AddSingleton<Api.ProofRateLimiter>();
         if (mode == BrokerMode.Cluster) builder.Services.AddHostedService<MembershipWatch>();
-        // Outermost first: a silo that left its cluster refuses, errors become statuses, then the caller is resolved
-        // before any service code runs.
-        // Singletons: registered as types only, gRPC would build each interceptor anew for every call.
-        builder.Services.AddSingleton<ClusterMembershipInterceptor>();
-        builder.Services.AddSingleton<BrokerExceptionInterceptor>();
-        builder.Services.AddSingleton<CallerInterceptor>();
+        // A singleton: registered as a type only, gRPC would build the interceptor anew for every call.
+        builder.Services.AddSingleton<FailureStatuses>();
+        builder.Services.AddSingleton<CallerGate>();
+        builder.Services.AddSingleton<BrokerCallInterceptor>();
         // The service too: unregistered, gRPC builds it for every call, resolving its ten dependencies (all singletons).
         builder.Services.AddSingleton<TokenBrokerService>();
         builder.Services.AddGrpc(o =>
             {
-                o.Interceptors.Add<ClusterMembershipInterceptor>();
-                o.Interceptors.Add<BrokerExceptionInterceptor>();
-                o.Interceptors.Add<CallerInterceptor>();
+                o.Interceptors.Add<BrokerCallInterceptor>();
             })
             .AddJsonTranscoding(o => o.TypeRegistry = Google.Protobuf.Reflection.TypeRegistry.FromMessages(
                 Google.Rpc.ErrorInfo.Descriptor, Google.Rpc.RetryInfo.Descriptor));

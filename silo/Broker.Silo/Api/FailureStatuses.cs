@@ -1,45 +1,16 @@
 using Broker.Abstractions;
-using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
-using Grpc.Core.Interceptors;
 
 namespace Broker.Silo.Api;
 
 /// <summary>
-/// Turns failures into typed statuses: a <see cref="BrokerException"/> keeps its reason; a silo or cluster
-/// failure becomes UNAVAILABLE (safe to retry); anything else is INTERNAL, logged without its message
-/// reaching the caller.
+/// Turns a failed call's exception into its typed status: a <see cref="BrokerException"/> keeps its reason; a silo or
+/// cluster failure becomes UNAVAILABLE (safe to retry); anything else is INTERNAL, logged without its message reaching
+/// the caller.
 /// </summary>
-public sealed partial class BrokerExceptionInterceptor(ILogger<BrokerExceptionInterceptor> logger) : Interceptor
+public sealed partial class FailureStatuses(ILogger<FailureStatuses> logger)
 {
-    // One async frame per call, no closure: this wraps every call, cache hits included.
-    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
-        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
-    {
-        try
-        {
-            return await continuation(request, context);
-        }
-        catch (Exception ex) when (ex is not RpcException)
-        {
-            throw Mapped(context, ex);
-        }
-    }
-
-    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request, IServerStreamWriter<TResponse> responseStream,
-        ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
-    {
-        try
-        {
-            await continuation(request, responseStream, context);
-        }
-        catch (Exception ex) when (ex is not RpcException)
-        {
-            throw Mapped(context, ex);
-        }
-    }
-
-    private RpcException Mapped(ServerCallContext context, Exception exception)
+    public RpcException Of(ServerCallContext context, Exception exception)
     {
         switch (exception)
         {

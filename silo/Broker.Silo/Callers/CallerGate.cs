@@ -1,64 +1,27 @@
 using System.Diagnostics;
 using Broker.Abstractions;
+using Broker.Abstractions.Identity;
 using Broker.Silo.Api;
 using Broker.Silo.Audit;
 using Broker.V1;
 using Grpc.Core;
-using Grpc.Core.Interceptors;
 
 namespace Broker.Silo.Callers;
 
 /// <summary>
-/// Every TokenBroker call: resolve the caller from the credential it presents (UNAUTHENTICATED when none,
-/// before the service or any grain runs), then write one audit event with the outcome.
+/// The caller's side of every TokenBroker call: resolve the caller from the credential it presents (UNAUTHENTICATED when
+/// none, before the service or any grain runs), refuse a method no policy names, then leave one audit event with the
+/// outcome. <see cref="BrokerCallInterceptor"/> runs it around each call.
 /// </summary>
-public sealed class CallerInterceptor(CallerAuthenticator authenticator, AuditLog audit, Broker.Abstractions.Identity.FamilyLogId logIds) : Interceptor
+public sealed class CallerGate(CallerAuthenticator authenticator, AuditLog audit, FamilyLogId logIds)
 {
     private static readonly string ServicePrefix = $"/{TokenBroker.Descriptor.FullName}/";
 
-    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
-        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
-    {
-        if (!context.Method.StartsWith(ServicePrefix, StringComparison.Ordinal))
-            return await continuation(request, context); // health and reflection: open
-
-        var call = await BeginAsync(context);
-        try
-        {
-            var response = await continuation(request, context);
-            Record(call, response);
-            return response;
-        }
-        catch (Exception ex) when (Recorded(call, ex))
-        {
-            throw;
-        }
-    }
-
-    /// <summary>WatchEvents: the same resolution, policy and audit as a unary call; the audit event is written when the stream ends.</summary>
-    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request, IServerStreamWriter<TResponse> responseStream,
-        ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
-    {
-        if (!context.Method.StartsWith(ServicePrefix, StringComparison.Ordinal))
-        {
-            await continuation(request, responseStream, context);
-            return;
-        }
-
-        var call = await BeginAsync(context);
-        try
-        {
-            await continuation(request, responseStream, context);
-            Record(call, response: null);
-        }
-        catch (Exception ex) when (Recorded(call, ex))
-        {
-            throw;
-        }
-    }
+    /// <summary>Whether a call to <paramref name="method"/> (a full gRPC path) needs a caller: TokenBroker's do; health and reflection are open.</summary>
+    public static bool Guards(string method) => method.StartsWith(ServicePrefix, StringComparison.Ordinal);
 
     /// <summary>Who calls, and may they call this method at all: the caller's context, or a typed refusal (audited).</summary>
-    private async ValueTask<CallerContext> BeginAsync(ServerCallContext context)
+    public async ValueTask<CallerContext> BeginAsync(ServerCallContext context)
     {
         var http = context.GetHttpContext();
         if (await authenticator.AuthenticateAsync(http) is not { } caller)
@@ -81,26 +44,34 @@ public sealed class CallerInterceptor(CallerAuthenticator authenticator, AuditLo
         return call;
     }
 
-    /// <summary>The failed call's audit event and span tags; false (nothing recorded) for a cancelled call.</summary>
-    private bool Recorded(CallerContext call, Exception exception)
+    /// <summary>The call's audit event and span tags; <paramref name="response"/> names the token's source when it handed one out.</summary>
+    public void Succeeded(CallerContext call, object? response)
+    {
+        var source = (response as AccessToken)?.Source;
+        Tag(call, source, "ok");
+        audit.Succeeded(call.Action.AuditEvent, call.Caller.Name, call.Action.Name, call.Provider, call.Family, source);
+    }
+
+    /// <summary>The failed call's audit event and span tags; nothing for a cancelled call.</summary>
+    public void Failed(CallerContext call, Exception exception)
     {
         switch (exception)
         {
             case BrokerException { Reason: BrokerErrorReason.PermissionDenied } denied:
                 Tag(call, null, "permission_denied");
                 audit.Denied(call.Caller.Name, call.Action.Name, call.Provider, call.Family, denied.Detail ?? "-");
-                return true;
+                break;
             case BrokerException failed:
                 Tag(call, null, BrokerErrors.ReasonOf(failed.Reason).ToLowerInvariant());
                 audit.Failed(call.Caller.Name, call.Action.Name, call.Provider, call.Family, BrokerErrors.ReasonOf(failed.Reason));
-                return true;
+                break;
             case OperationCanceledException:
-                return false;
+                break;
             default:
-                // Cluster failures and bugs: the exception interceptor maps them; the trail still records the attempt.
+                // Cluster failures and bugs: FailureStatuses maps them; the trail still records the attempt.
                 Tag(call, null, "error");
                 audit.Failed(call.Caller.Name, call.Action.Name, call.Provider, call.Family, exception.GetType().Name);
-                return true;
+                break;
         }
     }
 
@@ -113,12 +84,5 @@ public sealed class CallerInterceptor(CallerAuthenticator authenticator, AuditLo
         activity.SetTag("broker.family", call.Family);
         activity.SetTag("broker.outcome", outcome);
         if (source is not null) activity.SetTag("broker.token.source", source);
-    }
-
-    private void Record(CallerContext call, object? response)
-    {
-        var source = (response as AccessToken)?.Source;
-        Tag(call, source, "ok");
-        audit.Succeeded(call.Action.AuditEvent, call.Caller.Name, call.Action.Name, call.Provider, call.Family, source);
     }
 }
