@@ -142,16 +142,10 @@ public sealed class AuditLineWriter : IDisposable
 
     private void WriteGap(Utf8JsonWriter json, long gap)
     {
-        json.WriteStartObject();
-        json.WriteString("Timestamp", _time.GetUtcNow());
-        json.WriteNumber("EventId", (int)AuditEvent.Dropped);
-        json.WriteString("LogLevel", "Warning");
-        json.WriteString("Category", AuditLog.Category);
-        json.WriteString("Message", $"Audit: {gap} events were dropped: the audit writer could not keep up.");
-        json.WriteStartObject("State");
+        AuditJson.Begin(json, _time.GetUtcNow(), (int)AuditEvent.Dropped, LogLevel.Warning,
+            $"Audit: {gap} events were dropped: the audit writer could not keep up.");
         json.WriteNumber("Dropped", gap);
-        json.WriteEndObject();
-        json.WriteEndObject();
+        AuditJson.End(json);
     }
 
     /// <summary>Writes what waits, then stops the writer.</summary>

@@ -47,19 +47,12 @@ public sealed class AuditRecord
 
     public void Write(Utf8JsonWriter json)
     {
-        json.WriteStartObject();
-        json.WriteString("Timestamp", Timestamp);
-        json.WriteNumber("EventId", EventId);
-        json.WriteString("LogLevel", NameOf(Level));
-        json.WriteString("Category", AuditLog.Category);
-        json.WriteString("Message", _message is null ? Render(_template!) : _message);
-        json.WriteStartObject("State");
+        AuditJson.Begin(json, Timestamp, EventId, Level, _message is null ? Render(_template!) : _message);
         foreach (var (name, value) in _values)
         {
-            if (name != OriginalFormat) json.WriteString(name, Text(value));
+            if (name != OriginalFormat) json.WriteString(AuditJson.Name(name), Text(value));
         }
-        json.WriteEndObject();
-        json.WriteEndObject();
+        AuditJson.End(json);
     }
 
     // The writer's thread renders every event's message: into one buffer it keeps, not a new builder and string per
@@ -104,18 +97,6 @@ public sealed class AuditRecord
         }
         return null;
     }
-
-    // Enum.ToString boxes the value: an allocation per event.
-    private static string NameOf(LogLevel level) => level switch
-    {
-        LogLevel.Trace => nameof(LogLevel.Trace),
-        LogLevel.Debug => nameof(LogLevel.Debug),
-        LogLevel.Information => nameof(LogLevel.Information),
-        LogLevel.Warning => nameof(LogLevel.Warning),
-        LogLevel.Error => nameof(LogLevel.Error),
-        LogLevel.Critical => nameof(LogLevel.Critical),
-        _ => level.ToString(),
-    };
 
     private static string Text(object? value) => Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) ?? "(null)";
 }

@@ -40,6 +40,19 @@ public sealed class ClusterMembershipTests
     }
 
     [Fact]
+    public void A_silo_that_left_refuses_calls_as_unavailable_and_retryable_elsewhere()
+    {
+        _membership.Observe(Table(3, (Self, SiloStatus.Active)), Self);
+        _membership.ThrowIfLost();
+
+        _membership.Observe(Table(3, (Other, SiloStatus.Active)), Self);
+
+        var refused = Assert.Throws<Broker.Abstractions.BrokerException>(_membership.ThrowIfLost);
+        Assert.Equal((Broker.Abstractions.BrokerErrorReason.ProviderUnavailable, "silo_leaving"), (refused.Reason, refused.Detail));
+        Assert.NotNull(refused.RetryAfter);
+    }
+
+    [Fact]
     public void A_table_that_went_back_to_an_older_version_lost_data_even_if_the_entry_came_back()
     {
         _membership.Observe(Table(7, (Self, SiloStatus.Active)), Self);
