@@ -106,6 +106,7 @@ public static class BrokerHost
         builder.Services.AddSingleton<TokenBrokerService>();
         builder.Services.AddGrpc(o =>
             {
+                o.IgnoreUnknownServices = true; // no fallback routes: UnknownGrpcMethods answers instead
                 o.Interceptors.Add<BrokerCallInterceptor>();
             })
             .AddJsonTranscoding(o => o.TypeRegistry = Google.Protobuf.Reflection.TypeRegistry.FromMessages(
@@ -200,6 +201,7 @@ public static class BrokerHost
             }
             return next(context);
         });
+        app.UseUnimplementedForUnknownGrpcMethods(http.GrpcPort);
         app.MapGrpcService<TokenBrokerService>().WithMetadata(grpc);
         app.MapGrpcHealthChecksService().WithMetadata(grpc);
         app.MapGrpcReflectionService().WithMetadata(grpc);
