@@ -23,6 +23,7 @@ var concurrency = new Option<string>("--concurrency") { Description = "comma-sep
 var families = new Option<int>("--families") { Description = "families for the cache-hit scenario", DefaultValueFactory = _ => defaults.CacheFamilies };
 var stormFamilies = new Option<int>("--storm-families") { DefaultValueFactory = _ => defaults.StormFamilies };
 var stormCallers = new Option<int>("--storm-callers") { DefaultValueFactory = _ => defaults.StormCallers };
+var stormWarmUp = new Option<int>("--storm-warmup") { Description = "unmeasured storm rounds before the measured ones (pinned)", DefaultValueFactory = _ => pinnedDefaults.StormWarmUpRounds };
 var coldFamilies = new Option<int>("--cold-families") { DefaultValueFactory = _ => defaults.ColdFamilies };
 var scaleFamilies = new Option<string>("--scale-families") { Description = "comma-separated, e.g. 100000,1000000", DefaultValueFactory = _ => string.Join(',', defaults.ScaleFamilies) };
 var eventFamilies = new Option<int>("--event-families") { Description = "events: families imported then revoked (two events each)", DefaultValueFactory = _ => defaults.EventFamilies };
@@ -45,7 +46,7 @@ var tokenLifetime = new Option<double>("--token-lifetime") { Description = "soak
 var root = new RootCommand("Broker benchmarks: throughput and latency against a bare gRPC echo, refresh storms, cold starts, state size.")
 {
     scenarios, seconds, concurrency, families, stormFamilies, stormCallers, coldFamilies, scaleFamilies, eventFamilies, json, smoke,
-    pinned, serverCores, loadCores, pinnedScenarios, pairs, silo, against, spinLimit, soak, minutes, tokenLifetime, reuseLeeway,
+    pinned, serverCores, loadCores, pinnedScenarios, pairs, silo, against, spinLimit, stormWarmUp, soak, minutes, tokenLifetime, reuseLeeway,
 };
 root.SetAction(async (ParseResult parsed, CancellationToken cancellationToken) =>
 {
@@ -84,6 +85,7 @@ root.SetAction(async (ParseResult parsed, CancellationToken cancellationToken) =
             Scenarios = parsed.GetValue(pinnedScenarios)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             StormFamilies = parsed.GetValue(stormFamilies),
             StormCallers = parsed.GetValue(stormCallers),
+            StormWarmUpRounds = parsed.GetValue(stormWarmUp),
         };
         var pinnedReport = await new Broker.Bench.Pinned.PinnedRunner(pinnedOptions, Console.Error).RunAsync();
         Console.WriteLine(pinnedReport.ToTable());

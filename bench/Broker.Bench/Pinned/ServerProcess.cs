@@ -61,6 +61,24 @@ public sealed class ServerProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Waits until the process is idle (under a tenth of a core over a quarter second), at most <paramref name="limit"/>:
+    /// work left from what came before (the tiered compiler's backlog, a collection) is not measured as the next step's.
+    /// Returns how long it waited.
+    /// </summary>
+    public async Task<TimeSpan> SettleAsync(TimeSpan limit)
+    {
+        var window = TimeSpan.FromMilliseconds(250);
+        var started = Stopwatch.GetTimestamp();
+        while (Stopwatch.GetElapsedTime(started) < limit)
+        {
+            var before = CpuTime;
+            await Task.Delay(window);
+            if (CpuTime - before <= window / 10) break;
+        }
+        return Stopwatch.GetElapsedTime(started);
+    }
+
     private static async Task<bool> AcceptsAsync(int port)
     {
         try
