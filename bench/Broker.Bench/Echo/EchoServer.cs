@@ -46,6 +46,11 @@ public sealed class EchoServer : IAsyncDisposable
 
     private sealed class EchoService : Echo.EchoBase
     {
-        public override Task<EchoMessage> Say(EchoMessage request, ServerCallContext context) => Task.FromResult(request);
+        // One reply per size, made once and only ever read: the echo stays a bare call.
+        private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, EchoMessage> Replies = new();
+
+        public override Task<EchoMessage> Say(EchoMessage request, ServerCallContext context) => Task.FromResult(request.ReplyBytes > 0
+            ? Replies.GetOrAdd(Math.Min(request.ReplyBytes, 64 * 1024), n => new EchoMessage { Text = new string('x', n) })
+            : request);
     }
 }

@@ -36,18 +36,17 @@ public sealed class PinnedRunner(PinnedOptions options, TextWriter progress)
 
         using var echoChannel = GrpcChannel.ForAddress($"http://127.0.0.1:{echoPort}", new GrpcChannelOptions());
         var echoClient = new Echo.Echo.EchoClient(echoChannel);
-        Func<int, Task> echoCall = _ => echoClient.SayAsync(new Echo.EchoMessage { Text = "bench" }).ResponseAsync;
 
         var report = new Report();
         report.Machine["serverCores"] = options.ServerCores;
         report.Machine["loadCores"] = options.LoadCores;
         report.Machine["serverProcessorCount"] = options.ServerProcessorCount;
         if (options.Scenarios.Contains("cache"))
-            await CompareAsync(report, "GetAccessToken", $"{options.Families} imported families", s => s.AccessCall, echo, silo, against, echoCall);
+            await CompareAsync(report, "GetAccessToken", $"{options.Families} imported families", s => s.AccessCall, echo, silo, against, echoClient);
         if (options.Scenarios.Contains("client"))
-            await CompareAsync(report, "GetClientToken", "2 scope sets", s => s.ClientCall, echo, silo, against, echoCall);
+            await CompareAsync(report, "GetClientToken", "2 scope sets", s => s.ClientCall, echo, silo, against, echoClient);
         if (options.Scenarios.Contains("proof"))
-            await CompareAsync(report, "CreateProof", "2 DPoP-bound client tokens, ES256", s => s.ProofCall, echo, silo, against, echoCall, "proofs");
+            await CompareAsync(report, "CreateProof", "2 DPoP-bound client tokens, ES256", s => s.ProofCall, echo, silo, against, echoClient, "proofs");
         if (options.Scenarios.Contains("storm"))
         {
             progress.WriteLine("pinned: refresh storm ...");
@@ -57,11 +56,15 @@ public sealed class PinnedRunner(PinnedOptions options, TextWriter progress)
     }
 
     private async Task CompareAsync(Report report, string name, string what, Func<PinnedSilo, Func<int, Task>> callOf, ServerProcess echo,
-        PinnedSilo silo, PinnedSilo? against, Func<int, Task> echoCall, string served = "cache hits")
+        PinnedSilo silo, PinnedSilo? against, Echo.Echo.EchoClient echoClient, string served = "cache hits")
     {
         progress.WriteLine($"pinned: {name} ...");
         var brokerCall = callOf(silo);
         var againstCall = against is null ? null : callOf(against);
+        // The echo replies as many bytes as the broker does (the baseline: a bare call with a reply of the same
+        // kind): a client token from a real server is a kilobyte or more, an imported test token a few bytes.
+        var replyBytes = await ReplyBytesAsync(brokerCall);
+        Func<int, Task> echoCall = _ => echoClient.SayAsync(new Echo.EchoMessage { Text = "bench", ReplyBytes = replyBytes }).ResponseAsync;
         var warm = TimeSpan.FromTicks(Math.Max(options.StepDuration.Ticks, options.WarmUp.Ticks / options.Concurrency.Length));
         foreach (var concurrency in options.Concurrency)
         {
@@ -71,7 +74,7 @@ public sealed class PinnedRunner(PinnedOptions options, TextWriter progress)
         }
 
         var section = report.Add(
-            $"pinned: {name} {served} ({what}) vs bare gRPC echo, servers on cores {options.ServerCores}, load on {options.LoadCores}, " +
+            $"pinned: {name} {served} ({what}) vs bare gRPC echo ({replyBytes}-byte reply, as the broker's), servers on cores {options.ServerCores}, load on {options.LoadCores}, " +
             $"{options.Pairs} alternated pairs of {options.StepDuration.TotalSeconds:F1} s; median [min-max]",
             "concurrency", "throughput broker/echo", "server CPU us/call broker", "echo", "CPU ratio", "p99 ms broker", "echo", "p99 ratio", "failures");
         var versus = against is null ? null : report.Add(
@@ -111,6 +114,14 @@ public sealed class PinnedRunner(PinnedOptions options, TextWriter progress)
             ]);
             versus.Figures[$"c{concurrency}"] = pairs.Select(p => new { broker = p.Broker, against = p.Against }).ToList();
         }
+    }
+
+    /// <summary>The size of the broker's reply to one call (the calls are typed per method; their result is read once here).</summary>
+    private static async Task<int> ReplyBytesAsync(Func<int, Task> call)
+    {
+        var task = call(0);
+        await task;
+        return task.GetType().GetProperty(nameof(Task<int>.Result))?.GetValue(task) is Google.Protobuf.IMessage reply ? reply.CalculateSize() : 0;
     }
 
     private async Task<Measured> MeasureAsync(ServerProcess server, string name, int concurrency, Func<int, Task> call)
