@@ -8,11 +8,13 @@ namespace Broker.Silo.Api;
 /// This silo's copies of the access tokens families leased to it (<see cref="AccessTokenResult.Lease"/>), so that a
 /// cache hit takes no grain call. A copy is served only within its lease, timed from before the grain was asked (so
 /// it ends no later than the family's own count, which every change to the family waits out), and only when it is
-/// fresh enough for the caller by the family's own rule (<see cref="TokenLifetime"/>).
+/// fresh enough for the caller by the family's own rule (<see cref="TokenLifetime"/>). Misses on one key ask the grain
+/// once at a time (<see cref="LeaseAsync"/>).
 /// </summary>
 public sealed class ServedTokenCache<TKey>(TimeProvider time, int capacity = ServedTokenCache.DefaultCapacity) where TKey : notnull
 {
     private readonly ConcurrentDictionary<TKey, Entry> _entries = new();
+    private readonly ConcurrentDictionary<TKey, Task<AccessTokenResult>> _leasing = new();
 
     /// <summary>A timestamp to pass to <see cref="Put"/>: take it before the grain call.</summary>
     public long Start() => time.GetTimestamp();
@@ -40,6 +42,60 @@ public sealed class ServedTokenCache<TKey>(TimeProvider time, int capacity = Ser
         _entries[key] = new Entry(token, token.Source == TokenSource.Cache ? token : token with { Source = TokenSource.Cache }, started);
     }
 
+    /// <summary>
+    /// A miss: asks the grain through <paramref name="lease"/> and keeps the copy, unless a lease on this key is already
+    /// being asked for. Then the caller waits for that one and is served as a hit, from the copy it left: so within its
+    /// lease and only if fresh enough for this caller, which keeps every rule of <see cref="TryGet"/>. A caller the copy
+    /// does not serve (none kept, not fresh enough, the call failed or was cancelled) asks the grain itself; the grain
+    /// charges its budget and answers its errors as before. A refresh storm on a silo becomes one grain call per family.
+    /// </summary>
+    public async Task<LeasedToken> LeaseAsync(TKey key, TimeSpan minTimeToLive, Func<Task<AccessTokenResult>> lease, CancellationToken cancellationToken)
+    {
+        var mine = new TaskCompletionSource<AccessTokenResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (_leasing.TryAdd(key, mine.Task))
+        {
+            try
+            {
+                // A call that ended just now (it is no longer in flight) may have left a copy this caller can take.
+                var wasKept = TryGet(key, minTimeToLive, out var kept);
+                var token = wasKept ? kept : await AskAsync(key, lease);
+                mine.SetResult(token);
+                return new LeasedToken(token, wasKept);
+            }
+            catch (Exception ex)
+            {
+                mine.SetException(ex);
+                _ = mine.Task.Exception; // observed here: the waiters, if any, ask for themselves
+                throw;
+            }
+            finally
+            {
+                _leasing.TryRemove(KeyValuePair.Create(key, mine.Task));
+            }
+        }
+        if (_leasing.TryGetValue(key, out var asked))
+        {
+            try
+            {
+                await asked.WaitAsync(cancellationToken);
+            }
+            catch (Exception) when (!cancellationToken.IsCancellationRequested)
+            {
+                // The other caller's failure is not this caller's answer.
+            }
+        }
+        if (TryGet(key, minTimeToLive, out var shared)) return new LeasedToken(shared, Shared: true);
+        return new LeasedToken(await AskAsync(key, lease), Shared: false);
+    }
+
+    private async Task<AccessTokenResult> AskAsync(TKey key, Func<Task<AccessTokenResult>> lease)
+    {
+        var started = Start();
+        var token = await lease();
+        Put(key, token, started);
+        return token;
+    }
+
     /// <summary>Drops this silo's copy (the family waits out the leases anyway: this only spares a needless hit).</summary>
     public void Remove(TKey key) => _entries.TryRemove(key, out _);
 
@@ -57,6 +113,9 @@ public sealed class ServedTokenCache<TKey>(TimeProvider time, int capacity = Ser
 
     private sealed record Entry(AccessTokenResult Token, AccessTokenResult Served, long Started);
 }
+
+/// <summary>A token <see cref="ServedTokenCache{TKey}.LeaseAsync"/> got: from the grain, or shared from another caller's call.</summary>
+public readonly record struct LeasedToken(AccessTokenResult Token, bool Shared);
 
 public static class ServedTokenCache
 {

@@ -75,10 +75,9 @@ public sealed partial class TokenBrokerService(GrainReferences references, Provi
 
     private async Task<AccessToken> LeaseFromFamilyAsync(CallerContext call, FamilyKey family, TimeSpan minTimeToLive, CancellationToken cancellation)
     {
-        var grain = references.Family(family, call);
-        var started = servedTokens.Start();
-        var token = await ClusterRetry.RunAsync(() => grain.LeaseAccessToken(minTimeToLive), cancellation);
-        servedTokens.Put(family, token, started);
+        var (token, shared) = await servedTokens.LeaseAsync(family, minTimeToLive,
+            () => ClusterRetry.RunAsync(() => references.Family(family, call).LeaseAccessToken(minTimeToLive), cancellation), cancellation);
+        if (shared) metrics.TokenServed(family.Provider.Value, "lease");
         // The family's scopes are known only now; a token wider than the caller's grant (or of unknown scopes) is not handed out.
         call.DemandHeldScopes(token.Scopes);
         return ToMessage(token);
@@ -121,10 +120,9 @@ public sealed partial class TokenBrokerService(GrainReferences references, Provi
 
     private async Task<AccessToken> LeaseClientTokenAsync(CallerContext call, ClientTokenKey key, TimeSpan minTimeToLive, CancellationToken cancellation)
     {
-        var grain = references.ClientToken(key, call);
-        var started = servedClientTokens.Start();
-        var token = await ClusterRetry.RunAsync(() => grain.LeaseAccessToken(minTimeToLive), cancellation);
-        servedClientTokens.Put(key, token, started);
+        var (token, shared) = await servedClientTokens.LeaseAsync(key, minTimeToLive,
+            () => ClusterRetry.RunAsync(() => references.ClientToken(key, call).LeaseAccessToken(minTimeToLive), cancellation), cancellation);
+        if (shared) metrics.TokenServed(key.Provider.Value, "lease");
         call.DemandHeldScopes(token.Scopes);
         return ToMessage(token);
     }

@@ -82,4 +82,134 @@ public sealed class ServedTokenCacheTests
         cache.Remove(key);
         Assert.False(cache.TryGet(key, TimeSpan.Zero, out _));
     }
+
+    [Fact]
+    public async Task Concurrent_misses_on_one_key_ask_the_grain_once()
+    {
+        var cache = new ServedTokenCache<string>(_clock);
+        var grain = new GatedGrain(Token(TimeSpan.FromMinutes(10), Lease));
+        var callers = Enumerable.Range(0, 64).Select(_ => Task.Run(() => cache.LeaseAsync("f", TimeSpan.FromMinutes(1), grain.Lease, CancellationToken.None))).ToList();
+        await grain.Asked(1);
+        grain.Answer(); // callers still arriving find the call in flight, or the copy it left
+
+        var leased = await Task.WhenAll(callers);
+        Assert.Equal(1, grain.Calls);
+        Assert.Single(leased, l => !l.Shared);
+        Assert.All(leased, l => Assert.Equal("at-1", l.Token.AccessToken));
+        Assert.All(leased.Where(l => l.Shared), l => Assert.Equal(TokenSource.Cache, l.Token.Source));
+    }
+
+    [Fact]
+    public async Task A_waiter_the_shared_copy_is_not_fresh_enough_for_asks_the_grain_itself()
+    {
+        var cache = new ServedTokenCache<string>(_clock);
+        // Issued 8 minutes ago, 2 minutes left: fresh enough for one minute, not for two.
+        var grain = new GatedGrain(Token(TimeSpan.FromMinutes(2), Lease) with { IssuedAt = _clock.GetUtcNow() - TimeSpan.FromMinutes(8) });
+        var first = cache.LeaseAsync("f", TimeSpan.FromMinutes(1), grain.Lease, CancellationToken.None);
+        await grain.Asked(1);
+        var wanting = cache.LeaseAsync("f", TimeSpan.FromMinutes(2), grain.Lease, CancellationToken.None);
+        grain.Answer();
+
+        Assert.False((await first).Shared);
+        Assert.False((await wanting).Shared);
+        Assert.Equal(2, grain.Calls);
+    }
+
+    [Fact]
+    public async Task Waiters_ask_for_themselves_when_the_shared_call_fails_and_the_caller_sees_its_error()
+    {
+        var cache = new ServedTokenCache<string>(_clock);
+        var calls = 0;
+        var gate = new TaskCompletionSource();
+        async Task<AccessTokenResult> Failing()
+        {
+            if (Interlocked.Increment(ref calls) == 1)
+            {
+                await gate.Task;
+                throw new InvalidOperationException("the first caller's budget is spent");
+            }
+            return Token(TimeSpan.FromMinutes(10), Lease);
+        }
+        var first = cache.LeaseAsync("f", TimeSpan.Zero, Failing, CancellationToken.None);
+        var waiters = Enumerable.Range(0, 3).Select(_ => cache.LeaseAsync("f", TimeSpan.Zero, Failing, CancellationToken.None)).ToList();
+        gate.SetResult();
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => first);
+        var leased = await Task.WhenAll(waiters);
+        Assert.All(leased, l => Assert.Equal("at-1", l.Token.AccessToken));
+        Assert.InRange(calls, 2, 4); // each waiter asked, or took the copy one of them left
+    }
+
+    [Fact]
+    public async Task A_token_without_a_lease_is_not_shared()
+    {
+        var cache = new ServedTokenCache<string>(_clock);
+        var grain = new GatedGrain(Token(TimeSpan.FromMinutes(10), TimeSpan.Zero));
+        var first = cache.LeaseAsync("f", TimeSpan.Zero, grain.Lease, CancellationToken.None);
+        await grain.Asked(1);
+        var second = cache.LeaseAsync("f", TimeSpan.Zero, grain.Lease, CancellationToken.None);
+        grain.Answer();
+
+        await first;
+        Assert.False((await second).Shared);
+        Assert.Equal(2, grain.Calls);
+    }
+
+    [Fact]
+    public async Task A_waiters_cancellation_ends_only_its_own_wait()
+    {
+        var cache = new ServedTokenCache<string>(_clock);
+        var grain = new GatedGrain(Token(TimeSpan.FromMinutes(10), Lease));
+        var first = cache.LeaseAsync("f", TimeSpan.Zero, grain.Lease, CancellationToken.None);
+        await grain.Asked(1);
+        using var cancel = new CancellationTokenSource();
+        var impatient = cache.LeaseAsync("f", TimeSpan.Zero, grain.Lease, cancel.Token);
+        var patient = cache.LeaseAsync("f", TimeSpan.Zero, grain.Lease, CancellationToken.None);
+        cancel.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => impatient);
+
+        grain.Answer();
+        Assert.True((await patient).Shared);
+        Assert.False((await first).Shared);
+        Assert.Equal(1, grain.Calls);
+    }
+
+    [Fact]
+    public async Task Misses_on_different_keys_do_not_wait_for_each_other()
+    {
+        var cache = new ServedTokenCache<string>(_clock);
+        var held = new GatedGrain(Token(TimeSpan.FromMinutes(10), Lease));
+        var blocked = cache.LeaseAsync("a", TimeSpan.Zero, held.Lease, CancellationToken.None);
+        await held.Asked(1);
+
+        var other = await cache.LeaseAsync("b", TimeSpan.Zero, () => Task.FromResult(Token(TimeSpan.FromMinutes(10), Lease)), CancellationToken.None);
+        Assert.False(other.Shared);
+        Assert.False(blocked.IsCompleted);
+        held.Answer();
+        await blocked;
+    }
+
+    /// <summary>A grain stand-in whose answer waits until the test releases it, counting the calls.</summary>
+    private sealed class GatedGrain(AccessTokenResult token)
+    {
+        private readonly TaskCompletionSource _answer = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _calls;
+
+        public int Calls => Volatile.Read(ref _calls);
+
+        public async Task<AccessTokenResult> Lease()
+        {
+            Interlocked.Increment(ref _calls);
+            await _answer.Task;
+            return token;
+        }
+
+        public void Answer() => _answer.TrySetResult();
+
+        public async Task Asked(int calls)
+        {
+            for (var i = 0; i < 400 && Calls < calls; i++) await Task.Delay(5);
+            Assert.True(Calls >= calls);
+        }
+    }
 }
