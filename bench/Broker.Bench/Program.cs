@@ -36,6 +36,7 @@ var silo = new Option<string?>("--silo") { Description = "the Broker.Silo.dll to
 var against = new Option<string?>("--against") { Description = "another Broker.Silo.dll measured in the same pairs as the silo (pinned): a before/after in one run, each pair's ratio" };
 var spinLimit = new Option<int>("--spin-limit") { Description = "the thread pool's spin limit of both servers (pinned): 0 as the silo ships, 70 the runtime's default", DefaultValueFactory = _ => pinnedDefaults.SpinLimit };
 var pinnedScenarios = new Option<string>("--pinned-scenarios") { Description = "comma-separated (pinned): cache, client, proof, storm", DefaultValueFactory = _ => string.Join(',', pinnedDefaults.Scenarios) };
+var warmUp = new Option<double>("--warm-up") { Description = "seconds of unmeasured load per server before the pinned measurements, spread over the levels", DefaultValueFactory = _ => pinnedDefaults.WarmUp.TotalSeconds };
 var pairs = new Option<int>("--pairs") { Description = "alternated echo/broker pairs per concurrency (pinned)", DefaultValueFactory = _ => pinnedDefaults.Pairs };
 var soakDefaults = new Broker.Bench.Soak.SoakOptions();
 var soak = new Option<bool>("--soak") { Description = "three silo processes on PostgreSQL and Redis through churn and outages (see docs/reliability.md); --families defaults to 300 here" };
@@ -46,7 +47,7 @@ var tokenLifetime = new Option<double>("--token-lifetime") { Description = "soak
 var root = new RootCommand("Broker benchmarks: throughput and latency against a bare gRPC echo, refresh storms, cold starts, state size.")
 {
     scenarios, seconds, concurrency, families, stormFamilies, stormCallers, coldFamilies, scaleFamilies, eventFamilies, json, smoke,
-    pinned, serverCores, loadCores, pinnedScenarios, pairs, silo, against, spinLimit, stormWarmUp, soak, minutes, tokenLifetime, reuseLeeway,
+    pinned, serverCores, loadCores, pinnedScenarios, pairs, warmUp, silo, against, spinLimit, stormWarmUp, soak, minutes, tokenLifetime, reuseLeeway,
 };
 root.SetAction(async (ParseResult parsed, CancellationToken cancellationToken) =>
 {
@@ -78,6 +79,7 @@ root.SetAction(async (ParseResult parsed, CancellationToken cancellationToken) =
             LoadCores = parsed.GetValue(loadCores)!,
             Pairs = parsed.GetValue(pairs),
             StepDuration = TimeSpan.FromSeconds(parsed.GetValue(seconds)),
+            WarmUp = TimeSpan.FromSeconds(parsed.GetValue(warmUp)),
             Concurrency = Ints(parsed.GetValue(concurrency)!),
             SiloDll = parsed.GetValue(silo),
             AgainstSiloDll = parsed.GetValue(against),
