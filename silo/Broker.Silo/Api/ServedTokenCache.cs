@@ -45,47 +45,57 @@ public sealed class ServedTokenCache<TKey>(TimeProvider time, int capacity = Ser
     /// <summary>
     /// A miss: asks the grain through <paramref name="lease"/> and keeps the copy, unless a lease on this key is already
     /// being asked for. Then the caller waits for that one and is served as a hit, from the copy it left: so within its
-    /// lease and only if fresh enough for this caller, which keeps every rule of <see cref="TryGet"/>. A caller the copy
-    /// does not serve (none kept, not fresh enough, the call failed or was cancelled) asks the grain itself; the grain
-    /// charges its budget and answers its errors as before. A refresh storm on a silo becomes one grain call per family.
+    /// lease and only if fresh enough for this caller, which keeps every rule of <see cref="TryGet"/>. A refresh that
+    /// outlasts the lease leaves no copy (the lease is counted from before the call): the waiters then wait for one more
+    /// call, which one of them makes and which the grain answers at once. A caller still not served (not fresh enough,
+    /// the calls failed or were cancelled) asks the grain itself; the grain charges its budget and answers its errors as
+    /// before. A refresh storm on a silo becomes one or two grain calls per family.
     /// </summary>
     public async Task<LeasedToken> LeaseAsync(TKey key, TimeSpan minTimeToLive, Func<Task<AccessTokenResult>> lease, CancellationToken cancellationToken)
     {
-        var mine = new TaskCompletionSource<AccessTokenResult>(TaskCreationOptions.RunContinuationsAsynchronously);
-        if (_leasing.TryAdd(key, mine.Task))
+        for (var wait = 0; wait < MaxWaits; wait++)
         {
-            try
+            var mine = new TaskCompletionSource<AccessTokenResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (_leasing.TryAdd(key, mine.Task)) return await LeadAsync(key, minTimeToLive, lease, mine);
+            if (_leasing.TryGetValue(key, out var asked))
             {
-                // A call that ended just now (it is no longer in flight) may have left a copy this caller can take.
-                var wasKept = TryGet(key, minTimeToLive, out var kept);
-                var token = wasKept ? kept : await AskAsync(key, lease);
-                mine.SetResult(token);
-                return new LeasedToken(token, wasKept);
+                try
+                {
+                    await asked.WaitAsync(cancellationToken);
+                }
+                catch (Exception) when (!cancellationToken.IsCancellationRequested)
+                {
+                    // The other caller's failure is not this caller's answer.
+                }
             }
-            catch (Exception ex)
-            {
-                mine.SetException(ex);
-                _ = mine.Task.Exception; // observed here: the waiters, if any, ask for themselves
-                throw;
-            }
-            finally
-            {
-                _leasing.TryRemove(KeyValuePair.Create(key, mine.Task));
-            }
+            if (TryGet(key, minTimeToLive, out var shared)) return new LeasedToken(shared, Shared: true);
         }
-        if (_leasing.TryGetValue(key, out var asked))
-        {
-            try
-            {
-                await asked.WaitAsync(cancellationToken);
-            }
-            catch (Exception) when (!cancellationToken.IsCancellationRequested)
-            {
-                // The other caller's failure is not this caller's answer.
-            }
-        }
-        if (TryGet(key, minTimeToLive, out var shared)) return new LeasedToken(shared, Shared: true);
         return new LeasedToken(await AskAsync(key, lease), Shared: false);
+    }
+
+    // The refresh itself, then the call that finds it done: a waiter waits for at most these two before asking itself.
+    private const int MaxWaits = 2;
+
+    private async Task<LeasedToken> LeadAsync(TKey key, TimeSpan minTimeToLive, Func<Task<AccessTokenResult>> lease, TaskCompletionSource<AccessTokenResult> mine)
+    {
+        // Out of the map before it completes: a waiter it wakes must not find it again and take it for the next call.
+        LeasedToken leased;
+        try
+        {
+            // A call that ended just now (it is no longer in flight) may have left a copy this caller can take.
+            var wasKept = TryGet(key, minTimeToLive, out var kept);
+            leased = new LeasedToken(wasKept ? kept : await AskAsync(key, lease), wasKept);
+        }
+        catch (Exception ex)
+        {
+            _leasing.TryRemove(KeyValuePair.Create(key, mine.Task));
+            mine.SetException(ex);
+            _ = mine.Task.Exception; // observed here: the waiters, if any, ask for themselves
+            throw;
+        }
+        _leasing.TryRemove(KeyValuePair.Create(key, mine.Task));
+        mine.SetResult(leased.Token);
+        return leased;
     }
 
     private async Task<AccessTokenResult> AskAsync(TKey key, Func<Task<AccessTokenResult>> lease)

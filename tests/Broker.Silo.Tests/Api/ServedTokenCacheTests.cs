@@ -100,6 +100,28 @@ public sealed class ServedTokenCacheTests
     }
 
     [Fact]
+    public async Task When_the_refresh_outlasts_the_lease_the_waiters_share_one_more_call()
+    {
+        var cache = new ServedTokenCache<string>(_clock);
+        var refresh = new GatedGrain(Token(TimeSpan.FromMinutes(10), Lease));
+        var first = cache.LeaseAsync("f", TimeSpan.Zero, refresh.Lease, CancellationToken.None);
+        await refresh.Asked(1);
+        // The grain answers the call after the refresh from what it holds, as soon as the test lets it.
+        var after = new GatedGrain(Token(TimeSpan.FromMinutes(10), Lease) with { Source = TokenSource.Cache });
+        var waiters = Enumerable.Range(0, 32).Select(_ => cache.LeaseAsync("f", TimeSpan.Zero, after.Lease, CancellationToken.None)).ToList();
+        _clock.Advance(Lease); // the refresh took the whole lease: its copy is not kept
+        refresh.Answer();
+        Assert.False((await first).Shared);
+
+        await after.Asked(1);
+        await Task.Delay(50); // real time for any other waiter to call too, as each did before
+        after.Answer();
+        var leased = await Task.WhenAll(waiters);
+        Assert.Equal(1, after.Calls);
+        Assert.Equal(31, leased.Count(l => l.Shared));
+    }
+
+    [Fact]
     public async Task A_waiter_the_shared_copy_is_not_fresh_enough_for_asks_the_grain_itself()
     {
         var cache = new ServedTokenCache<string>(_clock);
