@@ -12,17 +12,19 @@ namespace Broker.Bench.Pinned;
 /// One measured silo: a Broker.Silo build in its own pinned process, with the families and DPoP-bound client tokens the
 /// scenarios read, and the calls that read them. Two of them (<c>--against</c>) are measured in the same pairs.
 /// </summary>
-public sealed class PinnedSilo : IAsyncDisposable
+public sealed partial class PinnedSilo : IAsyncDisposable
 {
     public const string DpopProvider = "dpop";
     private static readonly string ApiKey = global::Broker.Silo.Callers.ApiKeyHash.NewKey();
     private static readonly string[][] ScopeSets = [["api"], ["api.read"]];
 
     private readonly GrpcChannel _channel;
+    private readonly HttpClient _metrics;
 
-    private PinnedSilo(ServerProcess process, GrpcChannel channel, string dll, int families)
+    private PinnedSilo(ServerProcess process, GrpcChannel channel, string dll, int families, int httpPort)
     {
         Process = process;
+        _metrics = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}") };
         _channel = channel;
         Dll = dll;
         Broker = new TokenBroker.TokenBrokerClient(channel.WithBearer(ApiKey));
@@ -49,10 +51,11 @@ public sealed class PinnedSilo : IAsyncDisposable
     {
         dll ??= SiloDll();
         var grpcPort = FreePort.Next();
+        var httpPort = FreePort.Next();
         var process = await ServerProcess.StartAsync(name, cores, dll, "",
-            SiloSettings(server, dpopServer, grpcPort).ToDictionary(s => s.Key.Replace(":", "__", StringComparison.Ordinal), s => s.Value!)
+            SiloSettings(server, dpopServer, grpcPort, httpPort).ToDictionary(s => s.Key.Replace(":", "__", StringComparison.Ordinal), s => s.Value!)
                 .Concat(environment).ToDictionary(), grpcPort);
-        var silo = new PinnedSilo(process, GrpcChannel.ForAddress($"http://127.0.0.1:{grpcPort}", new GrpcChannelOptions()), dll, families);
+        var silo = new PinnedSilo(process, GrpcChannel.ForAddress($"http://127.0.0.1:{grpcPort}", new GrpcChannelOptions()), dll, families, httpPort);
         for (var i = 0; i < families; i++)
         {
             await silo.Broker.ImportTokensAsync(new ImportTokensRequest
@@ -70,8 +73,23 @@ public sealed class PinnedSilo : IAsyncDisposable
         return silo;
     }
 
+    /// <summary>
+    /// Tokens the grains have answered so far (the silo's <c>broker.tokens.served</c> from its Prometheus endpoint, every
+    /// source but <c>lease</c>, which the silo serves from its own copies): the grain calls that were answered.
+    /// </summary>
+    public async Task<long> GrainAnswersAsync()
+    {
+        var text = await _metrics.GetStringAsync("/metrics");
+        return GrainAnswer().Matches(text).Where(m => !m.Groups["labels"].Value.Contains("source=\"lease\"", StringComparison.Ordinal))
+            .Sum(m => (long)double.Parse(m.Groups["value"].Value, System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^broker_tokens_served_total\{(?<labels>[^}]*)\} (?<value>[0-9.eE+]+)", System.Text.RegularExpressions.RegexOptions.Multiline)]
+    private static partial System.Text.RegularExpressions.Regex GrainAnswer();
+
     public async ValueTask DisposeAsync()
     {
+        _metrics.Dispose();
         _channel.Dispose();
         await Process.DisposeAsync();
     }
@@ -80,7 +98,7 @@ public sealed class PinnedSilo : IAsyncDisposable
     /// An embedded silo as the README starts it, with one caller (API key, policy, audit), the test server as provider
     /// and the DPoP server as a second one with DPoP required. The proof rate limit is lifted: it would measure the limiter's refusals.
     /// </summary>
-    private static Dictionary<string, string?> SiloSettings(TestAuthorizationServer server, DpopAuthorizationServer dpopServer, int grpcPort) => ProviderSettings.Merge(
+    private static Dictionary<string, string?> SiloSettings(TestAuthorizationServer server, DpopAuthorizationServer dpopServer, int grpcPort, int httpPort) => ProviderSettings.Merge(
         ProviderSettings.For("bench", server),
         new()
         {
@@ -103,7 +121,7 @@ public sealed class PinnedSilo : IAsyncDisposable
         {
             ["Broker:Mode"] = "Embedded",
             ["Broker:Http:GrpcPort"] = grpcPort.ToString(),
-            ["Broker:Http:HttpPort"] = FreePort.Next().ToString(),
+            ["Broker:Http:HttpPort"] = httpPort.ToString(),
             ["Broker:Cluster:SiloPort"] = FreePort.Next().ToString(),
             ["Broker:Cluster:GatewayPort"] = FreePort.Next().ToString(),
         });

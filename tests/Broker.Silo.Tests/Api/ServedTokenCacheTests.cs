@@ -104,8 +104,7 @@ public sealed class ServedTokenCacheTests
     {
         var cache = new ServedTokenCache<string>(_clock);
         var refresh = new GatedGrain(Token(TimeSpan.FromMinutes(10), Lease));
-        var first = cache.LeaseAsync("f", TimeSpan.Zero, refresh.Lease, CancellationToken.None);
-        await refresh.Asked(1);
+        var first = await InFlight(cache, refresh);
         // The grain answers the call after the refresh from what it holds, as soon as the test lets it.
         var after = new GatedGrain(Token(TimeSpan.FromMinutes(10), Lease) with { Source = TokenSource.Cache });
         var waiters = Enumerable.Range(0, 32).Select(_ => cache.LeaseAsync("f", TimeSpan.Zero, after.Lease, CancellationToken.None)).ToList();
@@ -127,8 +126,7 @@ public sealed class ServedTokenCacheTests
         var cache = new ServedTokenCache<string>(_clock);
         // Issued 8 minutes ago, 2 minutes left: fresh enough for one minute, not for two.
         var grain = new GatedGrain(Token(TimeSpan.FromMinutes(2), Lease) with { IssuedAt = _clock.GetUtcNow() - TimeSpan.FromMinutes(8) });
-        var first = cache.LeaseAsync("f", TimeSpan.FromMinutes(1), grain.Lease, CancellationToken.None);
-        await grain.Asked(1);
+        var first = await InFlight(cache, grain, TimeSpan.FromMinutes(1));
         var wanting = cache.LeaseAsync("f", TimeSpan.FromMinutes(2), grain.Lease, CancellationToken.None);
         grain.Answer();
 
@@ -167,8 +165,7 @@ public sealed class ServedTokenCacheTests
     {
         var cache = new ServedTokenCache<string>(_clock);
         var grain = new GatedGrain(Token(TimeSpan.FromMinutes(10), TimeSpan.Zero));
-        var first = cache.LeaseAsync("f", TimeSpan.Zero, grain.Lease, CancellationToken.None);
-        await grain.Asked(1);
+        var first = await InFlight(cache, grain);
         var second = cache.LeaseAsync("f", TimeSpan.Zero, grain.Lease, CancellationToken.None);
         grain.Answer();
 
@@ -182,8 +179,7 @@ public sealed class ServedTokenCacheTests
     {
         var cache = new ServedTokenCache<string>(_clock);
         var grain = new GatedGrain(Token(TimeSpan.FromMinutes(10), Lease));
-        var first = cache.LeaseAsync("f", TimeSpan.Zero, grain.Lease, CancellationToken.None);
-        await grain.Asked(1);
+        var first = await InFlight(cache, grain);
         using var cancel = new CancellationTokenSource();
         var impatient = cache.LeaseAsync("f", TimeSpan.Zero, grain.Lease, cancel.Token);
         var patient = cache.LeaseAsync("f", TimeSpan.Zero, grain.Lease, CancellationToken.None);
@@ -201,14 +197,21 @@ public sealed class ServedTokenCacheTests
     {
         var cache = new ServedTokenCache<string>(_clock);
         var held = new GatedGrain(Token(TimeSpan.FromMinutes(10), Lease));
-        var blocked = cache.LeaseAsync("a", TimeSpan.Zero, held.Lease, CancellationToken.None);
-        await held.Asked(1);
+        var blocked = await InFlight(cache, held, key: "a");
 
         var other = await cache.LeaseAsync("b", TimeSpan.Zero, () => Task.FromResult(Token(TimeSpan.FromMinutes(10), Lease)), CancellationToken.None);
         Assert.False(other.Shared);
         Assert.False(blocked.IsCompleted);
         held.Answer();
         await blocked;
+    }
+
+    /// <summary>A miss whose grain call has started and waits for the test to answer it.</summary>
+    private static async Task<Task<LeasedToken>> InFlight(ServedTokenCache<string> cache, GatedGrain grain, TimeSpan minTimeToLive = default, string key = "f")
+    {
+        var call = cache.LeaseAsync(key, minTimeToLive, grain.Lease, CancellationToken.None);
+        await grain.Asked(1);
+        return call;
     }
 
     /// <summary>A grain stand-in whose answer waits until the test releases it, counting the calls.</summary>
