@@ -19,9 +19,10 @@ internal static class AuditJson
     private static readonly JsonEncodedText[] Levels =
         [.. Enum.GetValues<LogLevel>().OrderBy(l => (int)l).Select(l => JsonEncodedText.Encode(l.ToString()))];
 
-    // The State names are the audit messages' placeholders: a handful. Bounded all the same, should a caller log others.
+    // The State names are the audit messages' placeholders: a handful of the logging methods' literals, so found by
+    // reference (no hash of the text per value). Bounded all the same, should a caller log names it builds.
     private const int MaxNames = 256;
-    private static readonly ConcurrentDictionary<string, JsonEncodedText> Names = new(StringComparer.Ordinal);
+    private static readonly ConcurrentDictionary<string, JsonEncodedText> Names = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>Writes the envelope and opens State: write the values with <see cref="Name"/>, then <see cref="End"/>.</summary>
     public static void Begin(Utf8JsonWriter json, DateTimeOffset timestamp, int eventId, LogLevel level, ReadOnlySpan<char> message)

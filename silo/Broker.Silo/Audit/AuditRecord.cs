@@ -50,7 +50,7 @@ public sealed class AuditRecord
         AuditJson.Begin(json, Timestamp, EventId, Level, _message is null ? Render(_template!) : _message);
         foreach (var (name, value) in _values)
         {
-            if (name != OriginalFormat) json.WriteString(AuditJson.Name(name), Text(value));
+            if (name != OriginalFormat) json.WriteString(AuditJson.Name(name), AuditTemplate.Text(value));
         }
         AuditJson.End(json);
     }
@@ -59,44 +59,11 @@ public sealed class AuditRecord
     // event (those were most of what a busy silo allocated per cache hit after the response itself).
     [ThreadStatic] private static ArrayBufferWriter<char>? _messageBuffer;
 
-    /// <summary>The message template with each <c>{Name}</c> replaced by its value (<c>{{</c> and <c>}}</c> are braces).</summary>
     private ReadOnlySpan<char> Render(string template)
     {
         var message = _messageBuffer ??= new ArrayBufferWriter<char>(512);
         message.ResetWrittenCount();
-        var rest = template.AsSpan();
-        while (rest.IndexOfAny('{', '}') is var at and >= 0)
-        {
-            message.Write(rest[..at]);
-            if (at + 1 < rest.Length && rest[at + 1] == rest[at])
-            {
-                message.Write(rest.Slice(at, 1));
-                rest = rest[(at + 2)..];
-            }
-            else if (rest[at] == '{' && rest[at..].IndexOf('}') is var end and > 0)
-            {
-                var hole = rest.Slice(at + 1, end - 1);
-                message.Write(Text(ValueOf(hole[..(hole.IndexOfAny(',', ':') is var cut and >= 0 ? cut : hole.Length)])));
-                rest = rest[(at + end + 1)..];
-            }
-            else
-            {
-                message.Write(rest.Slice(at, 1));
-                rest = rest[(at + 1)..];
-            }
-        }
-        message.Write(rest);
+        AuditTemplate.Of(template).Render(message, _values);
         return message.WrittenSpan;
     }
-
-    private object? ValueOf(ReadOnlySpan<char> name)
-    {
-        foreach (var (key, value) in _values)
-        {
-            if (name.SequenceEqual(key)) return value;
-        }
-        return null;
-    }
-
-    private static string Text(object? value) => Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) ?? "(null)";
 }

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 
 namespace Broker.Silo.Callers;
@@ -9,7 +8,8 @@ namespace Broker.Silo.Callers;
 /// constant-time comparison instead of a SHA-256 (2.5 % of a cache hit's CPU). Only keys that matched are kept, never
 /// a guess. Entries are found by <see cref="string.GetHashCode()"/>, which is seeded at random per process, so a
 /// caller cannot aim a guess at a kept key's entry, and confirmed over the whole key with
-/// <see cref="CryptographicOperations.FixedTimeEquals"/>. Configuration still holds hashes only.
+/// <see cref="FixedTimeKey"/> (constant time, as <see cref="CryptographicOperations.FixedTimeEquals"/>). Configuration
+/// still holds hashes only.
 /// </summary>
 public sealed class VerifiedApiKeys(int capacity = VerifiedApiKeys.DefaultCapacity)
 {
@@ -30,9 +30,7 @@ public sealed class VerifiedApiKeys(int capacity = VerifiedApiKeys.DefaultCapaci
     public string? Find(ReadOnlySpan<char> apiKey)
     {
         if (apiKey.Length > MaxKeyLength || !_entries.TryGetValue(string.GetHashCode(apiKey), out var entry)) return null;
-        return CryptographicOperations.FixedTimeEquals(MemoryMarshal.AsBytes(apiKey), MemoryMarshal.AsBytes(entry.Key.AsSpan()))
-            ? entry.Caller
-            : null;
+        return FixedTimeKey.AreEqual(apiKey, entry.Key) ? entry.Caller : null;
     }
 
     /// <summary>Keeps a key that matched <paramref name="caller"/>'s configured hash.</summary>

@@ -64,6 +64,42 @@ public sealed class AuditLineWriterTests
     }
 
     [Fact]
+    public void A_brace_that_opens_or_closes_nothing_is_text_and_a_hole_without_a_value_is_empty()
+    {
+        var output = new MemoryStream();
+        using (var writer = new AuditLineWriter(output, capacity: 1_000, Time))
+        {
+            var state = new ReusedState { ["Caller"] = "ops", ["{OriginalFormat}"] = "Audit: } {Caller} {Missing} {open" };
+            AuditLoggerOver(writer).Log(LogLevel.Information, new EventId(6000), state, null, (s, _) => s.ToString()!);
+        }
+
+        using var json = JsonDocument.Parse(Assert.Single(Lines(output)));
+        Assert.Equal("Audit: } ops  {open", json.RootElement.GetProperty("Message").GetString());
+    }
+
+    [Fact]
+    public void Events_of_one_template_with_their_values_in_another_order_each_read_their_own()
+    {
+        const string template = "Audit: {Caller} described {Family}.";
+        var output = new MemoryStream();
+        using (var writer = new AuditLineWriter(output, capacity: 1_000, Time))
+        {
+            var audit = AuditLoggerOver(writer);
+            var orders = new[]
+            {
+                new ReusedState { ["Caller"] = "ops", ["Family"] = "f1", ["{OriginalFormat}"] = template },
+                new ReusedState { ["Family"] = "f2", ["Caller"] = "billing", ["{OriginalFormat}"] = template },
+                new ReusedState { ["{OriginalFormat}"] = template, ["Family"] = "f3" },
+            };
+            foreach (var state in orders) audit.Log(LogLevel.Information, new EventId(6006), state, null, (s, _) => s.ToString()!);
+        }
+
+        Assert.Equal(
+            ["Audit: ops described f1.", "Audit: billing described f2.", "Audit:  described f3."],
+            Lines(output).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("Message").GetString()));
+    }
+
+    [Fact]
     public void Stopping_writes_every_event_still_waiting()
     {
         var output = new MemoryStream();
