@@ -35,7 +35,8 @@ public sealed class BenchRunner(BenchOptions options, TextWriter progress)
                 case "cold": await ColdStartAsync(report); break;
                 case "scale": await StateScaleAsync(report); break;
                 case "events": await new Events.EventLatencyRunner(options.EventFamilies, progress).RunAsync(report, Quiet); break;
-                default: throw new ArgumentException($"unknown scenario '{scenario}' (cache, client, storm, cold, scale, events)");
+                case "parts": new Parts.HotPathParts(options.PartIterations).Run(report); break;
+                default: throw new ArgumentException($"unknown scenario '{scenario}' (cache, client, storm, cold, scale, parts, events)");
             }
         }
         return report;

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Broker.Bench;
 
-// dotnet run -c Release --project bench/Broker.Bench -- [--scenarios cache,client,storm,cold,scale,events] [--json out.json] ...
+// dotnet run -c Release --project bench/Broker.Bench -- [--scenarios cache,client,storm,cold,scale,parts,events] [--json out.json] ...
 // dotnet run -c Release --project bench/Broker.Bench -- --pinned [--server-cores 0] [--load-cores 1] [--pairs 3] ...
 // dotnet run -c Release --project bench/Broker.Bench -- --soak [--minutes 60] [--families 300] [--token-lifetime 180] [--reuse-leeway 30] [--json soak.json]
 if (args is ["serve-echo", "--port", var echoPort])
@@ -17,7 +17,7 @@ if (args is ["serve-auth", var accessSeconds, var refreshSeconds, var leewaySeco
 }
 var defaults = new BenchOptions();
 var pinnedDefaults = new Broker.Bench.Pinned.PinnedOptions();
-var scenarios = new Option<string>("--scenarios") { Description = "comma-separated: cache, client, storm, cold, scale, events", DefaultValueFactory = _ => string.Join(',', defaults.Scenarios) };
+var scenarios = new Option<string>("--scenarios") { Description = "comma-separated: cache, client, storm, cold, scale, parts, events", DefaultValueFactory = _ => string.Join(',', defaults.Scenarios) };
 var seconds = new Option<double>("--seconds") { Description = "seconds per load step", DefaultValueFactory = _ => defaults.StepDuration.TotalSeconds };
 var concurrency = new Option<string>("--concurrency") { Description = "comma-separated caller counts", DefaultValueFactory = _ => string.Join(',', defaults.Concurrency) };
 var families = new Option<int>("--families") { Description = "families for the cache-hit scenario", DefaultValueFactory = _ => defaults.CacheFamilies };

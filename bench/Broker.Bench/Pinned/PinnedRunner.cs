@@ -75,7 +75,7 @@ public sealed class PinnedRunner(PinnedOptions options, TextWriter progress)
 
         var section = report.Add(
             $"pinned: {name} {served} ({what}) vs bare gRPC echo ({replyBytes}-byte reply, as the broker's), servers on cores {options.ServerCores}, load on {options.LoadCores}, " +
-            $"{options.Pairs} alternated pairs of {options.StepDuration.TotalSeconds:F1} s; median [min-max]",
+            $"{options.Pairs} alternated pairs of {options.StepDuration.TotalSeconds:F1} s, every other one in reverse order; median [min-max]",
             "concurrency", "throughput broker/echo", "server CPU us/call broker", "echo", "CPU ratio", "p99 ms broker", "echo", "p99 ratio", "failures");
         var versus = against is null ? null : report.Add(
             $"pinned: {name} {served}, this silo against {against.Dll}, measured in the same pairs; median [min-max]",
@@ -85,9 +85,22 @@ public sealed class PinnedRunner(PinnedOptions options, TextWriter progress)
             var pairs = new List<(Measured Echo, Measured Broker, Measured? Against)>();
             for (var pair = 0; pair < options.Pairs; pair++)
             {
-                var e = await MeasureAsync(echo, "echo", concurrency, echoCall);
-                var b = await MeasureAsync(silo.Process, name, concurrency, brokerCall);
-                var o = against is null ? null : await MeasureAsync(against.Process, name, concurrency, againstCall!);
+                // Every other pair the other way round (echo, broker; then broker, echo): a machine slowing down or
+                // speeding up over a pair then favours the echo in one pair and the broker in the next, not always one.
+                Measured e, b;
+                Measured? o = null;
+                if (pair % 2 == 0)
+                {
+                    e = await MeasureAsync(echo, "echo", concurrency, echoCall);
+                    b = await MeasureAsync(silo.Process, name, concurrency, brokerCall);
+                    if (against is not null) o = await MeasureAsync(against.Process, name, concurrency, againstCall!);
+                }
+                else
+                {
+                    if (against is not null) o = await MeasureAsync(against.Process, name, concurrency, againstCall!);
+                    b = await MeasureAsync(silo.Process, name, concurrency, brokerCall);
+                    e = await MeasureAsync(echo, "echo", concurrency, echoCall);
+                }
                 pairs.Add((e, b, o));
             }
             section.Rows.Add([
