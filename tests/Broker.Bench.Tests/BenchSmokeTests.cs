@@ -63,8 +63,15 @@ public sealed class BenchSmokeTests
     [Fact]
     public async Task Another_silo_build_is_measured_in_the_same_pairs()
     {
-        var options = Broker.Bench.Pinned.PinnedOptions.Smoke with { Scenarios = ["cache"], AgainstSiloDll = Broker.Bench.Pinned.PinnedSilo.SiloDll() };
+        var options = Broker.Bench.Pinned.PinnedOptions.Smoke with
+        {
+            Scenarios = ["cache"], AgainstSiloDll = Broker.Bench.Pinned.PinnedSilo.SiloDll(), CompilerSettleLimit = TimeSpan.FromSeconds(1),
+        };
         var report = await new Broker.Bench.Pinned.PinnedRunner(options, TextWriter.Null).RunAsync();
+
+        // Each server's compiler was watched through its perf map after the warm-up.
+        var compiler = Assert.Single(report.Sections[0].Notes, n => n.StartsWith("compiler after the warm-up", StringComparison.Ordinal));
+        Assert.Equal(3, System.Text.RegularExpressions.Regex.Count(compiler, @"(silo|against|echo) [0-9,]+ code bodies"));
 
         var versus = report.Sections.Single(s => s.Title.Contains("this silo against", StringComparison.Ordinal));
         var row = Assert.Single(versus.Rows);

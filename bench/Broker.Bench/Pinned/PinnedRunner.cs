@@ -72,6 +72,9 @@ public sealed class PinnedRunner(PinnedOptions options, TextWriter progress)
             if (againstCall is not null) await LoadGenerator.ClosedLoopAsync("warm", concurrency, warm, againstCall);
             await LoadGenerator.ClosedLoopAsync("warm", concurrency, warm, echoCall);
         }
+        List<string> settled = [await SettleCompilerAsync("silo", silo.Process, brokerCall)];
+        if (against is not null) settled.Add(await SettleCompilerAsync("against", against.Process, againstCall!));
+        settled.Add(await SettleCompilerAsync("echo", echo, echoCall));
 
         var section = report.Add(
             $"pinned: {name} {served} ({what}) vs bare gRPC echo ({replyBytes}-byte reply, as the broker's), servers on cores {options.ServerCores}, load on {options.LoadCores}, " +
@@ -80,6 +83,7 @@ public sealed class PinnedRunner(PinnedOptions options, TextWriter progress)
         var versus = against is null ? null : report.Add(
             $"pinned: {name} {served}, this silo against {against.Dll}, measured in the same pairs; median [min-max]",
             "concurrency", "server CPU us/call this silo", "against", "CPU this / against", "CPU ratio to echo, this", "against", "failures");
+        section.Notes.Add($"compiler after the warm-up: {string.Join("; ", settled)}");
         foreach (var concurrency in options.Concurrency)
         {
             var pairs = new List<(Measured Echo, Measured Broker, Measured? Against)>();
@@ -137,6 +141,34 @@ public sealed class PinnedRunner(PinnedOptions options, TextWriter progress)
         return task.GetType().GetProperty(nameof(Task<int>.Result))?.GetValue(task) is Google.Protobuf.IMessage reply ? reply.CalculateSize() : 0;
     }
 
+    /// <summary>
+    /// Loads <paramref name="server"/> in steps at the highest concurrency until a step compiles fewer than
+    /// <see cref="SettledCode"/> code bodies (its perf map grows no more), at most <see cref="PinnedOptions.CompilerSettleLimit"/>.
+    /// Between steps the server idles a moment, so the tiered compiler's background thread, which competes with every
+    /// request thread for the one core while under load, can work through what it has queued.
+    /// </summary>
+    private async Task<string> SettleCompilerAsync(string name, ServerProcess server, Func<int, Task> call)
+    {
+        if (options.CompilerSettleLimit <= TimeSpan.Zero || server.CompiledCode is not { } before) return $"{name} not watched";
+        var started = Stopwatch.GetTimestamp();
+        var step = TimeSpan.FromSeconds(Math.Min(5, options.CompilerSettleLimit.TotalSeconds));
+        int grown;
+        do
+        {
+            await server.SettleAsync(TimeSpan.FromSeconds(2));
+            var start = server.CompiledCode ?? 0;
+            await LoadGenerator.ClosedLoopAsync("warm", options.Concurrency.Max(), step, call);
+            grown = (server.CompiledCode ?? 0) - start;
+        }
+        while (grown >= SettledCode && Stopwatch.GetElapsedTime(started) < options.CompilerSettleLimit);
+        var total = server.CompiledCode ?? 0;
+        return $"{name} {total:N0} code bodies, {total - before:N0} of them in {Stopwatch.GetElapsedTime(started).TotalSeconds:F0} s more" +
+            (grown >= SettledCode ? $", still {grown} in the last step (limit reached)" : $", {grown} in the last step");
+    }
+
+    /// <summary>A step of load that compiles fewer code bodies than this finds the server's compiler settled.</summary>
+    private const int SettledCode = 10;
+
     private async Task<Measured> MeasureAsync(ServerProcess server, string name, int concurrency, Func<int, Task> call)
     {
         var before = server.CpuTime;
@@ -159,11 +191,13 @@ public sealed class PinnedRunner(PinnedOptions options, TextWriter progress)
     /// What both servers get alike: the same processor count, GC mode and thread-pool spinning. The silo ships with no
     /// spinning (Broker.Silo.csproj); the echo gets the same (or both the --spin-limit asked for), so the ratio compares
     /// the work done per call, not runtime settings (with spinning, the echo alone took twice the CPU per call at c8).
+    /// And a perf map each, written only when code is compiled, so the warm-up can see when their compilers settle.
     /// </summary>
     private Dictionary<string, string> ServerEnvironment() => new()
     {
         ["DOTNET_PROCESSOR_COUNT"] = options.ServerProcessorCount.ToString(),
         ["DOTNET_gcServer"] = "1",
         ["DOTNET_ThreadPool_UnfairSemaphoreSpinLimit"] = options.SpinLimit.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        [ServerProcess.PerfMapEnvironment.Key] = ServerProcess.PerfMapEnvironment.Value,
     };
 }

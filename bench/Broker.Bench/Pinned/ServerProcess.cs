@@ -48,6 +48,33 @@ public sealed class ServerProcess : IAsyncDisposable
         return server;
     }
 
+    /// <summary>
+    /// Code bodies the runtime has compiled so far (every tier of every method, and stubs): the lines of its perf map,
+    /// which <see cref="PerfMapEnvironment"/> turns on. Null when the process writes none.
+    /// </summary>
+    public int? CompiledCode
+    {
+        get
+        {
+            try
+            {
+                using var map = new StreamReader(new FileStream(PerfMap, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete));
+                var lines = 0;
+                while (map.ReadLine() is not null) lines++;
+                return lines;
+            }
+            catch (FileNotFoundException)
+            {
+                return null;
+            }
+        }
+    }
+
+    /// <summary>The runtime's perf map only (value 3: no perfinfo, no jitdump), written when code is compiled.</summary>
+    public static KeyValuePair<string, string> PerfMapEnvironment => new("DOTNET_PerfMapEnabled", "3");
+
+    private string PerfMap => Path.Combine(Path.GetTempPath(), $"perf-{_process.Id}.map");
+
     /// <summary>User + system CPU time the process has used so far.</summary>
     public TimeSpan CpuTime
     {
@@ -100,6 +127,7 @@ public sealed class ServerProcess : IAsyncDisposable
             _process.Kill(entireProcessTree: true);
             await _process.WaitForExitAsync();
         }
+        File.Delete(PerfMap);
         _process.Dispose();
         File.Delete(LogFile);
     }
