@@ -49,4 +49,19 @@ public sealed class Report
     }, new JsonSerializerOptions { WriteIndented = true });
 
     public static string F(double value, int digits = 2) => value.ToString($"F{digits}", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>The middle value; of an even count, the mean of the middle two.</summary>
+    public static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    /// <summary>"median [min-max]", or the one value.</summary>
+    public static string Spread(IEnumerable<double> values, int digits = 2)
+    {
+        var sorted = values.Order().ToArray();
+        var median = Median(sorted);
+        return sorted.Length == 1 ? F(median, digits) : $"{F(median, digits)} [{F(sorted[0], digits)}-{F(sorted[^1], digits)}]";
+    }
 }

@@ -50,14 +50,14 @@ public sealed class HotPathParts(int iterations)
             framework.Add(frameworkNs);
         }
         if (equal != 2 * Rounds * iterations) throw new InvalidOperationException("a comparison of equal keys answered false.");
-        section.Rows.Add(["API key comparison (46 characters), FixedTimeKey", Spread(ours), "CryptographicOperations.FixedTimeEquals", Spread(framework),
-            Report.F(Median(ours) / Median(framework))]);
-        section.Figures["apiKey"] = new { fixedTimeKeyNs = Median(ours), fixedTimeEqualsNs = Median(framework) };
+        section.Rows.Add(["API key comparison (46 characters), FixedTimeKey", Report.Spread(ours, 0), "CryptographicOperations.FixedTimeEquals", Report.Spread(framework, 0),
+            Report.F(Report.Median(ours) / Report.Median(framework))]);
+        section.Figures["apiKey"] = new { fixedTimeKeyNs = Report.Median(ours), fixedTimeEqualsNs = Report.Median(framework) };
 
         var (requestSide, writerSide, bytes) = AuditEvent();
-        section.Rows.Add(["audit event on the request thread (TokenHandedOut, dropped at the writer)", Spread(requestSide), "-", "-", "-"]);
-        section.Rows.Add([$"audit event on the writer's thread (render and JSON, {bytes} bytes)", Spread(writerSide), "-", "-", "-"]);
-        section.Figures["audit"] = new { requestSideNs = Median(requestSide), writerSideNs = Median(writerSide), bytes };
+        section.Rows.Add(["audit event on the request thread (TokenHandedOut, dropped at the writer)", Report.Spread(requestSide, 0), "-", "-", "-"]);
+        section.Rows.Add([$"audit event on the writer's thread (render and JSON, {bytes} bytes)", Report.Spread(writerSide, 0), "-", "-", "-"]);
+        section.Figures["audit"] = new { requestSideNs = Report.Median(requestSide), writerSideNs = Report.Median(writerSide), bytes };
         section.Notes.Add("dotnet bench/Broker.Bench/bin/Release/net10.0/Broker.Bench.dll --scenarios parts");
     }
 
@@ -98,10 +98,6 @@ public sealed class HotPathParts(int iterations)
     }
 
     private double PerOperation(long started) => Stopwatch.GetElapsedTime(started).TotalNanoseconds / iterations;
-
-    private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
-
-    private static string Spread(List<double> values) => $"{Report.F(Median(values), 0)} [{Report.F(values.Min(), 0)}-{Report.F(values.Max(), 0)}]";
 
     /// <summary>Keeps the first audit record, to time its writing alone.</summary>
     private sealed class FirstRecord(List<AuditRecord> into) : ILoggerProvider, ILogger

@@ -109,24 +109,24 @@ public sealed class PinnedRunner(PinnedOptions options, TextWriter progress)
             }
             section.Rows.Add([
                 concurrency.ToString(),
-                Spread(pairs.Select(p => p.Broker.Load.Throughput / p.Echo.Load.Throughput)),
-                Spread(pairs.Select(p => p.Broker.CpuPerCallUs), 1),
-                Spread(pairs.Select(p => p.Echo.CpuPerCallUs), 1),
-                Spread(pairs.Select(p => p.Broker.CpuPerCallUs / p.Echo.CpuPerCallUs)),
-                Spread(pairs.Select(p => p.Broker.Load.P99Ms), 3),
-                Spread(pairs.Select(p => p.Echo.Load.P99Ms), 3),
-                Spread(pairs.Select(p => p.Broker.Load.P99Ms / p.Echo.Load.P99Ms)),
+                Report.Spread(pairs.Select(p => p.Broker.Load.Throughput / p.Echo.Load.Throughput)),
+                Report.Spread(pairs.Select(p => p.Broker.CpuPerCallUs), 1),
+                Report.Spread(pairs.Select(p => p.Echo.CpuPerCallUs), 1),
+                Report.Spread(pairs.Select(p => p.Broker.CpuPerCallUs / p.Echo.CpuPerCallUs)),
+                Report.Spread(pairs.Select(p => p.Broker.Load.P99Ms), 3),
+                Report.Spread(pairs.Select(p => p.Echo.Load.P99Ms), 3),
+                Report.Spread(pairs.Select(p => p.Broker.Load.P99Ms / p.Echo.Load.P99Ms)),
                 pairs.Sum(p => p.Broker.Load.Failures + p.Echo.Load.Failures).ToString(),
             ]);
             section.Figures[$"c{concurrency}"] = pairs.Select(p => new { echo = p.Echo, broker = p.Broker }).ToList();
             if (versus is null) continue;
             versus.Rows.Add([
                 concurrency.ToString(),
-                Spread(pairs.Select(p => p.Broker.CpuPerCallUs), 1),
-                Spread(pairs.Select(p => p.Against!.CpuPerCallUs), 1),
-                Spread(pairs.Select(p => p.Broker.CpuPerCallUs / p.Against!.CpuPerCallUs)),
-                Spread(pairs.Select(p => p.Broker.CpuPerCallUs / p.Echo.CpuPerCallUs)),
-                Spread(pairs.Select(p => p.Against!.CpuPerCallUs / p.Echo.CpuPerCallUs)),
+                Report.Spread(pairs.Select(p => p.Broker.CpuPerCallUs), 1),
+                Report.Spread(pairs.Select(p => p.Against!.CpuPerCallUs), 1),
+                Report.Spread(pairs.Select(p => p.Broker.CpuPerCallUs / p.Against!.CpuPerCallUs)),
+                Report.Spread(pairs.Select(p => p.Broker.CpuPerCallUs / p.Echo.CpuPerCallUs)),
+                Report.Spread(pairs.Select(p => p.Against!.CpuPerCallUs / p.Echo.CpuPerCallUs)),
                 pairs.Sum(p => p.Against!.Load.Failures).ToString(),
             ]);
             versus.Figures[$"c{concurrency}"] = pairs.Select(p => new { broker = p.Broker, against = p.Against }).ToList();
@@ -179,13 +179,6 @@ public sealed class PinnedRunner(PinnedOptions options, TextWriter progress)
     }
 
     public sealed record Measured(LoadResult Load, double CpuPerCallUs);
-
-    private static string Spread(IEnumerable<double> values, int digits = 2)
-    {
-        var sorted = values.Order().ToArray();
-        var median = sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
-        return sorted.Length == 1 ? Report.F(median, digits) : $"{Report.F(median, digits)} [{Report.F(sorted[0], digits)}-{Report.F(sorted[^1], digits)}]";
-    }
 
     /// <summary>
     /// What both servers get alike: the same processor count, GC mode and thread-pool spinning. The silo ships with no

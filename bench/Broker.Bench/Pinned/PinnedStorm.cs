@@ -41,10 +41,9 @@ public sealed class PinnedStorm(PinnedOptions options, TestAuthorizationServer s
                 Report.F(direct.P50), Report.F(direct.P99), Report.F(ratio), Report.F((double)storm.GrainCalls / options.StormFamilies), Report.F(storm.SiloCpu.TotalMilliseconds, 1),
                 Report.F(storm.Settled.TotalMilliseconds, 0), storm.Failures.ToString()]);
         }
-        var sorted = ratios.Order().ToArray();
-        section.Figures["callerP50OverDirectP50"] = sorted[sorted.Length / 2];
+        section.Figures["callerP50OverDirectP50"] = Report.Median(ratios);
         section.Figures["refreshesPerFamily"] = perFamily.Average();
-        section.Notes.Add($"caller p50 / direct p50, median of the rounds: {Report.F(sorted[sorted.Length / 2])} [{Report.F(sorted[0])}-{Report.F(sorted[^1])}]");
+        section.Notes.Add($"caller p50 / direct p50, median of the rounds: {Report.Spread(ratios)}");
         section.Notes.Add("the authorization server runs in the load generator's process (load cores): the direct refreshes and the storm's callers share those cores with it alike");
     }
 

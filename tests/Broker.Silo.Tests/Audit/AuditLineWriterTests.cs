@@ -50,32 +50,12 @@ public sealed class AuditLineWriterTests
     }
 
     [Fact]
-    public void A_message_keeps_escaped_braces_and_drops_alignment_and_format_from_its_holes()
-    {
-        var output = new MemoryStream();
-        using (var writer = new AuditLineWriter(output, capacity: 1_000, Time))
-        {
-            var state = new ReusedState { ["Caller"] = "ops", ["{OriginalFormat}"] = "Audit: {{kept}} {Caller} {Caller,8} {Caller:F1}." };
-            AuditLoggerOver(writer).Log(LogLevel.Information, new EventId(6000), state, null, (s, _) => s.ToString()!);
-        }
-
-        using var json = JsonDocument.Parse(Assert.Single(Lines(output)));
-        Assert.Equal("Audit: {kept} ops ops ops.", json.RootElement.GetProperty("Message").GetString());
-    }
+    public void A_message_keeps_escaped_braces_and_drops_alignment_and_format_from_its_holes() =>
+        Assert.Equal("Audit: {kept} ops ops ops.", MessageOf("Audit: {{kept}} {Caller} {Caller,8} {Caller:F1}.", caller: "ops"));
 
     [Fact]
-    public void A_brace_that_opens_or_closes_nothing_is_text_and_a_hole_without_a_value_is_empty()
-    {
-        var output = new MemoryStream();
-        using (var writer = new AuditLineWriter(output, capacity: 1_000, Time))
-        {
-            var state = new ReusedState { ["Caller"] = "ops", ["{OriginalFormat}"] = "Audit: } {Caller} {Missing} {open" };
-            AuditLoggerOver(writer).Log(LogLevel.Information, new EventId(6000), state, null, (s, _) => s.ToString()!);
-        }
-
-        using var json = JsonDocument.Parse(Assert.Single(Lines(output)));
-        Assert.Equal("Audit: } ops  {open", json.RootElement.GetProperty("Message").GetString());
-    }
+    public void A_brace_that_opens_or_closes_nothing_is_text_and_a_hole_without_a_value_is_empty() =>
+        Assert.Equal("Audit: } ops  {open", MessageOf("Audit: } {Caller} {Missing} {open", caller: "ops"));
 
     [Fact]
     public void Events_of_one_template_with_their_values_in_another_order_each_read_their_own()
@@ -175,6 +155,20 @@ public sealed class AuditLineWriterTests
             Assert.Equal((byte)'\n', write[^1]);
         });
         Assert.Equal(2_000, Encoding.UTF8.GetString([.. output.Writes.SelectMany(w => w)]).Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+    }
+
+    /// <summary>The message of the one line an event with this template and a Caller value is written as.</summary>
+    private static string? MessageOf(string template, string caller)
+    {
+        var output = new MemoryStream();
+        using (var writer = new AuditLineWriter(output, capacity: 1_000, Time))
+        {
+            var state = new ReusedState { ["Caller"] = caller, ["{OriginalFormat}"] = template };
+            AuditLoggerOver(writer).Log(LogLevel.Information, new EventId(6000), state, null, (s, _) => s.ToString()!);
+        }
+
+        using var json = JsonDocument.Parse(Assert.Single(Lines(output)));
+        return json.RootElement.GetProperty("Message").GetString();
     }
 
     private static ILogger AuditLoggerOver(AuditLineWriter writer) =>
