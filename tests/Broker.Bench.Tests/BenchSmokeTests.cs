@@ -57,6 +57,9 @@ public sealed class BenchSmokeTests
             Assert.Equal("0", row[^1]); // no failed call on either server
             Assert.True(double.Parse(row[2], System.Globalization.CultureInfo.InvariantCulture) > 0, "the silo's CPU time was read");
             Assert.True(double.Parse(row[3], System.Globalization.CultureInfo.InvariantCulture) > 0, "the echo's CPU time was read");
+            // Where each server's CPU went: its pool's worker threads, with their switches per call.
+            var threads = Assert.Single(section.Notes, n => n.StartsWith("c2 threads per call", StringComparison.Ordinal));
+            Assert.Equal(2, System.Text.RegularExpressions.Regex.Count(threads, @"'\.NET TP Worker' [0-9.]+ us [0-9.]+ sw"));
         }
     }
 
@@ -66,6 +69,7 @@ public sealed class BenchSmokeTests
         var options = Broker.Bench.Pinned.PinnedOptions.Smoke with
         {
             Scenarios = ["cache"], AgainstSiloDll = Broker.Bench.Pinned.PinnedSilo.SiloDll(), CompilerSettleLimit = TimeSpan.FromSeconds(1),
+            HillClimbing = false, // the servers start and answer with the runtime's hill climbing off as well
         };
         var report = await new Broker.Bench.Pinned.PinnedRunner(options, TextWriter.Null).RunAsync();
 

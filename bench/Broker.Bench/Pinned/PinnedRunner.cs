@@ -41,6 +41,8 @@ public sealed class PinnedRunner(PinnedOptions options, TextWriter progress)
         report.Machine["serverCores"] = options.ServerCores;
         report.Machine["loadCores"] = options.LoadCores;
         report.Machine["serverProcessorCount"] = options.ServerProcessorCount;
+        report.Machine["serverSpinLimit"] = options.SpinLimit;
+        report.Machine["serverHillClimbing"] = options.HillClimbing;
         if (options.Scenarios.Contains("cache"))
             await CompareAsync(report, "GetAccessToken", $"{options.Families} imported families", s => s.AccessCall, echo, silo, against, echoClient);
         if (options.Scenarios.Contains("client"))
@@ -119,6 +121,7 @@ public sealed class PinnedRunner(PinnedOptions options, TextWriter progress)
                 pairs.Sum(p => p.Broker.Load.Failures + p.Echo.Load.Failures).ToString(),
             ]);
             section.Figures[$"c{concurrency}"] = pairs.Select(p => new { echo = p.Echo, broker = p.Broker }).ToList();
+            section.Notes.Add($"c{concurrency} threads per call, medians: broker {ThreadsOf(pairs.Select(p => p.Broker))}; echo {ThreadsOf(pairs.Select(p => p.Echo))}");
             if (versus is null) continue;
             versus.Rows.Add([
                 concurrency.ToString(),
@@ -171,26 +174,49 @@ public sealed class PinnedRunner(PinnedOptions options, TextWriter progress)
 
     private async Task<Measured> MeasureAsync(ServerProcess server, string name, int concurrency, Func<int, Task> call)
     {
+        var threads = server.Threads;
         var before = server.CpuTime;
         var load = await LoadGenerator.ClosedLoopAsync(name, concurrency, options.StepDuration, call);
         var cpu = server.CpuTime - before;
         var calls = Math.Max(1, load.Calls + load.Failures);
-        return new Measured(load, cpu.TotalMicroseconds / calls);
+        return new Measured(load, cpu.TotalMicroseconds / calls, server.Threads.Since(threads, calls));
     }
 
-    public sealed record Measured(LoadResult Load, double CpuPerCallUs);
+    public sealed record Measured(LoadResult Load, double CpuPerCallUs, IReadOnlyDictionary<string, ThreadShare> Threads);
+
+    /// <summary>
+    /// "kind cpu/switches" per call for the kinds of thread that used the most CPU, medians over the pairs: where a
+    /// server's CPU per call went, and how often its core switched threads per call.
+    /// </summary>
+    private static string ThreadsOf(IEnumerable<Measured> measured)
+    {
+        var all = measured.ToList();
+        var kinds = all.SelectMany(m => m.Threads.Keys).Distinct()
+            .Select(kind => (Kind: kind,
+                Cpu: Report.Median(all.Select(m => m.Threads.TryGetValue(kind, out var s) ? s.CpuPerCallUs : 0)),
+                Switches: Report.Median(all.Select(m => m.Threads.TryGetValue(kind, out var s) ? s.SwitchesPerCall : 0))))
+            .OrderByDescending(k => k.Cpu).ToList();
+        var switches = Report.Median(all.Select(m => m.Threads.Values.Sum(s => s.SwitchesPerCall)));
+        return $"switches/call {Report.F(switches)}; " + string.Join(", ", kinds.Take(4).Select(k => $"'{k.Kind}' {Report.F(k.Cpu, 1)} us {Report.F(k.Switches)} sw"));
+    }
 
     /// <summary>
     /// What both servers get alike: the same processor count, GC mode and thread-pool spinning. The silo ships with no
     /// spinning (Broker.Silo.csproj); the echo gets the same (or both the --spin-limit asked for), so the ratio compares
     /// the work done per call, not runtime settings (with spinning, the echo alone took twice the CPU per call at c8).
-    /// And a perf map each, written only when code is compiled, so the warm-up can see when their compilers settle.
+    /// And a perf map each, written only when code is compiled, so the warm-up can see when their compilers settle;
+    /// with --no-hill-climbing, thread pools that keep their threads.
     /// </summary>
-    private Dictionary<string, string> ServerEnvironment() => new()
+    private Dictionary<string, string> ServerEnvironment()
     {
-        ["DOTNET_PROCESSOR_COUNT"] = options.ServerProcessorCount.ToString(),
-        ["DOTNET_gcServer"] = "1",
-        ["DOTNET_ThreadPool_UnfairSemaphoreSpinLimit"] = options.SpinLimit.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        [ServerProcess.PerfMapEnvironment.Key] = ServerProcess.PerfMapEnvironment.Value,
-    };
+        var environment = new Dictionary<string, string>
+        {
+            ["DOTNET_PROCESSOR_COUNT"] = options.ServerProcessorCount.ToString(),
+            ["DOTNET_gcServer"] = "1",
+            ["DOTNET_ThreadPool_UnfairSemaphoreSpinLimit"] = options.SpinLimit.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            [ServerProcess.PerfMapEnvironment.Key] = ServerProcess.PerfMapEnvironment.Value,
+        };
+        if (!options.HillClimbing) environment["DOTNET_HillClimbing_Disable"] = "1";
+        return environment;
+    }
 }

@@ -75,6 +75,9 @@ public sealed class ServerProcess : IAsyncDisposable
 
     private string PerfMap => Path.Combine(Path.GetTempPath(), $"perf-{_process.Id}.map");
 
+    /// <summary>Each of the process's threads now: its name, CPU time and context switches.</summary>
+    public ThreadTimes Threads => ThreadTimes.Of(_process.Id);
+
     /// <summary>User + system CPU time the process has used so far.</summary>
     public TimeSpan CpuTime
     {
