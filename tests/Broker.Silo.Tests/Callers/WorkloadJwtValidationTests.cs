@@ -134,6 +134,30 @@ public sealed class WorkloadJwtValidationTests(WorkloadIssuerBroker broker) : IC
         Assert.Contains(broker.Logs.Entries, e => e.StartsWith("Broker.Audit", StringComparison.Ordinal) && e.Contains("Caller=billing", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// A JWT caller is found by the framework's handler, which may complete later than the call's start: the call's
+    /// failures are typed and audited under its name all the same, whether the service refuses the request itself or the
+    /// family's grain refuses it.
+    /// </summary>
+    [Fact]
+    public async Task A_workload_callers_failed_calls_are_typed_and_audited_under_its_name()
+    {
+        var client = broker.ClientWith(broker.Mint());
+        var failed = Count("#6012 ");
+
+        await GrpcAssert.FailsWith(StatusCode.InvalidArgument, "INVALID_ARGUMENT",
+            () => client.GetAccessTokenAsync(new GetAccessTokenRequest { Provider = "test", Subject = "" }).ResponseAsync);
+        await GrpcAssert.FailsWith(StatusCode.FailedPrecondition, "AUTHORIZATION_REQUIRED",
+            () => client.GetAccessTokenAsync(new GetAccessTokenRequest { Provider = "test", Subject = "jwt-never-authorized" }).ResponseAsync);
+
+        Assert.Equal(failed + 2, Count("#6012 "));
+        foreach (var reason in new[] { "INVALID_ARGUMENT", "AUTHORIZATION_REQUIRED" })
+        {
+            Assert.Contains(broker.Logs.Entries, e => e.StartsWith("Broker.Audit", StringComparison.Ordinal) && e.Contains("#6012 ", StringComparison.Ordinal)
+                && e.Contains("Caller=billing", StringComparison.Ordinal) && e.Contains($"Reason={reason}", StringComparison.Ordinal));
+        }
+    }
+
     [Fact]
     public async Task A_jwt_naming_another_issuer_is_unauthenticated_even_when_signed_with_the_trusted_key()
     {
