@@ -17,54 +17,15 @@ namespace Broker.Silo.Api;
 /// </remarks>
 public sealed class BrokerCallInterceptor(ClusterMembership membership, CallerGate callers, FailureStatuses failures) : Interceptor
 {
-    public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
+    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
     {
-        // A cache hit awaits nothing (an API key is checked in place, the service answers from the served copy): it is
-        // answered here, without an async frame and its task; anything still running goes on in UnaryAsync.
         CallerContext? call = null;
         try
         {
             membership.ThrowIfLost();
-            if (CallerGate.Guards(context.Method))
-            {
-                var begun = callers.BeginAsync(context);
-                if (!begun.IsCompletedSuccessfully) return UnaryAsync(begun, request, context, continuation);
-                call = begun.Result;
-            }
-            var answered = continuation(request, context);
-            if (!answered.IsCompletedSuccessfully) return AnsweredAsync(call, answered, context);
-            if (call is not null) callers.Succeeded(call, answered.Result);
-            return answered;
-        }
-        catch (Exception ex) when (IsMapped(call, ex))
-        {
-            throw failures.Of(context, ex);
-        }
-    }
-
-    private async Task<TResponse> UnaryAsync<TRequest, TResponse>(ValueTask<CallerContext> begun, TRequest request, ServerCallContext context,
-        UnaryServerMethod<TRequest, TResponse> continuation) where TRequest : class where TResponse : class
-    {
-        CallerContext? call = null;
-        try
-        {
-            call = await begun;
+            if (CallerGate.Guards(context.Method)) call = await callers.BeginAsync(context);
             var response = await continuation(request, context);
-            callers.Succeeded(call, response);
-            return response;
-        }
-        catch (Exception ex) when (IsMapped(call, ex))
-        {
-            throw failures.Of(context, ex);
-        }
-    }
-
-    private async Task<TResponse> AnsweredAsync<TResponse>(CallerContext? call, Task<TResponse> answered, ServerCallContext context)
-    {
-        try
-        {
-            var response = await answered;
             if (call is not null) callers.Succeeded(call, response);
             return response;
         }
