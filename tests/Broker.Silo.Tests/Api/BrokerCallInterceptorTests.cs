@@ -18,9 +18,9 @@ using Microsoft.Extensions.Options;
 namespace Broker.Silo.Tests.Api;
 
 /// <summary>
-/// The interceptor answers a call whose caller is found at once and whose service answers at once without an async
-/// frame, and every other call with one: either way the call is answered, or refused with its typed status, and
-/// audited once under its caller. The caller here comes from an authentication handler that answers at once or later.
+/// Whether the caller is found at once or later (an authentication handler that answers later, as the JWT handler may)
+/// and whether the service answers or refuses at once or later, the call is answered, or refused with its typed
+/// status, and audited once under its caller.
 /// </summary>
 public sealed class BrokerCallInterceptorTests
 {
