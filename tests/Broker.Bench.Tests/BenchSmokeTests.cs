@@ -57,9 +57,10 @@ public sealed class BenchSmokeTests
             Assert.Equal("0", row[^1]); // no failed call on either server
             Assert.True(double.Parse(row[2], System.Globalization.CultureInfo.InvariantCulture) > 0, "the silo's CPU time was read");
             Assert.True(double.Parse(row[3], System.Globalization.CultureInfo.InvariantCulture) > 0, "the echo's CPU time was read");
+            Assert.True(double.Parse(row[5], System.Globalization.CultureInfo.InvariantCulture) > 0, "the echo was measured again at the broker's rate");
             // Where each server's CPU went: its pool's worker threads, with their switches per call.
             var threads = Assert.Single(section.Notes, n => n.StartsWith("c2 threads per call", StringComparison.Ordinal));
-            Assert.Equal(2, System.Text.RegularExpressions.Regex.Count(threads, @"'\.NET TP Worker' [0-9.]+ us [0-9.]+ sw"));
+            Assert.Equal(3, System.Text.RegularExpressions.Regex.Count(threads, @"'\.NET TP Worker' [0-9.]+ us [0-9.]+ sw"));
         }
     }
 

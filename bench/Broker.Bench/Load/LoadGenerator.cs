@@ -37,6 +37,44 @@ public static class LoadGenerator
         return LoadResult.From(name, concurrency, latencies.SelectMany(l => l).ToList(), failures, clock.Elapsed.TotalSeconds);
     }
 
+    /// <summary>
+    /// Closed-loop callers held to <paramref name="callsPerSecond"/> in all: each takes the next slot of one schedule and
+    /// waits for its time, so a server that could answer faster is given the same calls per second as a slower one. A
+    /// server that cannot keep up gets what the callers can send, as in <see cref="ClosedLoopAsync"/>.
+    /// </summary>
+    public static async Task<LoadResult> PacedAsync(string name, int concurrency, double callsPerSecond, TimeSpan duration, Func<int, Task> call)
+    {
+        var latencies = new List<long>[concurrency];
+        long failures = 0;
+        long slots = 0;
+        var clock = Stopwatch.StartNew();
+        var end = duration.TotalSeconds * Stopwatch.Frequency;
+        var workers = Enumerable.Range(0, concurrency).Select(worker => Task.Run(async () =>
+        {
+            var mine = latencies[worker] = new List<long>(4096);
+            while (clock.ElapsedTicks < end)
+            {
+                var slot = Interlocked.Increment(ref slots) - 1;
+                var wait = TimeSpan.FromSeconds(slot / callsPerSecond) - clock.Elapsed;
+                // Timers tick in milliseconds: early by less than one, a call goes now (the schedule, not the timer, keeps the rate).
+                if (wait >= TimeSpan.FromMilliseconds(1)) await Task.Delay(wait);
+                if (clock.ElapsedTicks >= end) break;
+                var start = Stopwatch.GetTimestamp();
+                try
+                {
+                    await call((int)slot);
+                    mine.Add(Stopwatch.GetTimestamp() - start);
+                }
+                catch (Exception)
+                {
+                    Interlocked.Increment(ref failures);
+                }
+            }
+        })).ToArray();
+        await Task.WhenAll(workers);
+        return LoadResult.From(name, concurrency, latencies.SelectMany(l => l).ToList(), failures, clock.Elapsed.TotalSeconds);
+    }
+
     public static async Task<LoadResult> OpenLoopAsync(string name, double callsPerSecond, TimeSpan duration, Func<int, Task> call)
     {
         // One slot per scheduled call, written by that call only: no shared collection on the hot path.

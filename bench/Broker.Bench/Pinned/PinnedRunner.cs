@@ -81,14 +81,15 @@ public sealed class PinnedRunner(PinnedOptions options, TextWriter progress)
         var section = report.Add(
             $"pinned: {name} {served} ({what}) vs bare gRPC echo ({replyBytes}-byte reply, as the broker's), servers on cores {options.ServerCores}, load on {options.LoadCores}, " +
             $"{options.Pairs} alternated pairs of {options.StepDuration.TotalSeconds:F1} s, every other one in reverse order; median [min-max]",
-            "concurrency", "throughput broker/echo", "server CPU us/call broker", "echo", "CPU ratio", "p99 ms broker", "echo", "p99 ratio", "failures");
+            "concurrency", "throughput broker/echo", "server CPU us/call broker", "echo", "CPU ratio",
+            "echo us/call at the broker's rate", "CPU ratio at the same rate", "rate reached", "p99 ms broker", "echo", "p99 ratio", "failures");
         var versus = against is null ? null : report.Add(
             $"pinned: {name} {served}, this silo against {against.Dll}, measured in the same pairs; median [min-max]",
             "concurrency", "server CPU us/call this silo", "against", "CPU this / against", "CPU ratio to echo, this", "against", "failures");
         section.Notes.Add($"compiler after the warm-up: {string.Join("; ", settled)}");
         foreach (var concurrency in options.Concurrency)
         {
-            var pairs = new List<(Measured Echo, Measured Broker, Measured? Against)>();
+            var pairs = new List<(Measured Echo, Measured Broker, Measured? Against, Measured Matched)>();
             for (var pair = 0; pair < options.Pairs; pair++)
             {
                 // Every other pair the other way round (echo, broker; then broker, echo): a machine slowing down or
@@ -107,7 +108,11 @@ public sealed class PinnedRunner(PinnedOptions options, TextWriter progress)
                     b = await MeasureAsync(silo.Process, name, concurrency, brokerCall);
                     e = await MeasureAsync(echo, "echo", concurrency, echoCall);
                 }
-                pairs.Add((e, b, o));
+                // The echo again, held to the calls per second the broker answered: a server that is not saturated spends
+                // more per call the fewer calls each wake-up finds, so at its own faster pace the echo also batched more.
+                var rate = b.Load.Throughput;
+                var m = await MeasureAsync(echo, () => LoadGenerator.PacedAsync("echo", concurrency, rate, options.StepDuration, echoCall));
+                pairs.Add((e, b, o, m));
             }
             section.Rows.Add([
                 concurrency.ToString(),
@@ -115,13 +120,16 @@ public sealed class PinnedRunner(PinnedOptions options, TextWriter progress)
                 Report.Spread(pairs.Select(p => p.Broker.CpuPerCallUs), 1),
                 Report.Spread(pairs.Select(p => p.Echo.CpuPerCallUs), 1),
                 Report.Spread(pairs.Select(p => p.Broker.CpuPerCallUs / p.Echo.CpuPerCallUs)),
+                Report.Spread(pairs.Select(p => p.Matched.CpuPerCallUs), 1),
+                Report.Spread(pairs.Select(p => p.Broker.CpuPerCallUs / p.Matched.CpuPerCallUs)),
+                Report.Spread(pairs.Select(p => p.Matched.Load.Throughput / p.Broker.Load.Throughput)),
                 Report.Spread(pairs.Select(p => p.Broker.Load.P99Ms), 3),
                 Report.Spread(pairs.Select(p => p.Echo.Load.P99Ms), 3),
                 Report.Spread(pairs.Select(p => p.Broker.Load.P99Ms / p.Echo.Load.P99Ms)),
-                pairs.Sum(p => p.Broker.Load.Failures + p.Echo.Load.Failures).ToString(),
+                pairs.Sum(p => p.Broker.Load.Failures + p.Echo.Load.Failures + p.Matched.Load.Failures).ToString(),
             ]);
-            section.Figures[$"c{concurrency}"] = pairs.Select(p => new { echo = p.Echo, broker = p.Broker }).ToList();
-            section.Notes.Add($"c{concurrency} threads per call, medians: broker {ThreadsOf(pairs.Select(p => p.Broker))}; echo {ThreadsOf(pairs.Select(p => p.Echo))}");
+            section.Figures[$"c{concurrency}"] = pairs.Select(p => new { echo = p.Echo, broker = p.Broker, echoAtBrokerRate = p.Matched }).ToList();
+            section.Notes.Add($"c{concurrency} threads per call, medians: broker {ThreadsOf(pairs.Select(p => p.Broker))}; echo {ThreadsOf(pairs.Select(p => p.Echo))}; echo at the broker's rate {ThreadsOf(pairs.Select(p => p.Matched))}");
             if (versus is null) continue;
             versus.Rows.Add([
                 concurrency.ToString(),
@@ -172,11 +180,14 @@ public sealed class PinnedRunner(PinnedOptions options, TextWriter progress)
     /// <summary>A step of load that compiles fewer code bodies than this finds the server's compiler settled.</summary>
     private const int SettledCode = 10;
 
-    private async Task<Measured> MeasureAsync(ServerProcess server, string name, int concurrency, Func<int, Task> call)
+    private Task<Measured> MeasureAsync(ServerProcess server, string name, int concurrency, Func<int, Task> call) =>
+        MeasureAsync(server, () => LoadGenerator.ClosedLoopAsync(name, concurrency, options.StepDuration, call));
+
+    private async Task<Measured> MeasureAsync(ServerProcess server, Func<Task<LoadResult>> generate)
     {
         var threads = server.Threads;
         var before = server.CpuTime;
-        var load = await LoadGenerator.ClosedLoopAsync(name, concurrency, options.StepDuration, call);
+        var load = await generate();
         var cpu = server.CpuTime - before;
         var calls = Math.Max(1, load.Calls + load.Failures);
         return new Measured(load, cpu.TotalMicroseconds / calls, server.Threads.Since(threads, calls));
