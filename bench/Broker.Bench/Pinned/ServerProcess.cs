@@ -9,8 +9,6 @@ namespace Broker.Bench.Pinned;
 /// </summary>
 public sealed class ServerProcess : IAsyncDisposable
 {
-    // USER_HZ: the unit of /proc/{pid}/stat times; 100 on every Linux this runs on.
-    private const double TicksPerSecond = 100;
     private readonly Process _process;
 
     private ServerProcess(Process process, string log)
@@ -79,17 +77,7 @@ public sealed class ServerProcess : IAsyncDisposable
     public ThreadTimes Threads => ThreadTimes.Of(_process.Id);
 
     /// <summary>User + system CPU time the process has used so far.</summary>
-    public TimeSpan CpuTime
-    {
-        get
-        {
-            // Fields after the command name, which is in parentheses and may hold spaces: utime is the 14th field, stime the 15th.
-            var stat = File.ReadAllText($"/proc/{_process.Id}/stat");
-            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            var ticks = long.Parse(fields[11]) + long.Parse(fields[12]);
-            return TimeSpan.FromSeconds(ticks / TicksPerSecond);
-        }
-    }
+    public TimeSpan CpuTime => TimeSpan.FromSeconds(ProcStat.CpuTicks(File.ReadAllText($"/proc/{_process.Id}/stat")) / ProcStat.TicksPerSecond);
 
     /// <summary>
     /// Waits until the process is idle (under a tenth of a core over a quarter second), at most <paramref name="limit"/>:

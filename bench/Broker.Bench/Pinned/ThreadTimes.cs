@@ -8,7 +8,6 @@ namespace Broker.Bench.Pinned;
 /// </summary>
 public sealed class ThreadTimes
 {
-    private const double TicksPerSecond = 100; // USER_HZ, as in /proc/{pid}/stat
     private readonly Dictionary<int, (string Name, long Ticks, long Switches)> _threads;
 
     private ThreadTimes(Dictionary<int, (string, long, long)> threads) => _threads = threads;
@@ -21,17 +20,13 @@ public sealed class ThreadTimes
             try
             {
                 var stat = File.ReadAllText(Path.Combine(task, "stat"));
-                var open = stat.IndexOf('(');
-                var close = stat.LastIndexOf(')');
-                var fields = stat[(close + 2)..].Split(' ');
-                var ticks = long.Parse(fields[11]) + long.Parse(fields[12]);
                 long switches = 0;
                 foreach (var line in File.ReadLines(Path.Combine(task, "status")))
                 {
                     if (line.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal) || line.StartsWith("nonvoluntary_ctxt_switches:", StringComparison.Ordinal))
                         switches += long.Parse(line[(line.IndexOf(':') + 1)..].Trim());
                 }
-                threads[int.Parse(Path.GetFileName(task))] = (stat[(open + 1)..close], ticks, switches);
+                threads[int.Parse(Path.GetFileName(task))] = (ProcStat.Name(stat), ProcStat.CpuTicks(stat), switches);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
@@ -59,7 +54,7 @@ public sealed class ThreadTimes
         }
         var perCall = Math.Max(1, calls);
         return shares.ToDictionary(s => s.Key, s => new ThreadShare(
-            s.Value.Ticks / TicksPerSecond * 1e6 / perCall, (double)s.Value.Switches / perCall, s.Value.Threads));
+            s.Value.Ticks / ProcStat.TicksPerSecond * 1e6 / perCall, (double)s.Value.Switches / perCall, s.Value.Threads));
     }
 }
 
