@@ -24,6 +24,17 @@ public sealed class MetricsEndpointTests(EmbeddedBroker broker) : IClassFixture<
     }
 
     [Fact]
+    public async Task Request_metrics_show_the_duration_and_not_the_active_requests()
+    {
+        await broker.Silo.Client.DescribeFamilyAsync(new DescribeFamilyRequest { Provider = "test", Subject = "metrics-requests" });
+
+        var metrics = await broker.Silo.Http.GetStringAsync("/metrics");
+
+        Assert.Matches("http_server_request_duration_seconds_count\\{[^}]*http_route=\"/broker.v1.TokenBroker/DescribeFamily\"[^}]*\\} [1-9]", metrics);
+        Assert.DoesNotContain("http_server_active_requests", metrics); // dropped: two records per call, and rate x duration tells it
+    }
+
+    [Fact]
     public async Task Live_and_ready_answer_on_the_http_port()
     {
         Assert.Equal(HttpStatusCode.OK, (await broker.Silo.Http.GetAsync("/health/live")).StatusCode);
