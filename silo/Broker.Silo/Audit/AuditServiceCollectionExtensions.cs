@@ -8,6 +8,7 @@ public static class AuditServiceCollectionExtensions
     /// <summary>The audit trail's sink: its own batching writer (Stdout, File), or the logging providers (Logging).</summary>
     public static WebApplicationBuilder AddBrokerAudit(this WebApplicationBuilder builder, AuditOptions options)
     {
+        // AuditLog takes the writer when there is one; the container disposes it at shutdown, and it writes what still waits.
         builder.Services.AddSingleton<AuditLog>();
         if (options.Sink == AuditSink.Logging) return builder;
         builder.Services.AddSingleton(services => new AuditLineWriter(
@@ -16,8 +17,7 @@ public static class AuditServiceCollectionExtensions
             services.GetService<TimeProvider>() ?? TimeProvider.System,
             dropped => services.GetRequiredService<BrokerMetrics>().AuditDropped(dropped),
             options.Sink == AuditSink.File || StandardOutputIsAFile() ? AuditLineWriter.FileBatchBytes : AuditLineWriter.PipeBatchBytes));
-        builder.Services.AddSingleton<ILoggerProvider, AuditLoggerProvider>();
-        // The writer writes the category now; the console logger would write every event a second time.
+        // The writer writes the category; the console logger would write every event a second time.
         builder.Logging.AddFilter<ConsoleLoggerProvider>(AuditLog.Category, LogLevel.None);
         return builder;
     }

@@ -1,71 +1,46 @@
 using System.Buffers;
-using System.Collections.Concurrent;
+using System.Text.Json;
 
 namespace Broker.Silo.Audit;
 
 /// <summary>
 /// A message template (<c>"Audit: {Caller} ... {Family}."</c>) read once: the text between its holes, with <c>{{</c> and
-/// <c>}}</c> already made braces, and each hole's name without alignment or format. The writer rendered every event by
-/// scanning its template again, the largest part of the audit writer's CPU on a busy silo.
+/// <c>}}</c> already made braces, and for each hole which of the template's names it shows (a name without alignment or
+/// format; one named twice shows one value twice). The names, JSON-encoded once, are the State's property names.
 /// </summary>
 internal sealed class AuditTemplate
 {
-    // Templates are the logging methods' literals, so found by reference; bounded all the same, should a caller log
-    // messages it builds (those are read anew each time once the bound is reached).
-    private const int MaxTemplates = 256;
-    private static readonly ConcurrentDictionary<string, AuditTemplate> Known = new(ReferenceEqualityComparer.Instance);
-
     private readonly string[] _texts; // one more than the holes: the text before each hole, then the rest
-    private readonly string[] _holes;
-    private readonly int[] _slots; // where each hole's value was last found in an event's values (a guess, checked)
+    private readonly int[] _holes; // each hole's index into Names
 
-    private AuditTemplate(string[] texts, string[] holes)
+    private AuditTemplate(string[] texts, int[] holes, string[] names)
     {
         _texts = texts;
         _holes = holes;
-        _slots = new int[holes.Length];
+        Names = names;
+        EncodedNames = [.. names.Select(n => JsonEncodedText.Encode(n))];
     }
 
-    public static AuditTemplate Of(string template)
-    {
-        if (Known.TryGetValue(template, out var known)) return known;
-        var parsed = Parse(template);
-        if (Known.Count < MaxTemplates) Known.TryAdd(template, parsed);
-        return parsed;
-    }
+    /// <summary>The distinct names of the holes, in the order they first appear: the order an event gives its values in.</summary>
+    public string[] Names { get; }
+    public JsonEncodedText[] EncodedNames { get; }
 
-    /// <summary>The message, each hole replaced by the text of its value in <paramref name="values"/>.</summary>
-    public void Render(ArrayBufferWriter<char> message, ReadOnlySpan<KeyValuePair<string, object?>> values)
+    /// <summary>The message, each hole replaced by its name's value (<paramref name="values"/> in the order of <see cref="Names"/>).</summary>
+    public void Render(ArrayBufferWriter<char> message, ReadOnlySpan<string> values)
     {
         for (var i = 0; i < _holes.Length; i++)
         {
             message.Write(_texts[i]);
-            message.Write(Text(ValueOf(i, values)));
+            message.Write(values[_holes[i]]);
         }
         message.Write(_texts[^1]);
     }
 
-    /// <summary>A value as the message and the State show it.</summary>
-    public static string Text(object? value) => Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) ?? "(null)";
-
-    private object? ValueOf(int hole, ReadOnlySpan<KeyValuePair<string, object?>> values)
-    {
-        var name = _holes[hole];
-        var slot = _slots[hole];
-        if ((uint)slot < (uint)values.Length && string.Equals(values[slot].Key, name, StringComparison.Ordinal)) return values[slot].Value;
-        for (var i = 0; i < values.Length; i++)
-        {
-            if (!string.Equals(values[i].Key, name, StringComparison.Ordinal)) continue;
-            _slots[hole] = i; // a race with another writer costs only a search
-            return values[i].Value;
-        }
-        return null;
-    }
-
-    private static AuditTemplate Parse(string template)
+    public static AuditTemplate Parse(string template)
     {
         var texts = new List<string>();
-        var holes = new List<string>();
+        var holes = new List<int>();
+        var names = new List<string>();
         var text = new System.Text.StringBuilder();
         var rest = template.AsSpan();
         while (rest.IndexOfAny('{', '}') is var at and >= 0)
@@ -79,7 +54,9 @@ internal sealed class AuditTemplate
             else if (rest[at] == '{' && rest[at..].IndexOf('}') is var end and > 0)
             {
                 var hole = rest.Slice(at + 1, end - 1);
-                holes.Add(hole[..(hole.IndexOfAny(',', ':') is var cut and >= 0 ? cut : hole.Length)].ToString());
+                var name = hole[..(hole.IndexOfAny(',', ':') is var cut and >= 0 ? cut : hole.Length)].ToString();
+                if (!names.Contains(name)) names.Add(name);
+                holes.Add(names.IndexOf(name));
                 texts.Add(text.ToString());
                 text.Clear();
                 rest = rest[(at + end + 1)..];
@@ -91,6 +68,6 @@ internal sealed class AuditTemplate
             }
         }
         texts.Add(text.Append(rest).ToString());
-        return new AuditTemplate([.. texts], [.. holes]);
+        return new AuditTemplate([.. texts], [.. holes], [.. names]);
     }
 }

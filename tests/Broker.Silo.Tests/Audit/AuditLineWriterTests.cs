@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Broker.Silo.Audit;
+using Broker.V1;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 
@@ -16,8 +17,7 @@ public sealed class AuditLineWriterTests
         var output = new MemoryStream();
         using (var writer = new AuditLineWriter(output, capacity: 1_000, Time))
         {
-            var audit = AuditLoggerOver(writer);
-            audit.LogInformation(new EventId(6000), "Audit: {Caller} {Action} provider={Provider}.", "billing", "GetAccessToken", "github");
+            writer.Enqueue(Event("Audit: {Caller} {Action} provider={Provider}.", "billing", "GetAccessToken", "github"));
         }
 
         var line = Assert.Single(Lines(output));
@@ -34,49 +34,19 @@ public sealed class AuditLineWriterTests
     }
 
     [Fact]
-    public void A_state_the_logger_reuses_after_the_call_is_written_as_it_was_logged()
+    public void A_message_keeps_escaped_braces_and_a_name_held_twice_or_with_alignment_and_format_takes_one_value() =>
+        Assert.Equal("Audit: {kept} ops ops ops f1.", MessageOf("Audit: {{kept}} {Caller} {Caller,8} {Caller:F1} {Family}.", "ops", "f1"));
+
+    [Fact]
+    public void A_brace_that_opens_or_closes_nothing_is_text() =>
+        Assert.Equal("Audit: } ops {open", MessageOf("Audit: } {Caller} {open", "ops"));
+
+    [Fact]
+    public void An_event_with_fewer_or_more_values_than_its_template_names_is_refused()
     {
-        var output = new MemoryStream();
-        using (var writer = new AuditLineWriter(output, capacity: 1_000, Time))
-        {
-            var state = new ReusedState { ["Caller"] = "billing", ["{OriginalFormat}"] = "Audit: {Caller} called." };
-            AuditLoggerOver(writer).Log(LogLevel.Information, new EventId(6000), state, null, (s, _) => s.ToString()!);
-            state.Clear(); // what a thread-local logging state does once the call returned
-        }
-
-        using var json = JsonDocument.Parse(Assert.Single(Lines(output)));
-        Assert.Equal("Audit: billing called.", json.RootElement.GetProperty("Message").GetString());
-        Assert.Equal("billing", json.RootElement.GetProperty("State").GetProperty("Caller").GetString());
-    }
-
-    [Fact]
-    public void A_message_keeps_escaped_braces_and_drops_alignment_and_format_from_its_holes() =>
-        Assert.Equal("Audit: {kept} ops ops ops.", MessageOf("Audit: {{kept}} {Caller} {Caller,8} {Caller:F1}.", caller: "ops"));
-
-    [Fact]
-    public void A_brace_that_opens_or_closes_nothing_is_text_and_a_hole_without_a_value_is_empty() =>
-        Assert.Equal("Audit: } ops  {open", MessageOf("Audit: } {Caller} {Missing} {open", caller: "ops"));
-
-    [Fact]
-    public void Events_of_one_template_with_their_values_in_another_order_each_read_their_own()
-    {
-        const string template = "Audit: {Caller} described {Family}.";
-        var output = new MemoryStream();
-        using (var writer = new AuditLineWriter(output, capacity: 1_000, Time))
-        {
-            var audit = AuditLoggerOver(writer);
-            var orders = new[]
-            {
-                new ReusedState { ["Caller"] = "ops", ["Family"] = "f1", ["{OriginalFormat}"] = template },
-                new ReusedState { ["Family"] = "f2", ["Caller"] = "billing", ["{OriginalFormat}"] = template },
-                new ReusedState { ["{OriginalFormat}"] = template, ["Family"] = "f3" },
-            };
-            foreach (var state in orders) audit.Log(LogLevel.Information, new EventId(6006), state, null, (s, _) => s.ToString()!);
-        }
-
-        Assert.Equal(
-            ["Audit: ops described f1.", "Audit: billing described f2.", "Audit:  described f3."],
-            Lines(output).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("Message").GetString()));
+        var kind = new AuditEventKind((AuditEvent)6000, LogLevel.Information, "Audit: {Caller} described {Family}.");
+        Assert.Throws<ArgumentException>(() => new AuditRecord(Time.GetUtcNow(), kind, "ops"));
+        Assert.Throws<ArgumentException>(() => new AuditRecord(Time.GetUtcNow(), kind, "ops", "f1", "extra"));
     }
 
     [Fact]
@@ -85,8 +55,7 @@ public sealed class AuditLineWriterTests
         var output = new MemoryStream();
         using (var writer = new AuditLineWriter(output, capacity: 10_000, Time))
         {
-            var audit = AuditLoggerOver(writer);
-            for (var i = 0; i < 5_000; i++) audit.LogInformation(new EventId(6006), "Audit: {Caller} described {Family}.", "ops", i);
+            for (var i = 0; i < 5_000; i++) writer.Enqueue(Event("Audit: {Caller} described {Family}.", "ops", i.ToString()));
         }
 
         var families = Lines(output).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("State").GetProperty("Family").GetString()).ToList();
@@ -99,14 +68,13 @@ public sealed class AuditLineWriterTests
         var output = new StuckStream();
         long counted = 0;
         using var writer = new AuditLineWriter(output, capacity: 1_000, Time, dropped => Interlocked.Add(ref counted, dropped));
-        var audit = AuditLoggerOver(writer);
-        audit.LogInformation(new EventId(6000), "Audit: {Caller} first.", "ops");
+        writer.Enqueue(Event("Audit: {Caller} first.", "ops"));
         Assert.True(output.Entered.Wait(TimeSpan.FromSeconds(30)), "the writer never wrote the first event");
 
         // The writer is stuck in a write with nothing queued: a thousand more wait, the next 500 are dropped.
         await Task.Run(() =>
         {
-            for (var i = 0; i < 1_500; i++) audit.LogInformation(new EventId(6000), "Audit: {Caller} call {Number}.", "ops", i);
+            for (var i = 0; i < 1_500; i++) writer.Enqueue(Event("Audit: {Caller} call {Number}.", "ops", i.ToString()));
         }).WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal(500, writer.Dropped);
         Assert.Equal(500, Interlocked.Read(ref counted));
@@ -126,8 +94,7 @@ public sealed class AuditLineWriterTests
         var output = new RecordingStream();
         using (var writer = new AuditLineWriter(output, capacity: 10_000, Time))
         {
-            var audit = AuditLoggerOver(writer);
-            for (var i = 0; i < 2_000; i++) audit.LogInformation(new EventId(6000), "Audit: {Caller} {Padding}.", "ops", new string('x', i % 300));
+            for (var i = 0; i < 2_000; i++) writer.Enqueue(Event("Audit: {Caller} {Padding}.", "ops", new string('x', i % 300)));
         }
 
         Assert.True(output.Writes.Count > 1);
@@ -144,8 +111,7 @@ public sealed class AuditLineWriterTests
         var output = new RecordingStream();
         using (var writer = new AuditLineWriter(output, capacity: 10_000, Time, batchBytes: AuditLineWriter.FileBatchBytes))
         {
-            var audit = AuditLoggerOver(writer);
-            for (var i = 0; i < 2_000; i++) audit.LogInformation(new EventId(6000), "Audit: {Caller} {Padding}.", "ops", new string('x', i % 300));
+            for (var i = 0; i < 2_000; i++) writer.Enqueue(Event("Audit: {Caller} {Padding}.", "ops", new string('x', i % 300)));
         }
 
         Assert.Contains(output.Writes, write => write.Length > AuditLineWriter.PipeBatchBytes);
@@ -157,30 +123,21 @@ public sealed class AuditLineWriterTests
         Assert.Equal(2_000, Encoding.UTF8.GetString([.. output.Writes.SelectMany(w => w)]).Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
     }
 
-    /// <summary>The message of the one line an event with this template and a Caller value is written as.</summary>
-    private static string? MessageOf(string template, string caller)
+    /// <summary>The message of the one line an event with this template and these values is written as.</summary>
+    private static string? MessageOf(string template, params string[] values)
     {
         var output = new MemoryStream();
-        using (var writer = new AuditLineWriter(output, capacity: 1_000, Time))
-        {
-            var state = new ReusedState { ["Caller"] = caller, ["{OriginalFormat}"] = template };
-            AuditLoggerOver(writer).Log(LogLevel.Information, new EventId(6000), state, null, (s, _) => s.ToString()!);
-        }
+        using (var writer = new AuditLineWriter(output, capacity: 1_000, Time)) writer.Enqueue(Event(template, values));
 
         using var json = JsonDocument.Parse(Assert.Single(Lines(output)));
         return json.RootElement.GetProperty("Message").GetString();
     }
 
-    private static ILogger AuditLoggerOver(AuditLineWriter writer) =>
-        new AuditLoggerProvider(writer, Time).CreateLogger(AuditLog.Category);
+    private static AuditRecord Event(string template, params string[] values) =>
+        new(Time.GetUtcNow(), new AuditEventKind((AuditEvent)6000, LogLevel.Information, template), values);
 
     private static List<string> Lines(MemoryStream output) =>
         [.. Encoding.UTF8.GetString(output.ToArray()).Split('\n', StringSplitOptions.RemoveEmptyEntries)];
-
-    private sealed class ReusedState : List<KeyValuePair<string, object?>>
-    {
-        public object? this[string key] { set => Add(new(key, value)); }
-    }
 
     /// <summary>Standard output nobody reads: the first write blocks until released.</summary>
     private sealed class StuckStream : MemoryStream
