@@ -1,5 +1,7 @@
 using Broker.Grains.Telemetry;
 using Microsoft.Extensions.Logging.Console;
+using Microsoft.Extensions.Logging.Debug;
+using Microsoft.Extensions.Logging.EventSource;
 
 namespace Broker.Silo.Audit;
 
@@ -17,8 +19,12 @@ public static class AuditServiceCollectionExtensions
             services.GetService<TimeProvider>() ?? TimeProvider.System,
             dropped => services.GetRequiredService<BrokerMetrics>().AuditDropped(dropped),
             options.Sink == AuditSink.File || StandardOutputIsAFile() ? AuditLineWriter.FileBatchBytes : AuditLineWriter.PipeBatchBytes));
-        // The writer writes the category; the console logger would write every event a second time.
-        builder.Logging.AddFilter<ConsoleLoggerProvider>(AuditLog.Category, LogLevel.None);
+        // The writer writes the category; the default providers would carry every event a second time (and the event
+        // source's logger, on by default, made each event a call through the logging framework that nobody reads).
+        // Providers added for the purpose (a test's capture, an OTLP exporter) still get the events.
+        builder.Logging.AddFilter<ConsoleLoggerProvider>(AuditLog.Category, LogLevel.None)
+            .AddFilter<DebugLoggerProvider>(AuditLog.Category, LogLevel.None)
+            .AddFilter<EventSourceLoggerProvider>(AuditLog.Category, LogLevel.None);
         return builder;
     }
 

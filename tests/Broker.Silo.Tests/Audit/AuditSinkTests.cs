@@ -1,3 +1,6 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using System.Text.Json;
 using Broker.Silo.Tests.Cluster;
 using Broker.Testing;
@@ -43,5 +46,29 @@ public sealed class AuditSinkTests(ClusterInfrastructure infrastructure)
         {
             File.Delete(path);
         }
+    }
+}
+
+public sealed class AuditSinkProvidersTests
+{
+    // Before: the event source's logger, on by default, said yes to every audit event, so each one also went through
+    // the logging framework to every default provider while the writer already wrote it.
+    [Theory]
+    [InlineData("Stdout", false)]
+    [InlineData("File", false)]
+    [InlineData("Logging", true)]
+    public async Task Only_the_logging_sink_hands_audit_events_to_the_default_logging_providers(string sink, bool logged)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"broker-audit-{Guid.NewGuid():N}.jsonl");
+        await using var app = Broker.Silo.Hosting.BrokerHost.Build([], c => c.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Broker:Audit:Sink"] = sink,
+            ["Broker:Audit:Path"] = path,
+        }));
+
+        var audit = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(Broker.Silo.Audit.AuditLog.Category);
+
+        Assert.Equal(logged, audit.IsEnabled(LogLevel.Information));
+        File.Delete(path);
     }
 }
