@@ -28,34 +28,35 @@ public sealed class AuditLog(ILoggerFactory loggers, BrokerMetrics metrics, Time
         switch (audited)
         {
             case AuditEvent.TokenHandedOut:
-                Write(AuditEventKinds.TokenHandedOut, "token_handed_out", source ?? "-", [caller, action, provider, family, source ?? "-"]);
-                if (source == "refresh") Write(AuditEventKinds.FamilyRefreshed, "family_refreshed", "ok", [caller, provider, family]);
+                var from = source ?? "-";
+                Write(AuditEventKinds.TokenHandedOut, from, [caller, action, provider, family, from]);
+                if (source == "refresh") Write(AuditEventKinds.FamilyRefreshed, "ok", [caller, provider, family]);
                 break;
-            case AuditEvent.AuthorizationBegun: Write(AuditEventKinds.AuthorizationBegun, "authorization_begun", "ok", [caller, provider, family]); break;
-            case AuditEvent.AuthorizationClaimed: Write(AuditEventKinds.AuthorizationClaimed, "authorization_claimed", "ok", [caller, provider, family]); break;
-            case AuditEvent.TokensImported: Write(AuditEventKinds.TokensImported, "tokens_imported", "ok", [caller, provider, family]); break;
-            case AuditEvent.FamilyRevoked: Write(AuditEventKinds.FamilyRevoked, "family_revoked", "ok", [caller, provider, family]); break;
-            case AuditEvent.FamilyDescribed: Write(AuditEventKinds.FamilyDescribed, "family_described", "ok", [caller, provider, family]); break;
-            case AuditEvent.EventsWatched: Write(AuditEventKinds.EventsWatched, "events_watched", "ok", [caller]); break;
-            case AuditEvent.DpopProofCreated: Write(AuditEventKinds.DpopProofCreated, "dpop_proof_created", "ok", [caller, provider, family]); break;
+            case AuditEvent.AuthorizationBegun: Write(AuditEventKinds.AuthorizationBegun, "ok", [caller, provider, family]); break;
+            case AuditEvent.AuthorizationClaimed: Write(AuditEventKinds.AuthorizationClaimed, "ok", [caller, provider, family]); break;
+            case AuditEvent.TokensImported: Write(AuditEventKinds.TokensImported, "ok", [caller, provider, family]); break;
+            case AuditEvent.FamilyRevoked: Write(AuditEventKinds.FamilyRevoked, "ok", [caller, provider, family]); break;
+            case AuditEvent.FamilyDescribed: Write(AuditEventKinds.FamilyDescribed, "ok", [caller, provider, family]); break;
+            case AuditEvent.EventsWatched: Write(AuditEventKinds.EventsWatched, "ok", [caller]); break;
+            case AuditEvent.DpopProofCreated: Write(AuditEventKinds.DpopProofCreated, "ok", [caller, provider, family]); break;
             default: throw new ArgumentOutOfRangeException(nameof(audited), audited, "not an event a call leaves.");
         }
     }
 
     public void AuthorizationCompleted(string provider, string family, string outcome) =>
-        Write(AuditEventKinds.AuthorizationCompleted, "authorization_completed", outcome, [provider, family, outcome]);
+        Write(AuditEventKinds.AuthorizationCompleted, outcome, [provider, family, outcome]);
 
     public void Denied(string caller, string action, string provider, string family, string why) =>
-        Write(AuditEventKinds.Denied, "denied", "permission_denied", [caller, action, provider, family, why]);
+        Write(AuditEventKinds.Denied, "permission_denied", [caller, action, provider, family, why]);
 
     public void Unauthenticated(string action, string peer, string failure) =>
-        Write(AuditEventKinds.Unauthenticated, "denied", "unauthenticated", [action, peer, failure]);
+        Write(AuditEventKinds.Unauthenticated, "unauthenticated", [action, peer, failure]);
 
     public void Failed(string caller, string action, string provider, string family, string reason) =>
-        Write(AuditEventKinds.Failed, "failed", reason, [caller, action, provider, family, reason]);
+        Write(AuditEventKinds.Failed, reason, [caller, action, provider, family, reason]);
 
-    /// <summary>One event to each reader that wants it, and its count under <paramref name="counted"/> and <paramref name="outcome"/>.</summary>
-    private void Write(AuditEventKind kind, string counted, string outcome, params ReadOnlySpan<string> values)
+    /// <summary>One event to each reader that wants it, and its count under its kind's tag and <paramref name="outcome"/>.</summary>
+    private void Write(AuditEventKind kind, string outcome, params ReadOnlySpan<string> values)
     {
         var logged = _logger.IsEnabled(kind.Level);
         if (writer is not null || logged)
@@ -64,6 +65,6 @@ public sealed class AuditLog(ILoggerFactory loggers, BrokerMetrics metrics, Time
             writer?.Enqueue(record);
             if (logged) _logger.Log(kind.Level, kind.EventId, record, null, static (r, _) => r.ToString());
         }
-        metrics.AuditEvent(counted, outcome);
+        metrics.AuditEvent(kind.Counted, outcome);
     }
 }

@@ -46,12 +46,7 @@ public sealed class AuditRecord : IReadOnlyList<KeyValuePair<string, object?>>
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
     /// <summary>The message, for the logging providers.</summary>
-    public override string ToString()
-    {
-        var message = new ArrayBufferWriter<char>(128);
-        Kind.Parsed.Render(message, _values);
-        return new string(message.WrittenSpan);
-    }
+    public override string ToString() => new(Render());
 
     public void Write(Utf8JsonWriter json)
     {
@@ -61,7 +56,7 @@ public sealed class AuditRecord : IReadOnlyList<KeyValuePair<string, object?>>
         AuditJson.End(json);
     }
 
-    // The writer's thread renders every event's message: into one buffer it keeps, not a new builder and string per
+    // The writer's thread renders every event's message: into one buffer per thread, not a new builder and string per
     // event (those were most of what a busy silo allocated per cache hit after the response itself).
     [ThreadStatic] private static ArrayBufferWriter<char>? _messageBuffer;
 

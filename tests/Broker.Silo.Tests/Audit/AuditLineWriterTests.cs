@@ -44,7 +44,7 @@ public sealed class AuditLineWriterTests
     [Fact]
     public void An_event_with_fewer_or_more_values_than_its_template_names_is_refused()
     {
-        var kind = new AuditEventKind((AuditEvent)6000, LogLevel.Information, "Audit: {Caller} described {Family}.");
+        var kind = new AuditEventKind((AuditEvent)6000, LogLevel.Information, "token_handed_out", "Audit: {Caller} described {Family}.");
         Assert.Throws<ArgumentException>(() => new AuditRecord(Time.GetUtcNow(), kind, "ops"));
         Assert.Throws<ArgumentException>(() => new AuditRecord(Time.GetUtcNow(), kind, "ops", "f1", "extra"));
     }
@@ -134,7 +134,7 @@ public sealed class AuditLineWriterTests
     }
 
     private static AuditRecord Event(string template, params string[] values) =>
-        new(Time.GetUtcNow(), new AuditEventKind((AuditEvent)6000, LogLevel.Information, template), values);
+        new(Time.GetUtcNow(), new AuditEventKind((AuditEvent)6000, LogLevel.Information, "token_handed_out", template), values);
 
     private static List<string> Lines(MemoryStream output) =>
         [.. Encoding.UTF8.GetString(output.ToArray()).Split('\n', StringSplitOptions.RemoveEmptyEntries)];
