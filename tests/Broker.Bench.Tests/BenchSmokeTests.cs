@@ -51,6 +51,9 @@ public sealed class BenchSmokeTests
         var storm = report.Sections.Single(s => s.Title.StartsWith("pinned: refresh storm", StringComparison.Ordinal));
         Assert.Equal(1.0, (double)storm.Figures["refreshesPerFamily"]); // one refresh per family per round, whatever the callers
         Assert.All(storm.Rows, row => Assert.Equal("0", row[^1]));
+        // The direct refreshes were measured again beside as many bare calls to the echo as the storm has callers.
+        Assert.True((double)storm.Figures["callerP50OverDirectBesideBareCallsP50"] > 0);
+        Assert.Single(storm.Notes, n => n.Contains("bare gRPC calls to the echo") && !n.Contains("(0-byte replies)"));
         foreach (var section in report.Sections.Where(s => s != storm))
         {
             var row = Assert.Single(section.Rows);

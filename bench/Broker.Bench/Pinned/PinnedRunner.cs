@@ -52,7 +52,7 @@ public sealed class PinnedRunner(PinnedOptions options, TextWriter progress)
         if (options.Scenarios.Contains("storm"))
         {
             progress.WriteLine("pinned: refresh storm ...");
-            await new PinnedStorm(options, authorizationServer, silo).RunAsync(report);
+            await new PinnedStorm(options, authorizationServer, silo, echoClient).RunAsync(report);
         }
         return report;
     }
