@@ -46,13 +46,13 @@ public sealed class PinnedStorm(PinnedOptions options, TestAuthorizationServer s
             // Each round in another order of the three: a machine drifting within a round favours none of them always.
             (double P50, double P99) direct = default, beside = default;
             StormRound storm = null!;
-            foreach (var step in Order(round))
+            foreach (var step in Orders[(round - 1) % Orders.Length])
             {
                 switch (step)
                 {
-                    case 0: direct = await DirectRoundAsync(bareCalls: false); break;
-                    case 1: beside = await DirectRoundAsync(bareCalls: true); break;
-                    default: storm = await StormRoundAsync(); break;
+                    case Step.Direct: direct = await DirectRoundAsync(bareCalls: false); break;
+                    case Step.Beside: beside = await DirectRoundAsync(bareCalls: true); break;
+                    case Step.Storm: storm = await StormRoundAsync(); break;
                 }
             }
             ratios.Add(storm.P50 / direct.P50);
@@ -71,9 +71,14 @@ public sealed class PinnedStorm(PinnedOptions options, TestAuthorizationServer s
         section.Notes.Add("the authorization server runs in the load generator's process (load cores): the direct refreshes and the storm's callers share those cores with it alike");
     }
 
-    private static readonly int[][] Orders = [[0, 1, 2], [2, 0, 1], [1, 2, 0], [0, 2, 1], [2, 1, 0], [1, 0, 2]];
+    private enum Step { Direct, Beside, Storm }
 
-    private static int[] Order(int round) => Orders[(round - 1) % Orders.Length];
+    // Every order of the three, one per round in turn.
+    private static readonly Step[][] Orders =
+    [
+        [Step.Direct, Step.Beside, Step.Storm], [Step.Storm, Step.Direct, Step.Beside], [Step.Beside, Step.Storm, Step.Direct],
+        [Step.Direct, Step.Storm, Step.Beside], [Step.Storm, Step.Beside, Step.Direct], [Step.Beside, Step.Direct, Step.Storm],
+    ];
 
     /// <summary>Grants for this round: new users, each authorized once at the server.</summary>
     private async Task<DirectClient.Tokens[]> GrantsAsync(string prefix)
