@@ -98,6 +98,4 @@ public sealed partial class TestAuthorizationServer
             await manager.CreateAsync(descriptor).ConfigureAwait(false);
         }
     }
-
-    /// <summary>OpenIddict entity store; lives only in this instance's in-memory database.</summary>
 }

@@ -232,5 +232,6 @@ public sealed partial class TestAuthorizationServer : IAsyncDisposable
         await _app.DisposeAsync().ConfigureAwait(false);
     }
 
+    /// <summary>OpenIddict entity store; lives only in this instance's in-memory database.</summary>
     private sealed class StoreDbContext(DbContextOptions<StoreDbContext> options) : DbContext(options);
 }
