@@ -36,6 +36,7 @@ var silo = new Option<string?>("--silo") { Description = "the Broker.Silo.dll to
 var against = new Option<string?>("--against") { Description = "another Broker.Silo.dll measured in the same pairs as the silo (pinned): a before/after in one run, each pair's ratio" };
 var spinLimit = new Option<int>("--spin-limit") { Description = "the thread pool's spin limit of both servers (pinned): 0 as the silo ships, 70 the runtime's default", DefaultValueFactory = _ => pinnedDefaults.SpinLimit };
 var noHillClimbing = new Option<bool>("--no-hill-climbing") { Description = "both servers' thread pools keep the threads they have (pinned): no hill climbing, which moves the echo's CPU per call at low concurrency between runs" };
+var poolWorkers = new Option<int?>("--pool-workers") { Description = "both servers' thread pools hold this many workers (pinned): the minimum, and no hill climbing" };
 var pinnedScenarios = new Option<string>("--pinned-scenarios") { Description = "comma-separated (pinned): cache, client, proof, storm", DefaultValueFactory = _ => string.Join(',', pinnedDefaults.Scenarios) };
 var warmUp = new Option<double>("--warm-up") { Description = "seconds of unmeasured load per server before the pinned measurements, spread over the levels", DefaultValueFactory = _ => pinnedDefaults.WarmUp.TotalSeconds };
 var pairs = new Option<int>("--pairs") { Description = "alternated echo/broker pairs per concurrency (pinned)", DefaultValueFactory = _ => pinnedDefaults.Pairs };
@@ -48,7 +49,7 @@ var tokenLifetime = new Option<double>("--token-lifetime") { Description = "soak
 var root = new RootCommand("Broker benchmarks: throughput and latency against a bare gRPC echo, refresh storms, cold starts, state size.")
 {
     scenarios, seconds, concurrency, families, stormFamilies, stormCallers, coldFamilies, scaleFamilies, eventFamilies, json, smoke,
-    pinned, serverCores, loadCores, pinnedScenarios, pairs, warmUp, silo, against, spinLimit, noHillClimbing, stormWarmUp, soak, minutes, tokenLifetime, reuseLeeway,
+    pinned, serverCores, loadCores, pinnedScenarios, pairs, warmUp, silo, against, spinLimit, noHillClimbing, poolWorkers, stormWarmUp, soak, minutes, tokenLifetime, reuseLeeway,
 };
 root.SetAction(async (ParseResult parsed, CancellationToken cancellationToken) =>
 {
@@ -86,6 +87,7 @@ root.SetAction(async (ParseResult parsed, CancellationToken cancellationToken) =
             AgainstSiloDll = parsed.GetValue(against),
             SpinLimit = parsed.GetValue(spinLimit),
             HillClimbing = !parsed.GetValue(noHillClimbing),
+            PoolWorkers = parsed.GetValue(poolWorkers),
             Scenarios = parsed.GetValue(pinnedScenarios)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             StormFamilies = parsed.GetValue(stormFamilies),
             StormCallers = parsed.GetValue(stormCallers),

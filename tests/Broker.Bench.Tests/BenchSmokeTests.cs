@@ -73,7 +73,8 @@ public sealed class BenchSmokeTests
         var options = Broker.Bench.Pinned.PinnedOptions.Smoke with
         {
             Scenarios = ["cache"], AgainstSiloDll = Broker.Bench.Pinned.PinnedSilo.SiloDll(), CompilerSettleLimit = TimeSpan.FromSeconds(1),
-            HillClimbing = false, // the servers start and answer with the runtime's hill climbing off as well
+            HillClimbing = false, // the servers start and answer with the runtime's hill climbing off as well,
+            PoolWorkers = 2, // and with their pools held at two workers
         };
         var report = await new Broker.Bench.Pinned.PinnedRunner(options, TextWriter.Null).RunAsync();
 

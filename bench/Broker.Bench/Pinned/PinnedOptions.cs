@@ -64,6 +64,13 @@ public sealed record PinnedOptions
     /// </summary>
     public bool HillClimbing { get; init; } = true;
 
+    /// <summary>
+    /// Both servers' pools start with this many workers and keep them (hill climbing off), so that both run on the same
+    /// number of threads: with hill climbing off alone each keeps what it started with, which was not the same (the echo
+    /// two, the silo one, 2026-12-07 10:51). Null: the runtime's minimum.
+    /// </summary>
+    public int? PoolWorkers { get; init; }
+
     /// <summary>Another silo build measured in the same pairs as <see cref="SiloDll"/>: a before/after that the machine's drift between runs cannot blur.</summary>
     public string? AgainstSiloDll { get; init; }
 

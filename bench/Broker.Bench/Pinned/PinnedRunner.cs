@@ -42,7 +42,8 @@ public sealed class PinnedRunner(PinnedOptions options, TextWriter progress)
         report.Machine["loadCores"] = options.LoadCores;
         report.Machine["serverProcessorCount"] = options.ServerProcessorCount;
         report.Machine["serverSpinLimit"] = options.SpinLimit;
-        report.Machine["serverHillClimbing"] = options.HillClimbing;
+        report.Machine["serverHillClimbing"] = options.HillClimbing && options.PoolWorkers is null;
+        if (options.PoolWorkers is { } poolWorkers) report.Machine["serverPoolWorkers"] = poolWorkers;
         if (options.Scenarios.Contains("cache"))
             await CompareAsync(report, "GetAccessToken", $"{options.Families} imported families", s => s.AccessCall, echo, silo, against, echoClient);
         if (options.Scenarios.Contains("client"))
@@ -216,7 +217,7 @@ public sealed class PinnedRunner(PinnedOptions options, TextWriter progress)
     /// spinning (Broker.Silo.csproj); the echo gets the same (or both the --spin-limit asked for), so the ratio compares
     /// the work done per call, not runtime settings (with spinning, the echo alone took twice the CPU per call at c8).
     /// And a perf map each, written only when code is compiled, so the warm-up can see when their compilers settle;
-    /// with --no-hill-climbing, thread pools that keep their threads.
+    /// with --no-hill-climbing, thread pools that keep their threads; with --pool-workers, as many workers for both.
     /// </summary>
     private Dictionary<string, string> ServerEnvironment()
     {
@@ -227,7 +228,8 @@ public sealed class PinnedRunner(PinnedOptions options, TextWriter progress)
             ["DOTNET_ThreadPool_UnfairSemaphoreSpinLimit"] = options.SpinLimit.ToString(System.Globalization.CultureInfo.InvariantCulture),
             [ServerProcess.PerfMapEnvironment.Key] = ServerProcess.PerfMapEnvironment.Value,
         };
-        if (!options.HillClimbing) environment["DOTNET_HillClimbing_Disable"] = "1";
+        if (!options.HillClimbing || options.PoolWorkers is not null) environment["DOTNET_HillClimbing_Disable"] = "1";
+        if (options.PoolWorkers is { } workers) environment["DOTNET_ThreadPool_ForceMinWorkerThreads"] = workers.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return environment;
     }
 }
