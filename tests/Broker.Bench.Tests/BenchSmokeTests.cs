@@ -63,7 +63,7 @@ public sealed class BenchSmokeTests
             Assert.True(double.Parse(row[5], System.Globalization.CultureInfo.InvariantCulture) > 0, "the echo was measured again at the broker's rate");
             // Where each server's CPU went: its pool's worker threads, with their switches per call.
             var threads = Assert.Single(section.Notes, n => n.StartsWith("c2 threads per call", StringComparison.Ordinal));
-            Assert.Equal(3, System.Text.RegularExpressions.Regex.Count(threads, @"'\.NET TP Worker' [0-9.]+ us [0-9.]+ sw"));
+            Assert.Equal(3, System.Text.RegularExpressions.Regex.Count(threads, @"'\.NET TP Worker' [0-9.]+ us [0-9.]+ sw x[1-9][0-9]*(-[0-9]+)?"));
         }
     }
 
@@ -81,6 +81,11 @@ public sealed class BenchSmokeTests
         // Each server's compiler was watched through its perf map after the warm-up.
         var compiler = Assert.Single(report.Sections[0].Notes, n => n.StartsWith("compiler after the warm-up", StringComparison.Ordinal));
         Assert.Equal(3, System.Text.RegularExpressions.Regex.Count(compiler, @"(silo|against|echo) [0-9,]+ code bodies"));
+
+        // Every server ran on the two pool workers asked for (a one-core silo starts with one).
+        var threads = Assert.Single(report.Sections[0].Notes, n => n.StartsWith("c2 threads per call", StringComparison.Ordinal));
+        Assert.Matches(@"'\.NET TP Worker' [0-9.]+ us [0-9.]+ sw x", threads);
+        Assert.DoesNotMatch(@"'\.NET TP Worker' [0-9.]+ us [0-9.]+ sw x1\b", threads);
 
         var versus = report.Sections.Single(s => s.Title.Contains("this silo against", StringComparison.Ordinal));
         var row = Assert.Single(versus.Rows);

@@ -197,8 +197,8 @@ public sealed class PinnedRunner(PinnedOptions options, TextWriter progress)
     public sealed record Measured(LoadResult Load, double CpuPerCallUs, IReadOnlyDictionary<string, ThreadShare> Threads);
 
     /// <summary>
-    /// "kind cpu/switches" per call for the kinds of thread that used the most CPU, medians over the pairs: where a
-    /// server's CPU per call went, and how often its core switched threads per call.
+    /// "kind cpu/switches" per call for the kinds of thread that used the most CPU, medians over the pairs, and how many
+    /// threads of the kind there were: where a server's CPU per call went, and how often its core switched threads per call.
     /// </summary>
     private static string ThreadsOf(IEnumerable<Measured> measured)
     {
@@ -206,10 +206,18 @@ public sealed class PinnedRunner(PinnedOptions options, TextWriter progress)
         var kinds = all.SelectMany(m => m.Threads.Keys).Distinct()
             .Select(kind => (Kind: kind,
                 Cpu: Report.Median(all.Select(m => m.Threads.TryGetValue(kind, out var s) ? s.CpuPerCallUs : 0)),
-                Switches: Report.Median(all.Select(m => m.Threads.TryGetValue(kind, out var s) ? s.SwitchesPerCall : 0))))
+                Switches: Report.Median(all.Select(m => m.Threads.TryGetValue(kind, out var s) ? s.SwitchesPerCall : 0)),
+                Count: CountOf(all.Select(m => m.Threads.TryGetValue(kind, out var s) ? s.Threads : 0))))
             .OrderByDescending(k => k.Cpu).ToList();
         var switches = Report.Median(all.Select(m => m.Threads.Values.Sum(s => s.SwitchesPerCall)));
-        return $"switches/call {Report.F(switches)}; " + string.Join(", ", kinds.Take(4).Select(k => $"'{k.Kind}' {Report.F(k.Cpu, 1)} us {Report.F(k.Switches)} sw"));
+        return $"switches/call {Report.F(switches)}; " + string.Join(", ", kinds.Take(4).Select(k => $"'{k.Kind}' {Report.F(k.Cpu, 1)} us {Report.F(k.Switches)} sw x{k.Count}"));
+
+        // How many threads of the kind each measurement had: "2", or "1-3" when the pairs differed.
+        static string CountOf(IEnumerable<int> counts)
+        {
+            var list = counts.ToList();
+            return list.Min() == list.Max() ? $"{list.Min()}" : $"{list.Min()}-{list.Max()}";
+        }
     }
 
     /// <summary>
