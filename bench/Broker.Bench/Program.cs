@@ -37,6 +37,10 @@ var against = new Option<string?>("--against") { Description = "another Broker.S
 var spinLimit = new Option<int>("--spin-limit") { Description = "the thread pool's spin limit of both servers (pinned): 0 as the silo ships, 70 the runtime's default", DefaultValueFactory = _ => pinnedDefaults.SpinLimit };
 var noHillClimbing = new Option<bool>("--no-hill-climbing") { Description = "both servers' thread pools keep the threads they have (pinned): no hill climbing, which moves the echo's CPU per call at low concurrency between runs" };
 var poolWorkers = new Option<int?>("--pool-workers") { Description = "both servers' thread pools hold this many workers (pinned): the minimum, and no hill climbing" };
+poolWorkers.Validators.Add(result =>
+{
+    if (result.GetValueOrDefault<int?>() is < 1) result.AddError("--pool-workers must be at least 1.");
+});
 var pinnedScenarios = new Option<string>("--pinned-scenarios") { Description = "comma-separated (pinned): cache, client, proof, storm", DefaultValueFactory = _ => string.Join(',', pinnedDefaults.Scenarios) };
 var warmUp = new Option<double>("--warm-up") { Description = "seconds of unmeasured load per server before the pinned measurements, spread over the levels", DefaultValueFactory = _ => pinnedDefaults.WarmUp.TotalSeconds };
 var pairs = new Option<int>("--pairs") { Description = "alternated echo/broker pairs per concurrency (pinned)", DefaultValueFactory = _ => pinnedDefaults.Pairs };
