@@ -71,6 +71,9 @@ public sealed record PinnedOptions
     /// </summary>
     public int? PoolWorkers { get; init; }
 
+    /// <summary>Whether the servers run the runtime's hill climbing: not when it is turned off, nor when the pool is held.</summary>
+    public bool ServerHillClimbing => HillClimbing && PoolWorkers is null;
+
     /// <summary>Another silo build measured in the same pairs as <see cref="SiloDll"/>: a before/after that the machine's drift between runs cannot blur.</summary>
     public string? AgainstSiloDll { get; init; }
 

@@ -42,7 +42,7 @@ public sealed class PinnedRunner(PinnedOptions options, TextWriter progress)
         report.Machine["loadCores"] = options.LoadCores;
         report.Machine["serverProcessorCount"] = options.ServerProcessorCount;
         report.Machine["serverSpinLimit"] = options.SpinLimit;
-        report.Machine["serverHillClimbing"] = options.HillClimbing && options.PoolWorkers is null;
+        report.Machine["serverHillClimbing"] = options.ServerHillClimbing;
         if (options.PoolWorkers is { } poolWorkers) report.Machine["serverPoolWorkers"] = poolWorkers;
         if (options.Scenarios.Contains("cache"))
             await CompareAsync(report, "GetAccessToken", $"{options.Families} imported families", s => s.AccessCall, echo, silo, against, echoClient);
@@ -236,7 +236,7 @@ public sealed class PinnedRunner(PinnedOptions options, TextWriter progress)
             ["DOTNET_ThreadPool_UnfairSemaphoreSpinLimit"] = options.SpinLimit.ToString(System.Globalization.CultureInfo.InvariantCulture),
             [ServerProcess.PerfMapEnvironment.Key] = ServerProcess.PerfMapEnvironment.Value,
         };
-        if (!options.HillClimbing || options.PoolWorkers is not null) environment["DOTNET_HillClimbing_Disable"] = "1";
+        if (!options.ServerHillClimbing) environment["DOTNET_HillClimbing_Disable"] = "1";
         if (options.PoolWorkers is { } workers) environment["DOTNET_ThreadPool_ForceMinWorkerThreads"] = workers.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return environment;
     }
